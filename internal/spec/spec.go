@@ -95,7 +95,7 @@ const (
 	DockerConfigPath   = "/kaniko/.docker/config.json"
 	OutsideDockerfile  = "/kaniko/dockerfile"
 	LocalTarPath       = "/kaniko/kanikorun-image.tar"
-	LocalDigestPath    = "/kaniko/kanikorun-digest"
+	TerminationLog     = "/dev/termination-log"
 	ManagedLabel       = "io.kanikorun.managed"
 	ContextLabel       = "io.kanikorun.context"
 	GeneratedRegistry  = "kanikorun.local"

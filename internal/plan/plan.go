@@ -1,0 +1,174 @@
+// Package plan describes one executor container to run: image, arguments,
+// mounts and network. A plan comes either from a build description (Local)
+// or from a Kubernetes manifest (replay); the runner runs any plan. It knows
+// nothing of the Docker SDK, so every producer of plans stays light.
+package plan
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// Mount is a bind mount of a host path into the container.
+type Mount struct {
+	// Source is the absolute host path. It must exist: the daemon would
+	// otherwise create an empty directory in its place.
+	Source string
+	// Target is the absolute path inside the container.
+	Target string
+	// ReadOnly mounts the source read-only.
+	ReadOnly bool
+}
+
+// Container is everything needed to run the executor once.
+type Container struct {
+	// Image is the executor image reference.
+	Image string
+	// Entrypoint replaces the image's entrypoint when not nil (a manifest's
+	// "command").
+	Entrypoint []string
+	// Args are the executor's arguments (the image's CMD).
+	Args []string
+	// Env holds extra KEY=VALUE variables; never secrets.
+	Env []string
+	// WorkingDir replaces the image's working directory when set.
+	WorkingDir string
+	// Mounts are the bind mounts, in order.
+	Mounts []Mount
+	// Network is the Docker network mode: "bridge", "host", "none" or a
+	// network name.
+	Network string
+	// Labels are container labels; the runner adds its own.
+	Labels map[string]string
+	// DigestFile is the host file mounted at spec.TerminationLog, where the
+	// executor writes the digest (as the kubelet does); empty for none.
+	DigestFile string
+}
+
+// HostFiles are the host files kanikorun prepares for one local build.
+type HostFiles struct {
+	// DockerConfig is the config.json mounted read-only at
+	// spec.DockerConfigPath.
+	DockerConfig string
+	// Digest receives the digest the executor writes to spec.TerminationLog.
+	Digest string
+	// Tar receives the image tarball the executor writes to
+	// spec.LocalTarPath; empty when no tarball is wanted.
+	Tar string
+}
+
+// LocalLayout is where the local runner puts a build's files inside the
+// executor container.
+func LocalLayout(b *spec.Build, wantTar bool) spec.Layout {
+	l := spec.Layout{
+		ContextDir: spec.WorkspaceDir,
+		Dockerfile: b.ContainerDockerfile(spec.WorkspaceDir),
+		DigestFile: spec.TerminationLog,
+	}
+	if wantTar {
+		l.TarPath = spec.LocalTarPath
+	}
+	return l
+}
+
+// Local turns a build description into the container that runs it on this
+// machine: the context read-only at /workspace, a Dockerfile from outside
+// the context read-only under /kaniko, the credentials read-only at
+// /kaniko/.docker/config.json, and writable single files for the digest and
+// the tarball.
+func Local(b *spec.Build, f HostFiles, network string) Container {
+	c := Container{
+		Image:      b.ExecutorImage,
+		Args:       b.Args(LocalLayout(b, f.Tar != "")),
+		Network:    network,
+		DigestFile: f.Digest,
+		Labels:     map[string]string{spec.ContextLabel: b.Context},
+	}
+	c.Mounts = append(c.Mounts, Mount{Source: b.Context, Target: spec.WorkspaceDir, ReadOnly: true})
+	if _, inside := b.DockerfileInContext(); !inside {
+		c.Mounts = append(c.Mounts, Mount{Source: b.Dockerfile, Target: b.ContainerDockerfile(spec.WorkspaceDir), ReadOnly: true})
+	}
+	if f.DockerConfig != "" {
+		c.Mounts = append(c.Mounts, Mount{Source: f.DockerConfig, Target: spec.DockerConfigPath, ReadOnly: true})
+	}
+	if f.Tar != "" {
+		c.Mounts = append(c.Mounts, Mount{Source: f.Tar, Target: spec.LocalTarPath})
+	}
+	return c
+}
+
+// AllMounts returns the plan's mounts including the digest file mount.
+func (c Container) AllMounts() []Mount {
+	ms := append([]Mount(nil), c.Mounts...)
+	if c.DigestFile != "" {
+		ms = append(ms, Mount{Source: c.DigestFile, Target: spec.TerminationLog})
+	}
+	return ms
+}
+
+// DockerRun renders the plan as the equivalent docker CLI command line,
+// shell-quoted, for --dry-run and for people who want to see what runs.
+func (c Container) DockerRun() string {
+	w := []string{"docker", "run", "--rm"}
+	if c.Network != "" && c.Network != "default" {
+		w = append(w, "--network", c.Network)
+	}
+	keys := make([]string, 0, len(c.Labels))
+	for k := range c.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		w = append(w, "--label", k+"="+c.Labels[k])
+	}
+	for _, e := range c.Env {
+		w = append(w, "-e", e)
+	}
+	if c.WorkingDir != "" {
+		w = append(w, "-w", c.WorkingDir)
+	}
+	for _, m := range c.AllMounts() {
+		v := m.Source + ":" + m.Target
+		if m.ReadOnly {
+			v += ":ro"
+		}
+		w = append(w, "-v", v)
+	}
+	var rest []string
+	if c.Entrypoint != nil {
+		if len(c.Entrypoint) > 0 {
+			w = append(w, "--entrypoint", c.Entrypoint[0])
+			rest = append(rest, c.Entrypoint[1:]...)
+		} else {
+			w = append(w, "--entrypoint", "")
+		}
+	}
+	w = append(w, c.Image)
+	w = append(w, rest...)
+	w = append(w, c.Args...)
+	q := make([]string, len(w))
+	for i, s := range w {
+		q[i] = ShellQuote(s)
+	}
+	return strings.Join(q, " ")
+}
+
+// ShellQuote quotes s for a POSIX shell when it needs quoting.
+func ShellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
