@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Exit codes of kanikorun's own failures. A build otherwise exits with the
+// executor's code.
+const (
+	exitUsage       = 2   // bad flags or arguments
+	exitTool        = 125 // kanikorun or the daemon failed (as docker run)
+	exitTimeout     = 124 // --timeout expired (as timeout(1))
+	exitInterrupted = 130 // Ctrl-C
+)
+
+// exitError carries an exit code; its message (if any) is printed as one
+// line.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr marks a command-line mistake.
+func usageErr(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+// exitCode ends the command with code and no message.
+func exitCode(code int) error { return &exitError{code: code} }
+
+// run runs the CLI with the given arguments and writers and returns the
+// process exit code. Tests call it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	args, extra := splitExtra(args)
+	args = permute(app, args)
+	ctx = withExtra(ctx, extra)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	code := exitTool
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if isUsage(err) {
+		code = exitUsage
+	}
+	if msg := oneLine(err.Error()); msg != "" {
+		fmt.Fprintf(stderr, "kanikorun: %s\n", msg)
+	}
+	return code
+}
+
+// newApp builds a fresh command tree writing to the given streams.
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:                      "kanikorun",
+		Usage:                     "build images with the kaniko executor on your machine, exactly as your cluster does",
+		Version:                   version,
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true,
+		Suggest:                   true,
+		// Errors are printed once, by run.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Commands: []*cli.Command{
+			buildCommand(),
+		},
+		OnUsageError: onUsageError,
+	}
+	for _, c := range app.Commands {
+		// One line instead of the whole help text.
+		c.OnUsageError = onUsageError
+	}
+	return app
+}
+
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	help := "kanikorun --help"
+	if c.Command != nil && c.Command.Name != "" {
+		help = "kanikorun " + c.Command.Name + " --help"
+	}
+	return &exitError{code: exitUsage, err: fmt.Errorf("%v; see %s", err, help)}
+}
+
+// version is set by the linker in release builds.
+var version = "dev"
+
+func isUsage(err error) bool {
+	s := err.Error()
+	return strings.HasPrefix(s, "flag provided but not defined") ||
+		strings.HasPrefix(s, "invalid value") ||
+		strings.Contains(s, "No help topic for")
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// getenv is os.LookupEnv; a variable so tests could replace it.
+var lookupEnv = os.LookupEnv

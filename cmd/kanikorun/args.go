@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+type extraKey struct{}
+
+// splitExtra cuts the command line at the first "--": what follows goes to
+// the executor verbatim.
+func splitExtra(args []string) (own, extra []string) {
+	for i, a := range args {
+		if a == "--" {
+			return args[:i], append([]string{}, args[i+1:]...)
+		}
+	}
+	return args, nil
+}
+
+func withExtra(ctx context.Context, extra []string) context.Context {
+	return context.WithValue(ctx, extraKey{}, extra)
+}
+
+func extraArgs(ctx context.Context) []string {
+	v, _ := ctx.Value(extraKey{}).([]string)
+	return v
+}
+
+// permute moves a subcommand's positional arguments after its flags, so
+// "kanikorun build . -t app" works as docker build does; the flag parser
+// underneath stops at the first positional argument.
+func permute(app *cli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	// Global flags come before the command name.
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		i++
+	}
+	if i >= len(args) {
+		return args
+	}
+	var cmd *cli.Command
+	for _, c := range app.Commands {
+		if c.HasName(args[i]) {
+			cmd = c
+		}
+	}
+	if cmd == nil || cmd.SkipFlagParsing {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, pos []string
+	rest := args[i+1:]
+	for j := 0; j < len(rest); j++ {
+		a := rest[j]
+		if a == "-" || !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if takesValue[name] && j+1 < len(rest) {
+			j++
+			flags = append(flags, rest[j])
+		}
+	}
+	out := append([]string{}, args[:i+1]...)
+	out = append(out, flags...)
+	return append(out, pos...)
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/runner"
+)
+
+func buildCommand() *cli.Command {
+	flags := append(describeFlags(), outputFlags()...)
+	flags = append(flags,
+		&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
+		&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (host is chosen for loopback registries)"},
+		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
+	)
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "build a Dockerfile with the kaniko executor in a local container",
+		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
+		Flags:     flags,
+		Action:    buildAction,
+	}
+}
+
+func buildAction(c *cli.Context) error {
+	stdout, stderr := c.App.Writer, c.App.ErrWriter
+	b, err := describe(c)
+	if err != nil {
+		return err
+	}
+	pull, err := runner.ParsePullPolicy(c.String("pull"))
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	timeout, err := parseTimeout(c)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	network := chooseNetwork(b, c.String("network"), c.IsSet("network"), stderr)
+	if len(b.Destinations) == 0 && !b.NoPush {
+		fmt.Fprintln(stderr, "kanikorun: no --destination given: building with --no-push")
+	}
+	cfg, err := readDockerConfig(dockerConfigDir(c))
+	if err != nil {
+		return err
+	}
+
+	eng, err := runner.Connect(c.Context)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if c.Bool("dry-run") {
+		fmt.Fprintln(stdout, runner.DryRun(b, network))
+		return nil
+	}
+	r := &runner.Runner{Engine: eng, Stdout: stdout, Stderr: stderr, Pull: pull, Timeout: timeout}
+	res, err := r.Build(c.Context, runner.Local{Build: b, DockerConfig: cfg, Network: network})
+	switch {
+	case errors.Is(err, runner.ErrInterrupted):
+		fmt.Fprintln(stderr, "kanikorun: interrupted; the executor container was removed")
+		return exitCode(exitInterrupted)
+	case errors.Is(err, runner.ErrTimeout):
+		return &exitError{code: exitTimeout, err: err}
+	case err != nil:
+		return err
+	}
+	for _, n := range res.Loaded {
+		fmt.Fprintf(stderr, "kanikorun: loaded image %s\n", n)
+	}
+	if b.Outputs.TarPath != "" && res.ExitCode == 0 {
+		fmt.Fprintf(stderr, "kanikorun: wrote %s\n", b.Outputs.TarPath)
+	}
+	if res.Digest != "" {
+		fmt.Fprintln(stdout, res.Digest)
+	}
+	if res.ExitCode != 0 {
+		return exitCode(res.ExitCode)
+	}
+	return nil
+}
+
+// chooseNetwork picks the container's network: host networking when the
+// build must reach a registry on this machine's loopback interface, which a
+// bridged container cannot see, unless the user chose a network.
+func chooseNetwork(b *spec.Build, requested string, explicit bool, stderr io.Writer) string {
+	loop := b.LoopbackRegistries()
+	if len(loop) == 0 {
+		return requested
+	}
+	if explicit && requested != "host" {
+		fmt.Fprintf(stderr, "kanikorun: warning: %s is on loopback and unreachable from --network %s\n", strings.Join(loop, ", "), requested)
+		return requested
+	}
+	if !explicit {
+		fmt.Fprintf(stderr, "kanikorun: using host networking: %s is on loopback\n", strings.Join(loop, ", "))
+	}
+	return "host"
+}
+
+// readDockerConfig returns the user's config.json as it is, or {} when
+// there is none.
+func readDockerConfig(dir string) ([]byte, error) {
+	if dir == "" {
+		return []byte("{}"), nil
+	}
+	p := filepath.Join(dir, "config.json")
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return []byte("{}"), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading docker config %q: %w; fix its permissions or pass --docker-config", p, err)
+	}
+	return data, nil
+}

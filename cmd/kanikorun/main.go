@@ -1,0 +1,18 @@
+// Command kanikorun builds container images from Dockerfiles with the kaniko
+// executor, run as an ordinary container through the Docker Engine API, and
+// renders the equivalent Kubernetes Job.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

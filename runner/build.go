@@ -1,0 +1,221 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kanikorun/kanikorun/internal/plan"
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// ErrOutput means a requested output path on the host cannot be written.
+var ErrOutput = errors.New("output path not writable")
+
+// Local is one build on this machine.
+type Local struct {
+	// Build is the build description.
+	Build *spec.Build
+	// DockerConfig is the content of the config.json mounted read-only at
+	// /kaniko/.docker/config.json.
+	DockerConfig []byte
+	// Network is the container's network mode.
+	Network string
+}
+
+// LocalResult is what a local build produced.
+type LocalResult struct {
+	Result
+	// Loaded are the image names the daemon reported for --load.
+	Loaded []string
+}
+
+// workdir holds the host files of one local build. Everything in it, and
+// the partial tarball beside the --tar target, goes on every path out.
+type workdir struct {
+	dir        string
+	files      plan.HostFiles
+	partialTar string
+}
+
+// Build runs a build description on the local daemon: it prepares the host
+// files (credentials, digest, tarball), runs the executor, and on success
+// moves the tarball into place, loads the image and writes the digest file.
+// Nothing it created is left behind, whatever happens.
+func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
+	w, err := prepare(l.Build, l.DockerConfig)
+	if w != nil {
+		defer w.cleanup()
+	}
+	if err != nil {
+		return LocalResult{}, err
+	}
+	res, err := r.Run(ctx, plan.Local(l.Build, w.files, l.Network))
+	out := LocalResult{Result: res}
+	if err != nil || res.ExitCode != 0 {
+		return out, err
+	}
+	if o := l.Build.Outputs; o.Load {
+		names, err := r.Load(ctx, w.files.Tar)
+		if err != nil {
+			return out, err
+		}
+		out.Loaded = names
+	}
+	if o := l.Build.Outputs; o.TarPath != "" {
+		if err := os.Rename(w.partialTar, o.TarPath); err != nil {
+			return out, fmt.Errorf("%w: moving the tarball to %q: %v", ErrOutput, o.TarPath, err)
+		}
+		w.partialTar = ""
+	}
+	if o := l.Build.Outputs; o.DigestFile != "" && res.Digest != "" {
+		if err := writeFileAtomic(o.DigestFile, []byte(res.Digest+"\n")); err != nil {
+			return out, fmt.Errorf("%w: writing --digest-file %q: %v", ErrOutput, o.DigestFile, err)
+		}
+	}
+	return out, nil
+}
+
+// prepare creates the build's host files. It checks the requested outputs
+// before anything runs, so a bad path fails in milliseconds, not after the
+// build.
+func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
+	if o := b.Outputs; o.TarPath != "" {
+		if err := checkOutput("--tar", o.TarPath); err != nil {
+			return nil, err
+		}
+	}
+	if o := b.Outputs; o.DigestFile != "" {
+		if err := checkOutput("--digest-file", o.DigestFile); err != nil {
+			return nil, err
+		}
+	}
+	dir, err := os.MkdirTemp("", "kanikorun-")
+	if err != nil {
+		return nil, fmt.Errorf("creating a temporary directory: %w; check TMPDIR", err)
+	}
+	w := &workdir{dir: dir}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return w, fmt.Errorf("securing %q: %w", dir, err)
+	}
+	if len(dockerConfig) == 0 {
+		dockerConfig = []byte("{}")
+	}
+	w.files.DockerConfig = filepath.Join(dir, "config.json")
+	if err := os.WriteFile(w.files.DockerConfig, dockerConfig, 0o600); err != nil {
+		return w, fmt.Errorf("writing the credentials file: %w", err)
+	}
+	// The executor runs as root in the container; in a user-namespaced
+	// daemon that root is not us, so the files it writes are world-writable.
+	// They hold a digest and an image, never a secret.
+	if w.files.Digest, err = createShared(dir, "termination-log"); err != nil {
+		return w, err
+	}
+	switch o := b.Outputs; {
+	case o.TarPath != "":
+		// Written beside the target and renamed on success: the user never
+		// sees a partial tarball, and the rename cannot cross devices.
+		f, err := os.CreateTemp(filepath.Dir(o.TarPath), ".kanikorun-*.tar.partial")
+		if err != nil {
+			return w, fmt.Errorf("%w: --tar %q: %v; choose a writable path", ErrOutput, o.TarPath, err)
+		}
+		f.Close()
+		w.partialTar = f.Name()
+		w.files.Tar = f.Name()
+		if err := os.Chmod(f.Name(), 0o666); err != nil {
+			return w, err
+		}
+	case o.Load:
+		if w.files.Tar, err = createShared(dir, "image.tar"); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}
+
+func createShared(dir, name string) (string, error) {
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		return "", fmt.Errorf("creating %q: %w", p, err)
+	}
+	if err := os.Chmod(p, 0o666); err != nil {
+		return "", fmt.Errorf("creating %q: %w", p, err)
+	}
+	return p, nil
+}
+
+func (w *workdir) cleanup() {
+	if w.partialTar != "" {
+		_ = os.Remove(w.partialTar)
+	}
+	_ = os.RemoveAll(w.dir)
+}
+
+// checkOutput makes sure path can be created: its directory exists and is
+// writable, and path itself is not a directory. It leaves nothing behind.
+func checkOutput(flag, path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%w: %s %q is a directory; give a file path", ErrOutput, flag, path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: directory %q does not exist; create it or choose another path", ErrOutput, flag, path, dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%w: %s %q: %q is not a directory; choose another path", ErrOutput, flag, path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".kanikorun-check-*")
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: %v; choose a writable path", ErrOutput, flag, path, unwrapPathError(err))
+	}
+	f.Close()
+	_ = os.Remove(f.Name())
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".kanikorun-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// DryRun returns the docker run line equivalent to a local build. Files
+// kanikorun generates at run time appear under $KANIKORUN_TMP.
+func DryRun(b *spec.Build, network string) string {
+	files := plan.HostFiles{
+		DockerConfig: "$KANIKORUN_TMP/config.json",
+		Digest:       "$KANIKORUN_TMP/termination-log",
+	}
+	if b.Outputs.TarPath != "" || b.Outputs.Load {
+		files.Tar = "$KANIKORUN_TMP/image.tar"
+	}
+	line := plan.Local(b, files, network).DockerRun()
+	// Keep the variable expandable by the shell that runs the line.
+	return strings.ReplaceAll(line, "'$KANIKORUN_TMP", "\"$KANIKORUN_TMP\"'")
+}
