@@ -304,4 +304,3 @@ func TestLoadedNames(t *testing.T) {
 		t.Fatalf("err = %v, want ErrLoad", err)
 	}
 }
-
