@@ -1,0 +1,58 @@
+# kanikorun: build, test and measure. `make test` is the test command CI runs.
+GO            ?= go
+BIN           := bin/kanikorun
+# Tools are pinned; `go run pkg@version` fetches them through the module proxy.
+STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+TEST_TIMEOUT  ?= 20m
+FUZZTIME      ?= 20s
+BENCH_RUNS    ?= 9
+
+.PHONY: all build test fuzz-short check fmt vet staticcheck tidy demo bench chaos clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/kanikorun
+
+# Unit and integration tests (the latter against the real Docker daemon;
+# they fail when CI is set and the daemon is missing, and skip otherwise).
+test:
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# A short fuzzing run of the Dockerfile linter, seeded from testdata/.
+fuzz-short:
+	$(GO) test -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME) ./internal/lint
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run $(STATICCHECK) ./...
+
+# go.mod and go.sum must already be tidy.
+tidy:
+	@cp go.mod /tmp/kanikorun-go.mod.bak && cp go.sum /tmp/kanikorun-go.sum.bak
+	@$(GO) mod tidy
+	@if ! git diff --quiet -- go.mod go.sum; then git diff -- go.mod go.sum; \
+		cp /tmp/kanikorun-go.mod.bak go.mod; cp /tmp/kanikorun-go.sum.bak go.sum; \
+		echo "go.mod/go.sum not tidy: run go mod tidy"; exit 1; fi
+
+check: fmt vet staticcheck tidy test
+
+# Build kanikorun and run it on the sample with the pinned executor, loading
+# the result into the local daemon. Where the executor image cannot be
+# pulled it stops with the one-line pull error.
+demo: build
+	./$(BIN) build --load testdata/sample
+
+# Wall time of `kanikorun build` against `docker run --rm` of the same
+# stand-in image and arguments: median of BENCH_RUNS, printed as a ratio.
+bench:
+	$(GO) run ./internal/testbed/cmd/bench -runs $(BENCH_RUNS)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/lint
+
+clean:
+	rm -rf bin
