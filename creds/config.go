@@ -22,16 +22,12 @@ var ErrConfig = errors.New("cannot read the docker configuration")
 const envAuthConfig = configfile.DockerEnvConfigKey
 
 // ConfigFile returns the config.json Resolve reads: inside dir when one is
-// given (the --docker-config flag; a path to the file itself works too),
-// else inside $DOCKER_CONFIG, else inside ~/.docker. The file need not
-// exist.
+// given (the --docker-config flag, passed on as the user wrote it; a path
+// to the file itself works too), else inside $DOCKER_CONFIG, else inside
+// ~/.docker. The file need not exist.
 func ConfigFile(dir string) (string, error) {
 	if dir != "" {
-		st, err := os.Stat(dir)
-		if err != nil {
-			return "", fmt.Errorf("%w: %q does not exist; point --docker-config at the directory holding config.json", ErrConfig, dir)
-		}
-		if !st.IsDir() {
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
 			return dir, nil
 		}
 		return filepath.Join(dir, config.ConfigFileName), nil
@@ -47,31 +43,38 @@ func ConfigFile(dir string) (string, error) {
 }
 
 // loadConfig reads the docker configuration with the docker CLI's own
-// loader; a missing file is an empty configuration, as for docker itself.
-func loadConfig(dir string) (*configfile.ConfigFile, string, error) {
-	path, err := ConfigFile(dir)
+// loader. A missing file is an empty configuration, as for docker itself;
+// when the user named a directory that does not exist, a warning says so,
+// since a typo there silently drops every credential.
+func loadConfig(dir string) (cf *configfile.ConfigFile, path, warning string, err error) {
+	path, err = ConfigFile(dir)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return configfile.New(path), path, nil
+		if dir != "" {
+			if _, serr := os.Stat(dir); serr != nil {
+				warning = fmt.Sprintf("docker config directory %q does not exist; building without registry credentials (check --docker-config)", dir)
+			}
+		}
+		return configfile.New(path), path, warning, nil
 	}
 	if err != nil {
-		return nil, path, fmt.Errorf("%w: opening %q: %w; fix its permissions or pass --docker-config", ErrConfig, path, err)
+		return nil, path, "", fmt.Errorf("%w: opening %q: %w; fix its permissions or pass --docker-config", ErrConfig, path, err)
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, path, fmt.Errorf("%w: %q is a directory, not a file; remove it or pass --docker-config", ErrConfig, path)
+		return nil, path, "", fmt.Errorf("%w: %q is a directory, not a file; remove it or pass --docker-config", ErrConfig, path)
 	}
-	cf, err := config.LoadFromReader(f)
+	cf, err = config.LoadFromReader(f)
 	if err != nil {
 		// The decoder's message names a JSON position or a base64 offset,
 		// never a stored value.
-		return nil, path, fmt.Errorf("%w: parsing %q: %w; fix the file or pass --docker-config", ErrConfig, path, err)
+		return nil, path, "", fmt.Errorf("%w: parsing %q: %w; fix the file or pass --docker-config", ErrConfig, path, err)
 	}
 	cf.Filename = path
-	return cf, path, nil
+	return cf, path, "", nil
 }
 
 // canonicalHost folds Docker Hub's spellings into one so that a config

@@ -133,12 +133,15 @@ type vault struct {
 // wrapping ErrPushCredentials together with a Resolved that is still
 // complete enough for WriteSummary. A cancelled ctx stops it.
 func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved, error) {
-	cf, path, err := loadConfig(configDir)
+	cf, path, warn, err := loadConfig(configDir)
 	if err != nil {
 		return nil, err
 	}
 	v := &vault{auths: map[string]types.AuthConfig{}, helpers: map[string]string{}}
 	res := &Resolved{Config: path, secrets: func() *vault { return v }}
+	if warn != "" {
+		res.Warnings = append(res.Warnings, warn)
+	}
 	env, warn := envAuths()
 	if warn != "" {
 		res.Warnings = append(res.Warnings, warn)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/kanikorun/kanikorun/creds/credstest"
+	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
@@ -487,12 +488,24 @@ func TestConfigLocation(t *testing.T) {
 			t.Errorf("user %q from %q", u, res.Config)
 		}
 	})
-	t.Run("no config at all is anonymous", func(t *testing.T) {
+	t.Run("no config at all is anonymous, silently", func(t *testing.T) {
 		isolate(t)
 		res, err := Resolve(context.Background(), "", regs)
 		must(t, err)
+		if s := sourceOf(t, res, "r.example.com"); s.Kind != None || len(res.Warnings) != 0 {
+			t.Errorf("source %+v, warnings %q", s, res.Warnings)
+		}
+	})
+	t.Run("a --docker-config directory that does not exist warns", func(t *testing.T) {
+		setup(t)
+		missing := filepath.Join(t.TempDir(), "typo")
+		res, err := Resolve(context.Background(), missing, regs)
+		must(t, err)
 		if s := sourceOf(t, res, "r.example.com"); s.Kind != None {
 			t.Errorf("source %+v", s)
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], missing) || !strings.Contains(res.Warnings[0], "--docker-config") {
+			t.Errorf("warnings = %q", res.Warnings)
 		}
 	})
 }
@@ -503,7 +516,6 @@ func TestConfigErrors(t *testing.T) {
 		prepare func(t *testing.T, dir string) string
 		wantSub string
 	}{
-		{"explicit directory missing", func(t *testing.T, dir string) string { return filepath.Join(dir, "nope") }, "--docker-config"},
 		{"malformed JSON", func(t *testing.T, dir string) string {
 			writeConfig(t, dir, `{"auths": {`)
 			return dir
@@ -710,5 +722,50 @@ func TestDesktopTokenKeysAreNotCredentials(t *testing.T) {
 	}
 	if g := decode(t, configJSON(t, res)); len(g.auths) != 0 {
 		t.Errorf("auths = %+v", g.auths)
+	}
+}
+
+// From a build description to the file the runner mounts: exactly the
+// registries the build touches, readable by kaniko's keychain.
+func TestBuildToMountedConfig(t *testing.T) {
+	dir := isolate(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	helpers(t, map[string]map[string]credstest.Cred{"kanikorun-test": {
+		"127.0.0.1:5000":              {Username: "pusher", Secret: "push-pw"},
+		"registry.example.com":        {Username: "puller", Secret: "pull-pw"},
+		"https://index.docker.io/v1/": {Username: "hubuser", Secret: "hub-pw"},
+		"other.example.com":           {Username: "other", Secret: "other-pw"},
+	}})
+	writeConfig(t, dir, `{"credsStore":"kanikorun-test"}`)
+	ctxDir := t.TempDir()
+	df := filepath.Join(ctxDir, "Dockerfile")
+	must(t, os.WriteFile(df, []byte("ARG BASE=registry.example.com/base:1\nFROM $BASE AS build\nFROM alpine\nCOPY --from=build /x /x\n"), 0o644))
+	b := &spec.Build{Context: ctxDir, Dockerfile: df, Destinations: []string{"127.0.0.1:5000/app:1"}}
+
+	regs, err := Registries(b)
+	must(t, err)
+	res, err := Resolve(context.Background(), "", regs)
+	must(t, err)
+	path, cleanup, err := WriteTempConfig(configJSON(t, res))
+	must(t, err)
+	t.Cleanup(func() { _ = cleanup() })
+	data, err := os.ReadFile(path)
+	must(t, err)
+
+	g := decode(t, data)
+	if keys := sortedKeys(g.auths); !reflect.DeepEqual(keys, []string{"127.0.0.1:5000", "https://index.docker.io/v1/", "registry.example.com"}) {
+		t.Errorf("auths keys = %q", keys)
+	}
+	if strings.Contains(string(data), b64("other:other-pw")) {
+		t.Error("an untouched registry's credentials reached the file")
+	}
+	for ref, user := range map[string]string{"127.0.0.1:5000/app:1": "pusher", "registry.example.com/base:1": "puller", "alpine": "hubuser", "other.example.com/x": ""} {
+		if got := kanikoSees(t, data, ref).Username; got != user {
+			t.Errorf("kaniko sees user %q for %q, want %q", got, ref, user)
+		}
+	}
+	must(t, cleanup())
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("config still there after cleanup: %v", err)
 	}
 }
