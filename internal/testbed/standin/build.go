@@ -1,0 +1,946 @@
+package main
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// scratchEnv is the environment kaniko gives a stage whose base has none.
+const scratchEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// errLimit marks what real kaniko can do but the stand-in cannot.
+var errLimit = errors.New("kanikorun stand-in executor")
+
+// builder builds one Dockerfile into an image.
+type builder struct {
+	ctx            context.Context
+	log            *logger
+	stdout, stderr io.Writer
+	o              *options
+	keychain       authn.Keychain
+
+	escape   rune
+	excludes *patternmatcher.PatternMatcher
+	mounts   []string
+	args     map[string]string // --build-arg values
+	meta     map[string]string // ARGs declared before the first FROM
+	stages   []*stage
+}
+
+// stage is the state of one build stage.
+type stage struct {
+	name    string
+	img     v1.Image
+	cfg     *v1.ConfigFile
+	args    map[string]string // ARGs declared in this stage and their values
+	argKeys []string
+	fs      map[string]*fsEntry // flattened filesystem, nil when stale
+}
+
+// fsEntry is one path of a flattened image filesystem.
+type fsEntry struct {
+	hdr  *tar.Header
+	data []byte
+}
+
+func (b *builder) build() (v1.Image, error) {
+	content, err := os.ReadFile(b.o.dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("reading dockerfile at path %s: %w", b.o.dockerfile, err)
+	}
+	res, err := parser.Parse(bytes.NewReader(content))
+	if err != nil {
+		return nil, fmt.Errorf("parsing dockerfile: %w", err)
+	}
+	b.escape = res.EscapeToken
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, fmt.Errorf("parsing dockerfile: %w", err)
+	}
+	if err := upstreamParseLimits(stages); err != nil {
+		return nil, fmt.Errorf("parsing dockerfile: %w", err)
+	}
+	if err := b.loadDockerignore(); err != nil {
+		return nil, err
+	}
+	b.mounts = []string{filepath.Clean(b.o.context)}
+	if contained() {
+		b.mounts = append(b.mounts, mountPoints()...)
+	}
+
+	b.args = map[string]string{}
+	for _, a := range b.o.buildArgs {
+		k, v, _ := strings.Cut(a, "=")
+		b.args[k] = v
+	}
+	b.meta = map[string]string{}
+	for _, ma := range metaArgs {
+		for _, kv := range ma.Args {
+			if v, ok := b.args[kv.Key]; ok {
+				b.meta[kv.Key] = v
+			} else if kv.Value != nil {
+				v, err := b.expand(*kv.Value, b.metaEnv())
+				if err != nil {
+					return nil, err
+				}
+				b.meta[kv.Key] = v
+			}
+		}
+	}
+
+	last := len(stages) - 1
+	if b.o.target != "" {
+		i, ok := instructions.HasStage(stages, b.o.target)
+		if !ok {
+			return nil, fmt.Errorf("error finding target stage: %s is not a valid target build stage", b.o.target)
+		}
+		last = i
+	}
+	for i := 0; i <= last; i++ {
+		s, err := b.buildStage(i, &stages[i], i == last)
+		if err != nil {
+			return nil, fmt.Errorf("error building stage: %w", err)
+		}
+		b.stages = append(b.stages, s)
+	}
+	return b.stages[last].img, nil
+}
+
+// upstreamParseLimits rejects what kaniko v1.24's older Dockerfile parser
+// rejects although buildkit's current parser accepts it.
+func upstreamParseLimits(stages []instructions.Stage) error {
+	for _, st := range stages {
+		for _, c := range st.Commands {
+			if cp, ok := c.(*instructions.CopyCommand); ok {
+				if len(cp.ExcludePatterns) > 0 {
+					return fmt.Errorf("dockerfile parse error on line %d: unknown flag: --exclude", line(c))
+				}
+				if cp.Parents {
+					return fmt.Errorf("dockerfile parse error on line %d: unknown flag: --parents", line(c))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func line(c instructions.Command) int {
+	if loc := c.Location(); len(loc) > 0 {
+		return loc[0].Start.Line
+	}
+	return 0
+}
+
+// loadDockerignore reads <Dockerfile>.dockerignore or <context>/.dockerignore,
+// in kaniko's order.
+func (b *builder) loadDockerignore() error {
+	for _, p := range []string{b.o.dockerfile + ".dockerignore", filepath.Join(b.o.context, ".dockerignore")} {
+		f, err := os.Open(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		b.log.Infof("Using dockerignore file: %v", p)
+		patterns, err := ignorefile.ReadAll(f)
+		if err != nil {
+			return fmt.Errorf("parsing .dockerignore: %w", err)
+		}
+		b.excludes, err = patternmatcher.New(patterns)
+		return err
+	}
+	return nil
+}
+
+// excluded reports whether a context-relative path is .dockerignore'd.
+func (b *builder) excluded(rel string) bool {
+	if b.excludes == nil || rel == "." {
+		return false
+	}
+	ok, _ := b.excludes.MatchesOrParentMatches(filepath.ToSlash(rel))
+	return ok
+}
+
+func (b *builder) metaEnv() []string {
+	var env []string
+	for k, v := range b.meta {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+func (b *builder) expand(word string, env []string) (string, error) {
+	out, _, err := shell.NewLex(b.escape).ProcessWord(word, shell.EnvsFromSlice(env))
+	return out, err
+}
+
+// env is what a stage's instructions see: its ARGs overridden by its ENV.
+func (s *stage) env() []string {
+	var env []string
+	for _, k := range s.argKeys {
+		env = append(env, k+"="+s.args[k])
+	}
+	return append(env, s.cfg.Config.Env...)
+}
+
+func (b *builder) buildStage(idx int, st *instructions.Stage, final bool) (*stage, error) {
+	base, err := b.expand(st.BaseName, b.metaEnv())
+	if err != nil {
+		return nil, err
+	}
+	s := &stage{name: st.Name, args: map[string]string{}}
+	baseIdx := -1
+	switch {
+	case strings.EqualFold(base, "scratch"):
+		b.log.Infof("No base image, nothing to extract")
+		s.img = empty.Image
+	default:
+		if i := b.stageIndex(base); i >= 0 {
+			baseIdx = i
+			s.img = b.stages[i].img
+		} else if s.img, err = b.pull(base); err != nil {
+			return nil, err
+		}
+	}
+	cf, err := s.img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	s.cfg = cf.DeepCopy()
+	if s.cfg.Config.Env == nil {
+		s.cfg.Config.Env = []string{scratchEnv}
+	}
+	for _, l := range b.o.labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			return nil, fmt.Errorf("labels must be of the form key=value, got %s", l)
+		}
+		if s.cfg.Config.Labels == nil {
+			s.cfg.Config.Labels = map[string]string{}
+		}
+		s.cfg.Config.Labels[k] = v
+	}
+	b.log.Infof("Building stage '%v' [idx: '%v', base-idx: '%v']", base, idx, baseIdx)
+
+	sawCmd, sawEntrypoint := false, false
+	for _, c := range st.Commands {
+		b.log.Infof("%s", c.(fmt.Stringer).String())
+		if e, ok := c.(instructions.SupportsSingleWordExpansion); ok {
+			if _, isRun := c.(*instructions.RunCommand); !isRun {
+				env := s.env()
+				if err := e.Expand(func(w string) (string, error) { return b.expand(w, env) }); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := b.execute(s, c); err != nil {
+			return nil, fmt.Errorf("failed to execute command: %w", err)
+		}
+		sawCmd = sawCmd || strings.EqualFold(c.Name(), "cmd")
+		sawEntrypoint = sawEntrypoint || strings.EqualFold(c.Name(), "entrypoint")
+	}
+	if sawEntrypoint && !sawCmd {
+		s.cfg.Config.Cmd = nil
+	}
+	s.cfg.OS, s.cfg.Architecture = runtime.GOOS, runtime.GOARCH
+	if p := b.o.customPlatform; p != "" {
+		goos, arch, _ := strings.Cut(p, "/")
+		s.cfg.OS, s.cfg.Architecture = goos, arch
+	}
+	if final {
+		s.cfg.Created = v1.Time{Time: time.Now().UTC()}
+	}
+	s.img, err = mutate.ConfigFile(s.img, s.cfg)
+	if err != nil {
+		return nil, err
+	}
+	if final && b.o.reproducible {
+		return s, b.canonical(s)
+	}
+	return s, nil
+}
+
+func (b *builder) canonical(s *stage) error {
+	img, err := mutate.Canonical(s.img)
+	s.img = img
+	return err
+}
+
+// stageIndex finds an earlier stage by name or index, -1 if none.
+func (b *builder) stageIndex(ref string) int {
+	for i, s := range b.stages {
+		if s.name != "" && strings.EqualFold(s.name, ref) {
+			return i
+		}
+	}
+	if i, err := strconv.Atoi(ref); err == nil && i >= 0 && i < len(b.stages) {
+		return i
+	}
+	return -1
+}
+
+// pull fetches a base image with the keychain, as kaniko's
+// RetrieveRemoteImage does.
+func (b *builder) pull(ref string) (v1.Image, error) {
+	b.log.Infof("Retrieving image manifest %s", ref)
+	var opts []name.Option
+	r, err := name.ParseReference(ref, name.WeakValidation)
+	if err != nil {
+		return nil, err
+	}
+	if b.o.insecurePull || b.o.insecureFor(r.Context().RegistryStr()) {
+		opts = append(opts, name.Insecure)
+		if r, err = name.ParseReference(ref, append(opts, name.WeakValidation)...); err != nil {
+			return nil, err
+		}
+	}
+	b.log.Infof("Retrieving image %s from registry %s", r, r.Context().RegistryStr())
+	platform := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
+	img, err := remote.Image(r,
+		remote.WithContext(b.ctx),
+		remote.WithAuthFromKeychain(b.keychain),
+		remote.WithTransport(b.o.transport(r.Context().RegistryStr())),
+		remote.WithPlatform(platform))
+	if err != nil {
+		return nil, fmt.Errorf("unable to complete operation after %d attempts, last error: %w", b.o.imageDownloadRetry, err)
+	}
+	return img, nil
+}
+
+// execute applies one instruction to the stage.
+func (b *builder) execute(s *stage, c instructions.Command) error {
+	cfg := &s.cfg.Config
+	switch c := c.(type) {
+	case *instructions.EnvCommand:
+		for _, kv := range c.Env {
+			cfg.Env = setEnv(cfg.Env, kv.Key, kv.Value)
+		}
+	case *instructions.LabelCommand:
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		for _, kv := range c.Labels {
+			cfg.Labels[kv.Key] = kv.Value
+		}
+	case *instructions.ArgCommand:
+		for _, kv := range c.Args {
+			v, ok := b.args[kv.Key]
+			if !ok && kv.Value != nil {
+				v, ok = *kv.Value, true
+			}
+			if !ok {
+				v, ok = b.meta[kv.Key]
+			}
+			if !ok {
+				continue
+			}
+			if _, seen := s.args[kv.Key]; !seen {
+				s.argKeys = append(s.argKeys, kv.Key)
+			}
+			s.args[kv.Key] = v
+		}
+	case *instructions.WorkdirCommand:
+		return b.workdir(s, c.Path)
+	case *instructions.UserCommand:
+		cfg.User = c.User
+	case *instructions.ExposeCommand:
+		if cfg.ExposedPorts == nil {
+			cfg.ExposedPorts = map[string]struct{}{}
+		}
+		for _, p := range c.Ports {
+			p, err := b.expand(p, s.env())
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(p, "/") {
+				p += "/tcp"
+			}
+			cfg.ExposedPorts[p] = struct{}{}
+		}
+	case *instructions.CmdCommand:
+		cfg.Cmd = withShell(cfg.Shell, c.ShellDependantCmdLine)
+	case *instructions.EntrypointCommand:
+		cfg.Entrypoint = withShell(cfg.Shell, c.ShellDependantCmdLine)
+	case *instructions.ShellCommand:
+		cfg.Shell = c.Shell
+	case *instructions.StopSignalCommand:
+		cfg.StopSignal = c.Signal
+	case *instructions.VolumeCommand:
+		if cfg.Volumes == nil {
+			cfg.Volumes = map[string]struct{}{}
+		}
+		for _, v := range c.Volumes {
+			cfg.Volumes[v] = struct{}{}
+		}
+	case *instructions.HealthCheckCommand:
+		h := c.Health
+		cfg.Healthcheck = &v1.HealthConfig{Test: h.Test, Interval: h.Interval, Timeout: h.Timeout, StartPeriod: h.StartPeriod, Retries: h.Retries}
+	case *instructions.OnbuildCommand:
+		cfg.OnBuild = append(cfg.OnBuild, c.Expression)
+	case *instructions.MaintainerCommand:
+		s.cfg.Author = c.Maintainer
+	case *instructions.CopyCommand:
+		return b.copy(s, c.SourcesAndDest, c.From, c.Chmod, c.Chown, c.String(), false)
+	case *instructions.AddCommand:
+		return b.copy(s, c.SourcesAndDest, "", c.Chmod, c.Chown, c.String(), true)
+	case *instructions.RunCommand:
+		return b.run(s, c)
+	default:
+		return fmt.Errorf("%w: %s is not supported", errLimit, strings.ToUpper(c.Name()))
+	}
+	return nil
+}
+
+func setEnv(env []string, k, v string) []string {
+	for i, e := range env {
+		if ek, _, _ := strings.Cut(e, "="); ek == k {
+			env[i] = k + "=" + v
+			return env
+		}
+	}
+	return append(env, k+"="+v)
+}
+
+// withShell renders CMD/ENTRYPOINT: exec form as is, shell form through the
+// stage's SHELL (default /bin/sh -c).
+func withShell(sh []string, c instructions.ShellDependantCmdLine) []string {
+	if !c.PrependShell {
+		return append([]string{}, c.CmdLine...)
+	}
+	if len(sh) == 0 {
+		sh = []string{"/bin/sh", "-c"}
+	}
+	return append(append([]string{}, sh...), strings.Join(c.CmdLine, " "))
+}
+
+// underMount reports whether p lies on a mount point (the context among
+// them). Like kaniko, the stand-in changes those paths in the real
+// filesystem and keeps them out of the image.
+func (b *builder) underMount(p string) bool {
+	for _, m := range b.mounts {
+		if p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (b *builder) workdir(s *stage, p string) error {
+	cfg := &s.cfg.Config
+	if !path.IsAbs(p) {
+		p = path.Join("/", cfg.WorkingDir, p)
+	}
+	cfg.WorkingDir = path.Clean(p)
+	b.log.Infof("Changed working directory to %s", cfg.WorkingDir)
+	if b.underMount(cfg.WorkingDir) {
+		if _, err := os.Stat(cfg.WorkingDir); errors.Is(err, os.ErrNotExist) {
+			b.log.Infof("Creating directory %s", cfg.WorkingDir)
+			return os.MkdirAll(cfg.WorkingDir, 0o755)
+		}
+		return nil
+	}
+	fs, err := s.filesystem()
+	if err != nil {
+		return err
+	}
+	if _, ok := fs[cfg.WorkingDir]; ok {
+		return nil
+	}
+	b.log.Infof("Creating directory %s", cfg.WorkingDir)
+	return b.addLayer(s, "WORKDIR "+cfg.WorkingDir, map[string]*fsEntry{
+		cfg.WorkingDir: {hdr: &tar.Header{Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Now()}},
+	})
+}
+
+// item is one file a COPY produces, relative to the copy's target root.
+type item struct {
+	rel string
+	fsEntry
+}
+
+// copy implements COPY and ADD of local files and COPY --from.
+func (b *builder) copy(s *stage, sd instructions.SourcesAndDest, from, chmod, chown, text string, add bool) error {
+	if len(sd.SourceContents) > 0 {
+		// Upstream kaniko cannot read heredoc sources.
+		return errors.New("resolved envs is empty")
+	}
+	var srcFS map[string]*fsEntry
+	if from != "" {
+		var err error
+		if srcFS, err = b.fromFS(s, from); err != nil {
+			return err
+		}
+	}
+	var roots [][]item
+	var dirSource bool
+	for _, src := range sd.SourcePaths {
+		if add && (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "git@")) {
+			return fmt.Errorf("%w: ADD from a URL is not supported", errLimit)
+		}
+		var got [][]item
+		var isDir bool
+		var err error
+		if srcFS != nil {
+			got, isDir, err = collectFromImage(srcFS, src)
+		} else {
+			got, isDir, err = b.collectFromContext(src)
+		}
+		if err != nil {
+			return err
+		}
+		dirSource = dirSource || isDir
+		roots = append(roots, got...)
+	}
+	if len(roots) == 0 {
+		return errors.New("no source files were specified")
+	}
+
+	cfg := &s.cfg.Config
+	dest := sd.DestPath
+	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || dest == ".."
+	if !path.IsAbs(dest) {
+		dest = path.Join("/", cfg.WorkingDir, dest)
+	}
+	dest = path.Clean(dest)
+	if len(roots) > 1 && !destIsDir {
+		return errors.New("when specifying multiple sources in a COPY command, destination must be a directory and end in '/'")
+	}
+	fs, err := s.filesystem()
+	if err != nil {
+		return err
+	}
+	if e, ok := fs[dest]; ok && e.hdr.Typeflag == tar.TypeDir {
+		destIsDir = true
+	}
+
+	var mode int64 = -1
+	if chmod != "" {
+		m, err := strconv.ParseUint(chmod, 8, 32)
+		if err != nil {
+			return fmt.Errorf("parsing --chmod %q: %w", chmod, err)
+		}
+		mode = int64(m)
+	}
+	// Only numeric owners are applied: names would need the image's
+	// /etc/passwd, which the stand-in does not read.
+	uid, gid := -1, -1
+	if u, g, hasGroup := strings.Cut(chown, ":"); chown != "" {
+		if n, err := strconv.Atoi(u); err == nil {
+			uid, gid = n, n
+		}
+		if n, err := strconv.Atoi(g); hasGroup && err == nil && uid >= 0 {
+			gid = n
+		}
+	}
+
+	out := map[string]*fsEntry{}
+	for _, root := range roots {
+		for _, it := range root {
+			target := dest
+			switch {
+			case it.rel != "":
+				target = path.Join(dest, it.rel)
+			case destIsDir && it.hdr.Typeflag != tar.TypeDir:
+				target = path.Join(dest, path.Base(it.hdr.Name))
+			}
+			h := *it.hdr
+			if mode >= 0 {
+				h.Mode = mode
+			}
+			if uid >= 0 {
+				h.Uid, h.Gid, h.Uname, h.Gname = uid, gid, "", ""
+			}
+			out[target] = &fsEntry{hdr: &h, data: it.data}
+		}
+	}
+
+	layer := map[string]*fsEntry{}
+	for p, e := range out {
+		if b.underMount(p) {
+			if err := writeReal(p, e); err != nil {
+				return err
+			}
+			continue
+		}
+		layer[p] = e
+		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+			if _, ok := fs[d]; !ok && layer[d] == nil {
+				layer[d] = &fsEntry{hdr: &tar.Header{Typeflag: tar.TypeDir, Mode: 0o755, ModTime: time.Now()}}
+			}
+		}
+	}
+	if len(layer) == 0 {
+		return nil
+	}
+	return b.addLayer(s, text, layer)
+}
+
+// collectFromContext resolves one COPY source in the build context. Each
+// returned slice is one top-level source; a directory contributes its
+// contents with rel paths, a file one item with rel "".
+func (b *builder) collectFromContext(src string) ([][]item, bool, error) {
+	ctxDir := filepath.Clean(b.o.context)
+	abs := filepath.Join(ctxDir, filepath.FromSlash(src))
+	var matches []string
+	if strings.ContainsAny(src, "*?[") {
+		m, err := filepath.Glob(abs)
+		if err != nil {
+			return nil, false, err
+		}
+		matches = m
+	} else {
+		if _, err := os.Lstat(abs); err != nil {
+			return nil, false, fmt.Errorf("failed to get fileinfo for %s: %w", abs, err)
+		}
+		matches = []string{abs}
+	}
+	var roots [][]item
+	isDir := false
+	for _, m := range matches {
+		rel, err := filepath.Rel(ctxDir, m)
+		if err != nil {
+			return nil, false, err
+		}
+		if b.excluded(rel) {
+			continue
+		}
+		fi, err := os.Lstat(m)
+		if err != nil {
+			return nil, false, err
+		}
+		if !fi.IsDir() {
+			e, err := readEntry(m, fi)
+			if err != nil {
+				return nil, false, err
+			}
+			roots = append(roots, []item{{fsEntry: *e}})
+			continue
+		}
+		isDir = true
+		var items []item
+		err = filepath.Walk(m, func(p string, fi os.FileInfo, err error) error {
+			if err != nil || p == m {
+				return err
+			}
+			crel, _ := filepath.Rel(ctxDir, p)
+			if b.excluded(crel) {
+				if fi.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			e, err := readEntry(p, fi)
+			if err != nil {
+				return err
+			}
+			r, _ := filepath.Rel(m, p)
+			items = append(items, item{rel: filepath.ToSlash(r), fsEntry: *e})
+			return nil
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		// An empty directory still copies (as nothing but the target).
+		items = append(items, item{rel: "", fsEntry: fsEntry{hdr: &tar.Header{Typeflag: tar.TypeDir, Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()}}})
+		roots = append(roots, items)
+	}
+	return roots, isDir, nil
+}
+
+func readEntry(p string, fi os.FileInfo) (*fsEntry, error) {
+	link := ""
+	if fi.Mode()&os.ModeSymlink != 0 {
+		l, err := os.Readlink(p)
+		if err != nil {
+			return nil, err
+		}
+		link = l
+	}
+	h, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return nil, err
+	}
+	h.Name = filepath.Base(p)
+	h.Uid, h.Gid, h.Uname, h.Gname = 0, 0, "", ""
+	e := &fsEntry{hdr: h}
+	if fi.Mode().IsRegular() {
+		if e.data, err = os.ReadFile(p); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// collectFromImage resolves a COPY --from source in another image's files.
+func collectFromImage(fs map[string]*fsEntry, src string) ([][]item, bool, error) {
+	pattern := path.Clean(path.Join("/", src))
+	var matches []string
+	for p := range fs {
+		if ok, _ := path.Match(pattern, p); ok {
+			matches = append(matches, p)
+		}
+	}
+	if len(matches) == 0 {
+		return nil, false, fmt.Errorf("failed to get fileinfo for %s: no such file or directory", pattern)
+	}
+	sort.Strings(matches)
+	var roots [][]item
+	isDir := false
+	for _, m := range matches {
+		e := fs[m]
+		if e.hdr.Typeflag != tar.TypeDir {
+			h := *e.hdr
+			h.Name = path.Base(m)
+			roots = append(roots, []item{{fsEntry: fsEntry{hdr: &h, data: e.data}}})
+			continue
+		}
+		isDir = true
+		items := []item{{fsEntry: *e}}
+		for p, c := range fs {
+			if strings.HasPrefix(p, m+"/") {
+				h := *c.hdr
+				h.Name = path.Base(p)
+				items = append(items, item{rel: strings.TrimPrefix(p, m+"/"), fsEntry: fsEntry{hdr: &h, data: c.data}})
+			}
+		}
+		roots = append(roots, items)
+	}
+	return roots, isDir, nil
+}
+
+// fromFS returns the filesystem COPY --from reads: an earlier stage, or an
+// image pulled from a registry.
+func (b *builder) fromFS(s *stage, from string) (map[string]*fsEntry, error) {
+	from, err := b.expand(from, s.env())
+	if err != nil {
+		return nil, err
+	}
+	if i := b.stageIndex(from); i >= 0 {
+		return b.stages[i].filesystem()
+	}
+	img, err := b.pull(from)
+	if err != nil {
+		return nil, err
+	}
+	return flatten(img)
+}
+
+// writeReal writes a copied file into the real filesystem, as kaniko does
+// for every COPY; on a read-only mount that fails exactly as it does there.
+func writeReal(p string, e *fsEntry) error {
+	switch e.hdr.Typeflag {
+	case tar.TypeDir:
+		return os.MkdirAll(p, os.FileMode(e.hdr.Mode).Perm())
+	case tar.TypeSymlink:
+		if err := os.MkdirAll(path.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.Symlink(e.hdr.Linkname, p)
+	default:
+		if err := os.MkdirAll(path.Dir(p), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(p, e.data, os.FileMode(e.hdr.Mode).Perm())
+	}
+}
+
+// addLayer appends a layer holding the given absolute paths.
+func (b *builder) addLayer(s *stage, createdBy string, files map[string]*fsEntry) error {
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, p := range paths {
+		e := files[p]
+		h := *e.hdr
+		h.Name = strings.TrimPrefix(p, "/")
+		if h.Typeflag == tar.TypeDir {
+			h.Name += "/"
+		}
+		h.Size = int64(len(e.data))
+		if h.Typeflag != tar.TypeReg {
+			h.Size = 0
+		}
+		h.Format = tar.FormatPAX
+		if err := tw.WriteHeader(&h); err != nil {
+			return err
+		}
+		if h.Size > 0 {
+			if _, err := tw.Write(e.data); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	data := buf.Bytes()
+	var lopts []tarball.LayerOption
+	if mt, err := s.img.MediaType(); err == nil && strings.Contains(string(mt), "oci") {
+		lopts = append(lopts, tarball.WithMediaType(types.OCILayer))
+	}
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, lopts...)
+	if err != nil {
+		return err
+	}
+	img, err := mutate.Append(s.img, mutate.Addendum{
+		Layer:   layer,
+		History: v1.History{Author: "kaniko", CreatedBy: createdBy, Created: v1.Time{Time: time.Now().UTC()}},
+	})
+	if err != nil {
+		return err
+	}
+	// Keep the config edits made so far: mutate.Append starts from the
+	// image's own config file, which does not have them yet.
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	s.cfg.RootFS = cf.RootFS
+	s.cfg.History = cf.History
+	s.img = img
+	s.fs = nil
+	return nil
+}
+
+// filesystem returns the stage's flattened filesystem.
+func (s *stage) filesystem() (map[string]*fsEntry, error) {
+	if s.fs == nil {
+		fs, err := flatten(s.img)
+		if err != nil {
+			return nil, err
+		}
+		s.fs = fs
+	}
+	return s.fs, nil
+}
+
+// flatten reads an image's layers into one path -> entry map (absolute,
+// cleaned paths; whiteouts applied by mutate.Extract).
+func flatten(img v1.Image) (map[string]*fsEntry, error) {
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	fs := map[string]*fsEntry{}
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return fs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading image filesystem: %w", err)
+		}
+		e := &fsEntry{hdr: h}
+		if h.Typeflag == tar.TypeReg {
+			if e.data, err = io.ReadAll(tr); err != nil {
+				return nil, err
+			}
+		}
+		fs[path.Clean("/"+h.Name)] = e
+	}
+}
+
+// run executes the RUN forms the stand-in knows, after the checks and log
+// lines of kaniko's RunCommand.
+func (b *builder) run(s *stage, c *instructions.RunCommand) error {
+	fs, err := s.filesystem()
+	if err != nil {
+		return err
+	}
+	sh := s.cfg.Config.Shell
+	if len(sh) == 0 {
+		sh = []string{"/bin/sh", "-c"}
+	}
+	if !c.PrependShell {
+		return fmt.Errorf("%w: RUN in exec form (JSON array) is not supported; use the shell form", errLimit)
+	}
+	script := strings.Join(c.CmdLine, " ")
+	argv := append(append([]string{}, sh...), script)
+	b.log.Infof("Cmd: %s", argv[0])
+	b.log.Infof("Args: %v", argv[1:])
+	b.log.Infof("Running: %v", argv)
+	if _, ok := fs[path.Clean(sh[0])]; !ok {
+		return fmt.Errorf("starting command: fork/exec %s: no such file or directory", sh[0])
+	}
+	if len(c.Files) > 0 {
+		// Upstream kaniko drops heredoc bodies and runs `sh -c <<EOT`,
+		// which succeeds without doing anything.
+		return nil
+	}
+	words, err := shell.NewLex(b.escape).ProcessWords(script, shell.EnvsFromSlice(s.env()))
+	if err != nil {
+		return err
+	}
+	limit := fmt.Errorf(`%w: RUN supports only "exit N", "sleep N", "echo WORDS" and "echo WORDS >&2", got %q`, errLimit, script)
+	if len(words) == 0 {
+		return limit
+	}
+	switch words[0] {
+	case "exit":
+		if len(words) != 2 {
+			return limit
+		}
+		n, err := strconv.Atoi(words[1])
+		if err != nil {
+			return limit
+		}
+		if n != 0 {
+			return fmt.Errorf("waiting for process to exit: %w", &exitError{code: n & 0xff})
+		}
+	case "sleep":
+		if len(words) != 2 {
+			return limit
+		}
+		sec, err := strconv.ParseFloat(words[1], 64)
+		if err != nil {
+			return limit
+		}
+		select {
+		case <-time.After(time.Duration(sec * float64(time.Second))):
+		case <-b.ctx.Done():
+			return b.ctx.Err()
+		}
+	case "echo":
+		w, rest := b.stdout, words[1:]
+		if n := len(rest); n > 0 && (rest[n-1] == ">&2" || rest[n-1] == "1>&2") {
+			w, rest = b.stderr, rest[:n-1]
+		}
+		fmt.Fprintln(w, strings.Join(rest, " "))
+	default:
+		return limit
+	}
+	return nil
+}

@@ -1,0 +1,386 @@
+// Command standin imitates the kaniko executor (v1.24.0) for kanikorun's
+// tests, where the real executor image cannot be pulled.
+//
+// It is a test fixture, not a second kaniko. It is faithful where a bug in
+// kanikorun would show: the exact flag set (unknown flags and positional
+// arguments are rejected, as kaniko's cobra command rejects them), the
+// checks kaniko makes before building, credentials read through
+// go-containerregistry's default keychain from DOCKER_CONFIG
+// (/kaniko/.docker/config.json in the image), a push-permission check per
+// destination before the build, a real image built with go-containerregistry
+// from a subset of the Dockerfile language, kaniko-like log lines and error
+// messages, exit codes, and outputs written in place (so a bind-mounted file
+// works as --tar-path or --digest-file).
+//
+// Its first line on stderr is always
+//
+//	INFO[0000] kanikorun-standin argv: ["--context=dir:///workspace/", ...]
+//
+// with os.Args[1:] JSON-encoded, so tests can compare the exact invocation
+// (testbed.ParseArgv reads it back).
+//
+// Limits: RUN accepts only `exit N`, `sleep N`, `echo WORDS` and
+// `echo WORDS >&2` (and, like real kaniko, needs /bin/sh in the stage's
+// filesystem); contexts are local directories (dir:// or a plain path);
+// ADD takes local files only; caching, snapshot modes, compression and log
+// formats are accepted and ignored (logs are always plain text without
+// colours, whereas real kaniko defaults to --log-format=color).
+//
+// Like kaniko, it installs no signal handler: the Go runtime ends it on
+// SIGTERM or SIGINT at once (as PID 1 of a container, with exit code 2).
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/pflag"
+)
+
+// ArgvPrefix starts the first log line; testbed.ParseArgv looks for it.
+const argvPrefix = "kanikorun-standin argv: "
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// logger writes logrus-style text lines: LEVEL[seconds since start] message.
+type logger struct {
+	w     io.Writer
+	start time.Time
+}
+
+func (l *logger) line(level, format string, a ...any) {
+	fmt.Fprintf(l.w, "%s[%04d] %s\n", level, int(time.Since(l.start)/time.Second), fmt.Sprintf(format, a...))
+}
+
+func (l *logger) Infof(format string, a ...any) { l.line("INFO", format, a...) }
+func (l *logger) Warnf(format string, a ...any) { l.line("WARN", format, a...) }
+
+// exitError is a failed RUN's exit status; kaniko exits with that code.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// exitCode is kaniko's rule: a failed command's code, otherwise 1.
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
+}
+
+// Hooks that tests replace: whether we run in a container, and where the
+// mount points are (files written under them never enter the image).
+var (
+	contained   = detectContainer
+	mountPoints = readMountPoints
+)
+
+// run is the whole executor; it returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	log := &logger{w: stderr, start: time.Now()}
+	argv, _ := json.Marshal(args)
+	if args == nil {
+		argv = []byte("[]")
+	}
+	log.Infof("%s%s", argvPrefix, argv)
+
+	var o options
+	fs := newFlagSet(&o)
+	usageError := func(err error) int {
+		fmt.Fprintf(stderr, "Error: %v\n", err)
+		fmt.Fprintln(stderr, usage(fs))
+		return 1
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, usage(fs))
+			return 0
+		}
+		return usageError(err)
+	}
+	if o.help {
+		fmt.Fprint(stdout, usage(fs))
+		return 0
+	}
+	if fs.NArg() > 0 {
+		switch fs.Arg(0) {
+		case "version":
+			fmt.Fprintf(stdout, "Kaniko version :  %s\n", executorVersion)
+			return 0
+		case "help":
+			fmt.Fprint(stdout, usage(fs))
+			return 0
+		}
+		fmt.Fprintf(stderr, "Error: unknown command %q for \"executor\"\nRun 'executor --help' for usage.\n", fs.Arg(0))
+		return 1
+	}
+	if fs.Changed("whitelist-var-run") {
+		fmt.Fprintln(stderr, "Flag --whitelist-var-run has been deprecated, Please use ignore-var-run instead.")
+	}
+	if err := o.validate(log); err != nil {
+		return usageError(err)
+	}
+
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, err)
+		return exitCode(err)
+	}
+	if !contained() {
+		if !o.force {
+			return fail(errors.New("kaniko should only be run inside of a container, run with the --force flag if you are sure you want to continue"))
+		}
+		log.Warnf("Kaniko is being run outside of a container. This can have dangerous effects on your system")
+	}
+	kc := authn.DefaultKeychain
+	if !o.noPush && !o.skipPushPermission {
+		if err := checkPushPermissions(&o, kc); err != nil {
+			return fail(fmt.Errorf("error checking push permissions -- make sure you entered the correct tag name, and that you are authenticated correctly, and try again: %w", err))
+		}
+	}
+	b := &builder{ctx: ctx, log: log, stdout: stdout, stderr: stderr, o: &o, keychain: kc}
+	img, err := b.build()
+	if err != nil {
+		return fail(fmt.Errorf("error building image: %w", err))
+	}
+	if err := push(ctx, log, img, &o, kc); err != nil {
+		return fail(fmt.Errorf("error pushing image: %w", err))
+	}
+	return 0
+}
+
+// validate makes kaniko's checks that run before anything else (cobra's
+// PersistentPreRunE), in kaniko's order and with its messages.
+func (o *options) validate(log *logger) error {
+	switch o.logFormat {
+	case "text", "color", "json":
+	default:
+		return fmt.Errorf("not a valid log format: %q. Please specify one of (text, color, json)", o.logFormat)
+	}
+	switch o.verbosity {
+	case "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic":
+	default:
+		return fmt.Errorf("parsing log level: not a valid logrus Level: %q", o.verbosity)
+	}
+	if o.customPlatformDeprec != "" {
+		log.Warnf("Flag --customPlatform is deprecated. Use: --custom-platform")
+		o.customPlatform = o.customPlatformDeprec
+	}
+	if o.snapshotModeDeprecated != "" {
+		log.Warnf("Flag --snapshotMode is deprecated. Use: --snapshot-mode")
+		o.snapshotMode = o.snapshotModeDeprecated
+	}
+	if v, ok := os.LookupEnv("KANIKO_NO_PUSH"); ok && v == "true" {
+		o.noPush = true
+	}
+	for i, a := range o.buildArgs {
+		if !strings.Contains(a, "=") {
+			o.buildArgs[i] = a + "=" + os.Getenv(a)
+		}
+	}
+	if !o.noPush && len(o.destinations) == 0 {
+		return errors.New("you must provide --destination, or use --no-push")
+	}
+	if o.cache && o.cacheRepo == "" && o.noPush {
+		return errors.New("cache flags invalid: if using cache with --no-push, specify cache repo with --cache-repo")
+	}
+	if err := o.resolveContext(); err != nil {
+		return fmt.Errorf("error resolving source context: %w", err)
+	}
+	if err := o.resolveDockerfile(); err != nil {
+		return fmt.Errorf("error resolving dockerfile path: %w", err)
+	}
+	if len(o.destinations) == 0 && o.imageNameDigestFile != "" {
+		return errors.New("you must provide --destination if setting ImageNameDigestFile")
+	}
+	if len(o.destinations) == 0 && o.imageNameTagDigestFile != "" {
+		return errors.New("you must provide --destination if setting ImageNameTagDigestFile")
+	}
+	// The stand-in is stricter than kaniko here: kaniko v1.24 would name
+	// the image unset-repo/unset-image-name, which is never what a caller
+	// of kanikorun wants.
+	if len(o.destinations) == 0 && o.tarPath != "" {
+		return errors.New("you must provide --destination if setting --tar-path: the stand-in executor needs a name for the image in the tarball")
+	}
+	for _, d := range o.destinations {
+		if _, err := name.NewTag(d, name.WeakValidation); err != nil {
+			return fmt.Errorf("getting tag for destination: %w", err)
+		}
+	}
+	return nil
+}
+
+// resolveContext turns --context into a local directory, as kaniko's
+// buildcontext package does for dir:// and plain paths.
+func (o *options) resolveContext() error {
+	if o.context == "" && o.bucket == "" {
+		return errors.New("please specify a path to the build context with the --context flag or a bucket with the --bucket flag")
+	}
+	if o.bucket != "" || strings.Contains(o.context, "://") {
+		prefix, rest, _ := strings.Cut(o.context, "://")
+		switch {
+		case o.bucket == "" && prefix == "dir":
+			o.context = rest
+		case o.bucket != "" || prefix == "gs" || prefix == "s3" || prefix == "git" || prefix == "https" || prefix == "tar":
+			return fmt.Errorf("kanikorun stand-in executor: build context %q is not supported; use dir:// or a plain path", o.context)
+		default:
+			return errors.New("unknown build context prefix provided, please use one of the following: gs://, dir://, tar://, s3://, git://, https://")
+		}
+	}
+	if o.contextSubPath != "" {
+		o.context = filepath.Join(o.context, o.contextSubPath)
+	}
+	st, err := os.Stat(o.context)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("build context %s is not a directory", o.context)
+	}
+	return nil
+}
+
+// resolveDockerfile follows kaniko: the path as given (relative to the
+// working directory, /workspace in the image), else relative to the context.
+func (o *options) resolveDockerfile() error {
+	for _, p := range []string{o.dockerfile, filepath.Join(o.context, o.dockerfile)} {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return err
+			}
+			o.dockerfile = abs
+			return nil
+		}
+	}
+	return errors.New("please provide a valid path to a Dockerfile within the build context with --dockerfile")
+}
+
+// detectContainer is kaniko's proc.GetContainerRuntime reduced to what
+// matters here: marker files and the cgroup path.
+func detectContainer() bool {
+	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	cg, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return false
+	}
+	for _, marker := range []string{"docker", "kubepods", "containerd", "lxc", "libpod", "garden"} {
+		if strings.Contains(string(cg), marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// readMountPoints lists the mount points other than / from
+// /proc/self/mountinfo, as kaniko does to keep them out of snapshots.
+func readMountPoints() []string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[4] == "/" {
+			continue
+		}
+		out = append(out, unescapeMountPath(f[4]))
+	}
+	return out
+}
+
+// unescapeMountPath undoes the kernel's octal escapes (\040 for a space).
+func unescapeMountPath(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			var v int
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &v); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// checkPushPermissions is kaniko's CheckPushPermissions: initiate a blob
+// upload to every destination repository before building, so bad
+// credentials fail in a second instead of after the build.
+func checkPushPermissions(o *options, kc authn.Keychain) error {
+	checked := map[string]bool{}
+	for _, d := range o.destinations {
+		ref, err := o.tag(d)
+		if err != nil {
+			return fmt.Errorf("getting tag for destination: %w", err)
+		}
+		if checked[ref.Context().String()] {
+			continue
+		}
+		if err := remote.CheckPushPermission(ref, kc, o.transport(ref.RegistryStr())); err != nil {
+			return fmt.Errorf("checking push permission for %q: %w", ref.String(), err)
+		}
+		checked[ref.Context().String()] = true
+	}
+	return nil
+}
+
+// tag parses a destination, honouring --insecure and --insecure-registry
+// (loopback registries are plain HTTP anyway in go-containerregistry).
+func (o *options) tag(d string) (name.Tag, error) {
+	t, err := name.NewTag(d, name.WeakValidation)
+	if err != nil {
+		return t, err
+	}
+	if o.insecureFor(t.RegistryStr()) {
+		return name.NewTag(d, name.WeakValidation, name.Insecure)
+	}
+	return t, nil
+}
+
+func (o *options) insecureFor(registry string) bool {
+	if o.insecure {
+		return true
+	}
+	for _, r := range o.insecureRegistries {
+		if r == registry {
+			return true
+		}
+	}
+	return false
+}
+
+// transport honours --skip-tls-verify and --skip-tls-verify-registry.
+func (o *options) transport(registry string) http.RoundTripper {
+	skip := o.skipTLSVerify
+	for _, r := range o.skipTLSRegistries {
+		skip = skip || r == registry
+	}
+	if !skip {
+		return remote.DefaultTransport
+	}
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it
+	return t
+}

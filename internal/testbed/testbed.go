@@ -1,0 +1,87 @@
+// Package testbed is the test-only workbench for kanikorun: a stand-in for
+// the kaniko executor image (the real one cannot be pulled here), an
+// in-process registry with HTTP basic auth on the loopback interface, and
+// helpers to reach the Docker daemon, inspect pushed images and find
+// leftover containers.
+//
+// The stand-in executor (./standin) parses exactly kaniko v1.24.0's flags,
+// reads credentials from /kaniko/.docker/config.json, checks push
+// permission before building, builds a subset of the Dockerfile language
+// into a real image and pushes it, writes --tar-path and --digest-file in
+// place, and logs like kaniko. Its first log line carries its argv, which
+// ParseArgv reads back.
+//
+// A package whose tests need Docker sets up once in TestMain:
+//
+//	var (
+//		executorImage string            // the stand-in, loaded into the daemon
+//		reg           *testbed.Registry // 127.0.0.1:PORT, basic auth
+//	)
+//
+//	func TestMain(m *testing.M) {
+//		os.Exit(func() int {
+//			ctx := context.Background()
+//			var err error
+//			reg, err = testbed.StartRegistry("kanikorun", "s3cret")
+//			if err != nil {
+//				fmt.Fprintln(os.Stderr, err)
+//				return 1
+//			}
+//			defer reg.Close()
+//			cli, err := testbed.Docker(ctx)
+//			if testbed.MainSkipOrFail(err) {
+//				defer cli.Close()
+//				if executorImage, err = testbed.StandInImage(ctx, cli); err != nil {
+//					fmt.Fprintln(os.Stderr, err)
+//					return 1
+//				}
+//			}
+//			return m.Run()
+//		}())
+//	}
+//
+// and each test calls RequireDocker(t), which skips when Docker is missing
+// on a workstation and fails when the CI environment variable is set.
+//
+// Only this package and runner/ import the Docker SDK; nothing outside
+// tests may import testbed.
+package testbed
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// ArgvMarker precedes the JSON-encoded argv on the stand-in's first log
+// line.
+const ArgvMarker = "kanikorun-standin argv: "
+
+// ErrNoArgv means the log holds no stand-in argv line: the stand-in never
+// started, or the log is not the stand-in's.
+var ErrNoArgv = errors.New("no stand-in argv line in the log")
+
+// ansi matches colour escape sequences, in case a log passed through a
+// terminal formatter.
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// ParseArgv returns the exact argument list the stand-in executor was
+// started with, read from its captured log (stderr, or stdout and stderr
+// combined; demultiplexed, not the raw Docker stream).
+func ParseArgv(log string) ([]string, error) {
+	for _, line := range strings.Split(log, "\n") {
+		line = ansi.ReplaceAllString(strings.TrimRight(line, "\r"), "")
+		_, rest, ok := strings.Cut(line, ArgvMarker)
+		if !ok {
+			continue
+		}
+		var argv []string
+		if err := json.Unmarshal([]byte(rest), &argv); err != nil {
+			return nil, fmt.Errorf("decoding stand-in argv %q: %w", rest, err)
+		}
+		return argv, nil
+	}
+	return nil, ErrNoArgv
+}
