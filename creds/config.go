@@ -137,12 +137,16 @@ func inlineAuth(auths map[string]types.AuthConfig, host string) (types.AuthConfi
 }
 
 // helperFor returns the credential helper the docker CLI would ask for
-// host: a credHelpers entry, else credsStore, else none.
-func helperFor(cf *configfile.ConfigFile, host string) string {
+// host, and the config.json key that names it: a "credHelpers" entry,
+// else "credsStore", else none.
+func helperFor(cf *configfile.ConfigFile, host string) (helper, setting string) {
 	if k, ok := matchKey(cf.CredentialHelpers, host); ok && cf.CredentialHelpers[k] != "" {
-		return cf.CredentialHelpers[k]
+		return cf.CredentialHelpers[k], "credHelpers"
 	}
-	return cf.CredentialsStore
+	if cf.CredentialsStore != "" {
+		return cf.CredentialsStore, "credsStore"
+	}
+	return "", ""
 }
 
 // envAuths reads DOCKER_AUTH_CONFIG the way the docker CLI does (it takes

@@ -153,7 +153,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved,
 		if ac, ok := inlineAuth(env, r.Host); ok {
 			src.Kind, src.From = Inline, envAuthConfig
 			v.auths[key] = ac
-		} else if helper := helperFor(cf, r.Host); helper != "" {
+		} else if helper, setting := helperFor(cf, r.Host); helper != "" {
 			ac, found, err := helperGet(ctx, helper, r.Host)
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("resolving credentials: %w", ctx.Err())
@@ -171,7 +171,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved,
 			case errors.As(err, &he):
 				src.Kind, src.From = Missing, "missing: helper "+helper+" "+he.short()
 				if r.Push {
-					pushFailures = append(pushFailures, fmt.Sprintf("%q: %v; fix the helper or run %q, then build again", r.Host, err, loginCommand(r.Host)))
+					pushFailures = append(pushFailures, fmt.Sprintf("%q: %v; %s", r.Host, err, he.fix(r.Host, setting, path)))
 				} else {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("no credentials for %q (pull only): %v; pulling anonymously", r.Host, err))
 				}
@@ -189,7 +189,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved,
 	if len(pushFailures) > 0 {
 		msg := pushFailures[0]
 		if n := len(pushFailures) - 1; n > 0 {
-			msg += fmt.Sprintf(" (and %d more push registries)", n)
+			msg += fmt.Sprintf(" (and %d more)", n)
 		}
 		return res, fmt.Errorf("%w: %s", ErrPushCredentials, msg)
 	}
@@ -207,12 +207,16 @@ func (e *helperError) short() string {
 	return "failed"
 }
 
-// loginCommand is what the user runs to store credentials for host.
-func loginCommand(host string) string {
-	if isDockerHub(host) {
-		return "docker login"
+// fix tells the user what to do about a helper that failed for host.
+func (e *helperError) fix(host, setting, config string) string {
+	if e.short() == "not found" {
+		return fmt.Sprintf("install it, or change %q in %s", setting, config)
 	}
-	return "docker login " + host
+	login := "docker login"
+	if !isDockerHub(host) {
+		login += " " + host
+	}
+	return fmt.Sprintf("check it with %q, then build again", login)
 }
 
 // configFile builds the generated configuration: inline auths and the

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -429,6 +430,27 @@ func TestRegistryKey(t *testing.T) {
 		}
 		if r.Host != tt.host || r.Key() != tt.key {
 			t.Errorf("RegistryOf(%q) = host %q key %q, want %q %q", tt.ref, r.Host, r.Key(), tt.host, tt.key)
+		}
+	}
+}
+
+// BenchmarkRegistries measures the work done before any container starts:
+// parsing the Dockerfile and the executor's flags.
+func BenchmarkRegistries(b *testing.B) {
+	dir := b.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	var sb strings.Builder
+	sb.WriteString("ARG REG=ghcr.io\nARG TAG=1\n")
+	for i := 0; i < 20; i++ {
+		sb.WriteString("FROM ${REG}/org/base-" + strconv.Itoa(i) + ":${TAG} AS s" + strconv.Itoa(i) + "\nRUN echo\nCOPY --from=alpine /etc/os-release /x\n")
+	}
+	if err := os.WriteFile(df, []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	build := &spec.Build{Context: dir, Dockerfile: df, Destinations: []string{"quay.io/me/app:1"}, ExtraArgs: []string{"--cache=true"}}
+	for b.Loop() {
+		if _, err := Registries(build); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

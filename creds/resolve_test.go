@@ -274,11 +274,12 @@ func TestResolveHelperFailures(t *testing.T) {
 		push     bool
 		wantFrom string
 		wantWhy  string
+		wantFix  string
 	}{
-		{"missing, pull", "pass", false, "missing: helper pass not found", "was not found on PATH"},
-		{"missing, push", "pass", true, "missing: helper pass not found", "was not found on PATH"},
-		{"failing, pull", "kanikorun-broken", false, "missing: helper kanikorun-broken failed", "failed (exit status 1)"},
-		{"failing, push", "kanikorun-broken", true, "missing: helper kanikorun-broken failed", "failed (exit status 1)"},
+		{"missing, pull", "pass", false, "missing: helper pass not found", "was not found on PATH", "pulling anonymously"},
+		{"missing, push", "pass", true, "missing: helper pass not found", "was not found on PATH", `install it, or change "credHelpers" in `},
+		{"failing, pull", "kanikorun-broken", false, "missing: helper kanikorun-broken failed", "failed (exit status 1)", "pulling anonymously"},
+		{"failing, push", "kanikorun-broken", true, "missing: helper kanikorun-broken failed", "failed (exit status 1)", `check it with "docker login registry.example.com"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -308,9 +309,6 @@ func TestResolveHelperFailures(t *testing.T) {
 					t.Errorf("warnings = %q, want none", res.Warnings)
 				}
 				msg = err.Error()
-				if !strings.Contains(msg, `run "docker login registry.example.com"`) {
-					t.Errorf("error %q does not say what to do", msg)
-				}
 			} else {
 				if err != nil {
 					t.Fatalf("error = %v, want a warning", err)
@@ -319,11 +317,8 @@ func TestResolveHelperFailures(t *testing.T) {
 					t.Fatalf("warnings = %q, want one", res.Warnings)
 				}
 				msg = res.Warnings[0]
-				if !strings.Contains(msg, "pulling anonymously") {
-					t.Errorf("warning %q does not say what happens", msg)
-				}
 			}
-			for _, want := range []string{`"registry.example.com"`, "docker-credential-" + tt.helper, tt.wantWhy} {
+			for _, want := range []string{`"registry.example.com"`, "docker-credential-" + tt.helper, tt.wantWhy, tt.wantFix} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("message %q does not contain %q", msg, want)
 				}
