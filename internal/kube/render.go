@@ -48,6 +48,9 @@ type Rendered struct {
 	Secret *corev1.Secret
 	// Job runs the executor once to completion.
 	Job *batchv1.Job
+	// Warnings name what will likely fail in the cluster although the
+	// objects are valid, for the CLI to print on stderr.
+	Warnings []string
 }
 
 // Objects returns the objects in apply order: the Secret the Job needs
@@ -199,6 +202,9 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	}
 
 	r := &Rendered{Job: job}
+	for _, h := range b.LoopbackRegistries() {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("registry %s is this machine's loopback; inside the pod it names the pod itself, so the Job cannot reach it: use a registry address the cluster reaches", h))
+	}
 	if o.WithSecret {
 		if err := checkDockerConfig(dockerConfig); err != nil {
 			return nil, err

@@ -162,6 +162,9 @@ func TestRenderGolden(t *testing.T) {
 				}
 			}
 			checkJob(t, b, tc.opts, r)
+			if loop := b.LoopbackRegistries(); len(r.Warnings) != len(loop) {
+				t.Errorf("warnings %q for loopback registries %q", r.Warnings, loop)
+			}
 			if tc.secret == nil && bytes.Contains(buf.Bytes(), []byte("dockerconfigjson:")) {
 				t.Error("output holds secret data although no Secret was asked for")
 			}

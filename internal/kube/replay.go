@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -164,6 +166,9 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 			}
 			df = filepath.Join(dir, "termination-log")
 		}
+		if df, err = filepath.Abs(df); err != nil {
+			return nil, fmt.Errorf("resolving digest file %q: %w", o.DigestFile, err)
+		}
 		if err := ensureFile(df); err != nil {
 			return nil, err
 		}
@@ -204,6 +209,10 @@ func (p *replayer) tempDir() (string, error) {
 		dir, err := os.MkdirTemp(p.o.TempDir, "kanikorun-replay-")
 		if err != nil {
 			return "", fmt.Errorf("creating a temporary directory for the replay: %w", err)
+		}
+		// Bind mounts need absolute sources.
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
 		}
 		p.r.tmp = dir
 	}
@@ -328,7 +337,9 @@ func (p *replayer) source(vol *corev1.Volume) (src string, readOnly bool, proble
 }
 
 // materialise makes the directory for a volume replay writes itself, once
-// per volume; fill returns a problem to report, or an error.
+// per volume, and returns it or a problem for the ErrUnmappedVolume list.
+// fill's errors (an unreadable --secret file, a failed write) become
+// problems too, so the user sees every mapping issue in one go.
 func (p *replayer) materialise(volName string, fill func(dir string) (string, error)) (string, string) {
 	if dir, ok := p.done[volName]; ok {
 		return dir, ""
@@ -397,7 +408,11 @@ func (p *replayer) secretData(name string, items []corev1.KeyToPath) (map[string
 		if err != nil {
 			return nil, false, fmt.Errorf("reading --secret %s=%s: %w", name, file, err)
 		}
-		if s, ok := secretManifest(raw); ok {
+		s, isObject, err := secretManifest(raw)
+		if err != nil {
+			return nil, false, fmt.Errorf("reading --secret %s=%s: %w", name, file, err)
+		}
+		if isObject {
 			return secretKeys(s), true, nil
 		}
 		// A plain file is the content of the one key the volume asks
@@ -414,14 +429,24 @@ func (p *replayer) secretData(name string, items []corev1.KeyToPath) (map[string
 	return nil, false, nil
 }
 
-// secretManifest decodes raw as a v1 Secret when it is one.
-func secretManifest(raw []byte) (*corev1.Secret, bool) {
-	objs, err := Decode(raw)
-	if err != nil || len(objs) != 1 {
-		return nil, false
+// secretManifest decodes raw as a v1 Secret when it is a Kubernetes object
+// at all; a file of any other kind is an error rather than content, so a
+// Secret with a typo never ends up as the bytes of config.json.
+func secretManifest(raw []byte) (*corev1.Secret, bool, error) {
+	var tm metav1.TypeMeta
+	if yaml.Unmarshal(raw, &tm) != nil || tm.Kind == "" {
+		return nil, false, nil
 	}
-	s, ok := objs[0].(*corev1.Secret)
-	return s, ok
+	objs, err := Decode(raw)
+	if err != nil {
+		return nil, true, err
+	}
+	if len(objs) == 1 {
+		if s, ok := objs[0].(*corev1.Secret); ok {
+			return s, true, nil
+		}
+	}
+	return nil, true, fmt.Errorf("%w: the file holds %s, not one v1 Secret; give a Secret manifest or a plain config.json", ErrBadManifest, tm.Kind)
 }
 
 // secretKeys merges data and stringData as the API server does.
@@ -667,4 +692,22 @@ func outputWarnings(argv []string, mounts []plan.Mount, workDir string) []string
 		}
 	}
 	return warns
+}
+
+// ParseMappings reads repeated NAME=PATH flag values (--claim, --secret,
+// --volume) into a map, refusing malformed and conflicting ones. flag is
+// the flag's name, for the error.
+func ParseMappings(flag string, values []string) (map[string]string, error) {
+	out := make(map[string]string, len(values))
+	for _, v := range values {
+		name, p, ok := strings.Cut(v, "=")
+		if !ok || name == "" || p == "" {
+			return nil, fmt.Errorf("invalid --%s %q: write it as NAME=PATH", flag, v)
+		}
+		if prev, dup := out[name]; dup && prev != p {
+			return nil, fmt.Errorf("conflicting --%s for %q: %q and %q; give one", flag, name, prev, p)
+		}
+		out[name] = p
+	}
+	return out, nil
 }

@@ -672,3 +672,60 @@ func TestExpandRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestParseMappings(t *testing.T) {
+	t.Parallel()
+	got, err := ParseMappings("claim", []string{"kaniko-workspace=/src", "creds=./c=d", "kaniko-workspace=/src"})
+	if err != nil || len(got) != 2 || got["kaniko-workspace"] != "/src" || got["creds"] != "./c=d" {
+		t.Fatalf("ParseMappings = %v, %v", got, err)
+	}
+	for _, bad := range [][]string{{"noequals"}, {"=/x"}, {"x="}, {"a=/1", "a=/2"}} {
+		if _, err := ParseMappings("claim", bad); err == nil || !strings.Contains(err.Error(), "--claim") {
+			t.Errorf("ParseMappings(%q) = %v; want an error naming --claim", bad, err)
+		}
+	}
+}
+
+func TestReplaySecretFileErrors(t *testing.T) {
+	t.Parallel()
+	m := readFixture(t, "replay/command-form-with-secret.yaml")
+	src := t.TempDir()
+	dir := t.TempDir()
+	cases := map[string]struct{ content, say string }{
+		"typo.yaml":      {"apiVersion: v1\nkind: Secret\nmetadata: {name: regcred}\ndatta: {}\n", `unknown field "datta"`},
+		"configmap.yaml": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: regcred}\n", "holds ConfigMap, not one v1 Secret"},
+	}
+	for file, tc := range cases {
+		p := filepath.Join(dir, file)
+		writeFile(t, p, tc.content)
+		_, err := m.Plan(ReplayOptions{Claims: map[string]string{"sources": src}, Secrets: map[string]string{"regcred": p}, TempDir: t.TempDir()})
+		if err == nil || !strings.Contains(err.Error(), tc.say) || !strings.Contains(err.Error(), "--secret regcred="+p) {
+			t.Errorf("%s: Plan error = %v; want it to name the flag and say %q", file, err, tc.say)
+		}
+	}
+	_, err := m.Plan(ReplayOptions{Claims: map[string]string{"sources": src}, Secrets: map[string]string{"regcred": filepath.Join(dir, "missing.json")}, TempDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("missing secret file: %v", err)
+	}
+}
+
+// TestReplayRelativePaths: flags may name paths relative to the working
+// directory, but the daemon needs absolute bind-mount sources.
+func TestReplayRelativePaths(t *testing.T) {
+	m := readFixture(t, "replay/command-form-with-secret.yaml")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	writeFile(t, filepath.Join(dir, "src", "app", "Dockerfile"), "FROM scratch\n")
+	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := plan1(t, m, ReplayOptions{Claims: map[string]string{"sources": "src"}, TempDir: "tmp", DigestFile: "digest"})
+	for _, mt := range r.Container.AllMounts() {
+		if !filepath.IsAbs(mt.Source) {
+			t.Errorf("mount source %q is relative", mt.Source)
+		}
+	}
+	if r.Container.DigestFile != filepath.Join(dir, "digest") {
+		t.Errorf("DigestFile = %q", r.Container.DigestFile)
+	}
+}
