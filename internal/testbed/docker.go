@@ -31,8 +31,8 @@ func inCI() bool { return os.Getenv("CI") != "" }
 
 // Docker connects to the daemon from the environment (DOCKER_HOST etc.),
 // negotiates the API version and pings it. It suits TestMain, which cannot
-// skip: pass the error to MainSkipOrFail. The client is returned even with
-// an error when one could be made; close it.
+// skip: pass the error to MainSkipOrFail. On error the client is nil; else
+// close it when done.
 func Docker(ctx context.Context) (*client.Client, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -41,7 +41,8 @@ func Docker(ctx context.Context) (*client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if _, err := cli.Ping(ctx); err != nil {
-		return cli, fmt.Errorf("%w: %w", ErrDockerUnavailable, err)
+		_ = cli.Close()
+		return nil, fmt.Errorf("%w: %w", ErrDockerUnavailable, err)
 	}
 	cli.NegotiateAPIVersion(ctx)
 	return cli, nil
@@ -80,9 +81,6 @@ func RequireDocker(t testing.TB) *client.Client {
 		cli, err = Docker(context.Background())
 	}
 	if err != nil {
-		if cli != nil {
-			_ = cli.Close()
-		}
 		if inCI() {
 			t.Fatalf("Docker is required when CI is set: %v", err)
 		}
@@ -90,6 +88,22 @@ func RequireDocker(t testing.TB) *client.Client {
 	}
 	t.Cleanup(func() { _ = cli.Close() })
 	return cli
+}
+
+// TestLabel is the container label Labels sets.
+const TestLabel = "io.kanikorun.testbed"
+
+// runID tells this test process's containers from those of packages
+// tested at the same time.
+var runID = RandomPassword()[:12]
+
+// Labels returns the labels that tie a container to the calling test in
+// this test process: {TestLabel: "<run id>/<test name>"}. Put them on what
+// a test creates (plan.Container.Labels, RunOptions.Labels) and pass them
+// to Containers afterwards to find leftovers; the same test always gets the
+// same value.
+func Labels(t testing.TB) map[string]string {
+	return map[string]string{TestLabel: runID + "/" + t.Name()}
 }
 
 // Containers lists the IDs of all containers, running or not, that carry

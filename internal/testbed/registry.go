@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -242,7 +243,7 @@ func (r *Registry) PushBase(ctx context.Context, repo string, files map[string]s
 		return "", err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config.Env = append([]string(nil), env...)
 	cf.Config.Labels = labels
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
@@ -297,9 +298,14 @@ func tarFiles(files map[string]string) ([]byte, error) {
 
 // PushStandIn pushes the stand-in executor image (the same image
 // StandInImage loads) to repo and returns its tag reference, so the daemon
-// can pull the executor from this registry. When the registry needs
-// credentials the daemon does too: pass RegistryAuth() as
-// image.PullOptions.RegistryAuth.
+// can pull the executor from this registry (it pulls from 127.0.0.0/8 over
+// plain HTTP without configuration). When the registry needs credentials
+// the daemon does too: pass RegistryAuth() as
+// image.PullOptions.RegistryAuth, or the pull fails with 401.
+//
+// The pulled image has the same ID as StandInImage's, so its layer is
+// reported "Already exists" when that one is loaded, and removing the
+// pulled reference only untags it.
 func (r *Registry) PushStandIn(ctx context.Context, repo string) (string, error) {
 	img, err := StandIn(ctx)
 	if err != nil {

@@ -55,9 +55,6 @@ func TestMain(m *testing.M) {
 	}())
 }
 
-// testLabel marks this package's containers so leftovers can be found.
-const testLabel = "io.kanikorun.testbed"
-
 // workspace makes a build context directory from path -> content.
 func workspace(t *testing.T, files map[string]string) string {
 	t.Helper()
@@ -95,7 +92,8 @@ func runExecutor(t *testing.T, cli *client.Client, ctxDir, dockerConfig string, 
 	if dockerConfig != "" {
 		binds = append(binds, Bind{Source: dockerConfig, Target: spec.DockerConfigPath, ReadOnly: true})
 	}
-	labels := map[string]string{spec.ManagedLabel: "true", testLabel: t.Name()}
+	labels := Labels(t)
+	labels[spec.ManagedLabel] = "true"
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := Run(ctx, cli, RunOptions{Image: executorImage, Args: args, Binds: append(binds, extra...), Labels: labels})
@@ -131,7 +129,7 @@ func TestStandInImageLayout(t *testing.T) {
 		t.Errorf("second StandInImage = %q, %v; want the cached %q", again, err, executorImage)
 	}
 
-	created, err := cli.ContainerCreate(ctx, &container.Config{Image: executorImage, Labels: map[string]string{testLabel: t.Name()}}, nil, nil, nil, "")
+	created, err := cli.ContainerCreate(ctx, &container.Config{Image: executorImage, Labels: Labels(t)}, nil, nil, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +157,7 @@ func TestStandInImageLayout(t *testing.T) {
 			t.Errorf("%s: mode %v, want dir=%v perm %v", tc.path, st.Mode, tc.dir, tc.perm)
 		}
 	}
-	ids, err := Containers(ctx, cli, map[string]string{testLabel: t.Name()})
+	ids, err := Containers(ctx, cli, Labels(t))
 	if err != nil || len(ids) != 1 || ids[0] != created.ID {
 		t.Errorf("Containers = %v, %v; want the created %s", ids, err, created.ID)
 	}
@@ -419,7 +417,7 @@ func TestStandInStopsOnSIGTERM(t *testing.T) {
 	created, err := cli.ContainerCreate(ctx, &container.Config{
 		Image:  executorImage,
 		Cmd:    []string{"--no-push"},
-		Labels: map[string]string{testLabel: t.Name()},
+		Labels: Labels(t),
 	}, &container.HostConfig{
 		NetworkMode: "host",
 		Binds:       []string{ctxDir + ":/workspace:ro", cfg + ":" + spec.DockerConfigPath + ":ro"},

@@ -93,6 +93,10 @@ func (b *builder) build() (v1.Image, error) {
 	if contained() {
 		b.mounts = append(b.mounts, mountPoints()...)
 	}
+	// kaniko never snapshots its own directory either.
+	if st, err := os.Stat(b.o.kanikoDir); err == nil && st.IsDir() {
+		b.mounts = append(b.mounts, filepath.Clean(b.o.kanikoDir))
+	}
 
 	b.args = map[string]string{}
 	for _, a := range b.o.buildArgs {
@@ -505,6 +509,11 @@ func (b *builder) copy(s *stage, sd instructions.SourcesAndDest, from, chmod, ch
 		if add && (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "git@")) {
 			return fmt.Errorf("%w: ADD from a URL is not supported", errLimit)
 		}
+		if add && isArchive(src) {
+			// Real kaniko unpacks local archives; copying them verbatim
+			// would be a silent difference.
+			return fmt.Errorf("%w: ADD of a local archive (%s) is not supported; unpacking it is not imitated", errLimit, src)
+		}
 		var got [][]item
 		var isDir bool
 		var err error
@@ -601,6 +610,15 @@ func (b *builder) copy(s *stage, sd instructions.SourcesAndDest, from, chmod, ch
 		return nil
 	}
 	return b.addLayer(s, text, layer)
+}
+
+func isArchive(p string) bool {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
+	}
+	return false
 }
 
 // collectFromContext resolves one COPY source in the build context. Each

@@ -169,6 +169,11 @@ CMD ["serve"]
 		files:      map[string]string{"Dockerfile": "FROM scratch\nADD https://example.com/x /x\n"},
 		wantCode:   1,
 		wantStderr: "kanikorun stand-in executor: ADD from a URL is not supported",
+	}, {
+		name:       "add of a local archive is outside the subset",
+		files:      map[string]string{"Dockerfile": "FROM scratch\nADD layer.tar.gz /\n", "layer.tar.gz": "x"},
+		wantCode:   1,
+		wantStderr: "ADD of a local archive (layer.tar.gz) is not supported",
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
