@@ -83,6 +83,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
 			buildCommand(),
+			credsCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/runner"
 )
@@ -45,14 +44,21 @@ func buildAction(c *cli.Context) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	network := chooseNetwork(b, c.String("network"), c.IsSet("network"), stderr)
 	if len(b.Destinations) == 0 && !b.NoPush {
 		fmt.Fprintln(stderr, "kanikorun: no --destination given: building with --no-push")
 	}
-	cfg, err := readDockerConfig(dockerConfigDir(c))
+	cr, regs, err := resolveCreds(c.Context, c, b, stderr)
+	if c.Bool("dry-run") && cr != nil {
+		cr.WriteSummary(stderr)
+	}
 	if err != nil {
 		return err
 	}
+	cfg, err := cr.ConfigJSON()
+	if err != nil {
+		return err
+	}
+	network := chooseNetwork(registryHosts(regs), c.String("network"), c.IsSet("network"), stderr)
 
 	eng, err := runner.Connect(c.Context)
 	if err != nil {
@@ -63,7 +69,10 @@ func buildAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, runner.DryRun(b, network))
 		return nil
 	}
-	r := &runner.Runner{Engine: eng, Stdout: stdout, Stderr: stderr, Pull: pull, Timeout: timeout}
+	r := &runner.Runner{
+		Engine: eng, Stdout: stdout, Stderr: stderr, Pull: pull, Timeout: timeout,
+		RegistryAuth: executorAuth(c.Context, c, b.ExecutorImage, stderr),
+	}
 	res, err := r.Build(c.Context, runner.Local{Build: b, DockerConfig: cfg, Network: network})
 	switch {
 	case errors.Is(err, runner.ErrInterrupted):
@@ -92,8 +101,13 @@ func buildAction(c *cli.Context) error {
 // chooseNetwork picks the container's network: host networking when the
 // build must reach a registry on this machine's loopback interface, which a
 // bridged container cannot see, unless the user chose a network.
-func chooseNetwork(b *spec.Build, requested string, explicit bool, stderr io.Writer) string {
-	loop := b.LoopbackRegistries()
+func chooseNetwork(registries []string, requested string, explicit bool, stderr io.Writer) string {
+	var loop []string
+	for _, r := range registries {
+		if spec.IsLoopback(r) {
+			loop = append(loop, r)
+		}
+	}
 	if len(loop) == 0 {
 		return requested
 	}
@@ -107,19 +121,11 @@ func chooseNetwork(b *spec.Build, requested string, explicit bool, stderr io.Wri
 	return "host"
 }
 
-// readDockerConfig returns the user's config.json as it is, or {} when
-// there is none.
-func readDockerConfig(dir string) ([]byte, error) {
-	if dir == "" {
-		return []byte("{}"), nil
+// registryHosts lists the hosts of the registries a build touches.
+func registryHosts(regs []creds.Registry) []string {
+	hosts := make([]string, 0, len(regs))
+	for _, r := range regs {
+		hosts = append(hosts, r.Host)
 	}
-	p := filepath.Join(dir, "config.json")
-	data, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return []byte("{}"), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading docker config %q: %w; fix its permissions or pass --docker-config", p, err)
-	}
-	return data, nil
+	return hosts
 }

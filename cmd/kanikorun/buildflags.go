@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -123,21 +122,6 @@ func hasFlag(cmd *cli.Command, name string) bool {
 		}
 	}
 	return false
-}
-
-// dockerConfigDir is where the user's docker config lives.
-func dockerConfigDir(c *cli.Context) string {
-	if d := c.String(flagDockerConfig); d != "" {
-		return d
-	}
-	if d, ok := lookupEnv("DOCKER_CONFIG"); ok && d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(home, ".docker")
 }
 
 // parseTimeout reads --timeout.
