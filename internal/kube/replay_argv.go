@@ -1,0 +1,137 @@
+package kube
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/kanikorun/kanikorun/internal/plan"
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// Executor flags replay reads to decide what must be read-only and what
+// the digest file is.
+const (
+	flagContext    = "context"
+	flagDockerfile = "dockerfile"
+	flagDigestFile = "digest-file"
+)
+
+// flagValues returns the values an argv gives a flag, in every form pflag
+// accepts: --name=v, --name v, -s v, -s=v, -sv.
+func flagValues(argv []string, long string, short byte) []string {
+	var vals []string
+	for i := 0; i < len(argv); i++ {
+		a := argv[i]
+		if a == "--" {
+			break
+		}
+		if v, ok := strings.CutPrefix(a, "--"+long+"="); ok {
+			vals = append(vals, v)
+			continue
+		}
+		if a == "--"+long || (short != 0 && a == "-"+string(short)) {
+			if i+1 < len(argv) {
+				vals = append(vals, argv[i+1])
+				i++
+			}
+			continue
+		}
+		if short != 0 && len(a) > 2 && a[0] == '-' && a[1] == short {
+			vals = append(vals, strings.TrimPrefix(a[2:], "="))
+		}
+	}
+	return vals
+}
+
+func lastFlag(argv []string, long string, short byte) (string, bool) {
+	v := flagValues(argv, long, short)
+	if len(v) == 0 {
+		return "", false
+	}
+	return v[len(v)-1], true
+}
+
+// lockedPaths lists the container paths that must never be writable: the
+// workspace, the build context, the Dockerfile and the docker config.
+func lockedPaths(argv []string, workDir string) []string {
+	locked := []string{spec.WorkspaceDir, dockerConfigDir}
+	cwd := workDir
+	if cwd == "" {
+		cwd = spec.WorkspaceDir
+	}
+	ctx := spec.WorkspaceDir
+	if v, ok := lastFlag(argv, flagContext, 'c'); ok {
+		ctx = ""
+		dir, isDir := strings.CutPrefix(v, "dir://")
+		if isDir || !strings.Contains(v, "://") {
+			ctx = dir
+			if !path.IsAbs(ctx) {
+				ctx = path.Join(cwd, ctx)
+			}
+			locked = append(locked, path.Clean(ctx))
+		}
+	}
+	if v, ok := lastFlag(argv, flagDockerfile, 'f'); ok {
+		switch {
+		case path.IsAbs(v):
+			locked = append(locked, path.Clean(v))
+		case ctx != "":
+			locked = append(locked, path.Join(ctx, v))
+		}
+	}
+	return locked
+}
+
+// isLocked reports a mount target that holds, or lies inside, a locked path.
+func isLocked(target string, locked []string) bool {
+	for _, l := range locked {
+		if _, ok := under(target, l); ok {
+			return true
+		}
+		if _, ok := under(l, target); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func writesDigestToTerminationLog(argv []string) bool {
+	for _, v := range flagValues(argv, flagDigestFile, 0) {
+		if path.Clean(v) == spec.TerminationLog {
+			return true
+		}
+	}
+	return false
+}
+
+// outputWarnings names executor outputs that point into a read-only mount:
+// the manifest may have written them next to the context, which replay
+// does not allow.
+func outputWarnings(argv []string, mounts []plan.Mount, workDir string) []string {
+	cwd := workDir
+	if cwd == "" {
+		cwd = spec.WorkspaceDir
+	}
+	var warns []string
+	for _, f := range []string{"tar-path", "oci-layout-path", flagDigestFile, "image-name-with-digest-file", "image-name-tag-with-digest-file", "cache-dir", "cache-repo"} {
+		for _, v := range flagValues(argv, f, 0) {
+			p := v
+			if f == "cache-repo" {
+				var ok bool
+				if p, ok = strings.CutPrefix(v, "oci:"); !ok {
+					continue
+				}
+			}
+			if !path.IsAbs(p) {
+				p = path.Join(cwd, p)
+			}
+			for _, m := range mounts {
+				if _, in := under(m.Target, p); in && m.ReadOnly {
+					warns = append(warns, fmt.Sprintf("--%s=%s writes into the read-only mount at %s (replay never makes the context writable); the write will fail", f, v, m.Target))
+				}
+			}
+		}
+	}
+	return warns
+}

@@ -1,0 +1,390 @@
+package kube
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kanikorun/kanikorun/internal/plan"
+)
+
+// replayer carries the state of one Plan call.
+type replayer struct {
+	m *Manifest
+	o ReplayOptions
+	r *Replay
+	// done caches the host directory made for a volume, so a volume
+	// mounted twice is written once.
+	done map[string]string
+}
+
+func (p *replayer) tempDir() (string, error) {
+	if p.r.tmp == "" {
+		dir, err := os.MkdirTemp(p.o.TempDir, "kanikorun-replay-")
+		if err != nil {
+			return "", fmt.Errorf("creating a temporary directory for the replay: %w", err)
+		}
+		// Bind mounts need absolute sources.
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
+		p.r.tmp = dir
+	}
+	return p.r.tmp, nil
+}
+
+// mount maps one volume mount. skip is true for mounts left out on
+// purpose; problem is one item of the ErrUnmappedVolume list.
+func (p *replayer) mount(vm corev1.VolumeMount, locked []string) (m plan.Mount, skip bool, problem string) {
+	vol := p.volume(vm.Name)
+	if vol == nil {
+		return m, false, fmt.Sprintf("mount %q names no volume of the pod; fix the manifest", vm.Name)
+	}
+	if !path.IsAbs(vm.MountPath) {
+		return m, false, fmt.Sprintf("mount %q has the relative mountPath %q; fix the manifest", vm.Name, vm.MountPath)
+	}
+	if vm.SubPathExpr != "" {
+		return m, false, fmt.Sprintf("mount %q uses subPathExpr, which replay does not expand; write a plain subPath", vm.Name)
+	}
+	if isTokenVolume(vol) && p.o.Volumes[vol.Name] == "" {
+		p.r.Warnings = append(p.r.Warnings, fmt.Sprintf("volume %q (the service account token) is left out: replay never talks to a cluster", vol.Name))
+		return m, true, ""
+	}
+	src, readOnly, problem := p.source(vol)
+	if problem != "" {
+		return m, false, problem
+	}
+	if vm.SubPath != "" {
+		if !filepath.IsLocal(filepath.FromSlash(vm.SubPath)) {
+			return m, false, fmt.Sprintf("mount %q has subPath %q, which leaves its volume; fix the manifest", vm.Name, vm.SubPath)
+		}
+		src = filepath.Join(src, filepath.FromSlash(vm.SubPath))
+	}
+	// The daemon would create a missing source as an empty directory,
+	// turning a missing config.json into a directory kaniko cannot read.
+	if _, err := os.Stat(src); err != nil {
+		return m, false, fmt.Sprintf("volume %q maps to %q, which does not exist; create it or fix the mapping", vol.Name, src)
+	}
+	target := path.Clean(vm.MountPath)
+	readOnly = readOnly || vm.ReadOnly || isLocked(target, locked)
+	return plan.Mount{Source: src, Target: target, ReadOnly: readOnly}, false, ""
+}
+
+func (p *replayer) volume(name string) *corev1.Volume {
+	for i := range p.m.Pod.Volumes {
+		if p.m.Pod.Volumes[i].Name == name {
+			return &p.m.Pod.Volumes[i]
+		}
+	}
+	return nil
+}
+
+// source finds the host path behind a volume and whether it must be
+// read-only whatever the mount says.
+func (p *replayer) source(vol *corev1.Volume) (src string, readOnly bool, problem string) {
+	vs := vol.VolumeSource
+	if hp := p.o.Volumes[vol.Name]; hp != "" {
+		abs, err := filepath.Abs(hp)
+		if err != nil {
+			return "", false, fmt.Sprintf("volume %q: resolving %q: %v", vol.Name, hp, err)
+		}
+		ro := vs.Secret != nil || vs.ConfigMap != nil || vs.Projected != nil ||
+			(vs.PersistentVolumeClaim != nil && vs.PersistentVolumeClaim.ReadOnly)
+		return abs, ro, ""
+	}
+	switch {
+	case vs.PersistentVolumeClaim != nil:
+		claim := vs.PersistentVolumeClaim.ClaimName
+		dir := p.o.Claims[claim]
+		if dir == "" {
+			return "", false, fmt.Sprintf("volume %q (claim %q) needs --claim %s=DIR", vol.Name, claim, claim)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return "", false, fmt.Sprintf("volume %q: resolving %q: %v", vol.Name, dir, err)
+		}
+		if st, err := os.Stat(abs); err != nil || !st.IsDir() {
+			return "", false, fmt.Sprintf("--claim %s=%s is not an existing directory; point it at the claim's content", claim, dir)
+		}
+		return abs, vs.PersistentVolumeClaim.ReadOnly, ""
+	case vs.EmptyDir != nil:
+		dir, problem := p.materialise(vol.Name, func(string) (string, error) { return "", nil })
+		return dir, false, problem
+	case vs.Secret != nil:
+		dir, problem := p.materialise(vol.Name, func(dir string) (string, error) {
+			return p.writeSecret(dir, vol.Name, vs.Secret.SecretName, vs.Secret.Items, optional(vs.Secret.Optional))
+		})
+		return dir, true, problem
+	case vs.ConfigMap != nil:
+		dir, problem := p.materialise(vol.Name, func(dir string) (string, error) {
+			return p.writeConfigMap(dir, vol.Name, vs.ConfigMap.Name, vs.ConfigMap.Items, optional(vs.ConfigMap.Optional))
+		})
+		return dir, true, problem
+	case vs.Projected != nil:
+		dir, problem := p.materialise(vol.Name, func(dir string) (string, error) {
+			var problems []string
+			for _, s := range vs.Projected.Sources {
+				var pr string
+				var err error
+				switch {
+				case s.Secret != nil:
+					pr, err = p.writeSecret(dir, vol.Name, s.Secret.Name, s.Secret.Items, optional(s.Secret.Optional))
+				case s.ConfigMap != nil:
+					pr, err = p.writeConfigMap(dir, vol.Name, s.ConfigMap.Name, s.ConfigMap.Items, optional(s.ConfigMap.Optional))
+				default:
+					pr = fmt.Sprintf("volume %q projects a source replay cannot write; map it with --volume %s=DIR", vol.Name, vol.Name)
+				}
+				if err != nil {
+					return "", err
+				}
+				if pr != "" {
+					problems = append(problems, pr)
+				}
+			}
+			return strings.Join(problems, "; "), nil
+		})
+		return dir, true, problem
+	case vs.HostPath != nil:
+		return "", false, fmt.Sprintf("volume %q (hostPath %q on the node) needs --volume %s=PATH: replay does not mount this machine's path of the same name", vol.Name, vs.HostPath.Path, vol.Name)
+	}
+	return "", false, fmt.Sprintf("volume %q (%s) needs --volume %s=PATH", vol.Name, volumeType(vol), vol.Name)
+}
+
+// materialise makes the directory for a volume replay writes itself, once
+// per volume, and returns it or a problem for the ErrUnmappedVolume list.
+// fill's errors (an unreadable --secret file, a failed write) become
+// problems too, so the user sees every mapping issue in one go.
+func (p *replayer) materialise(volName string, fill func(dir string) (string, error)) (string, string) {
+	if dir, ok := p.done[volName]; ok {
+		return dir, ""
+	}
+	tmp, err := p.tempDir()
+	if err != nil {
+		return "", err.Error()
+	}
+	dir := filepath.Join(tmp, "volumes", volName)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Sprintf("volume %q: creating %q: %v", volName, dir, err)
+	}
+	problem, err := fill(dir)
+	if err != nil {
+		return "", fmt.Sprintf("volume %q: %v", volName, err)
+	}
+	if problem != "" {
+		return "", problem
+	}
+	p.done[volName] = dir
+	return dir, ""
+}
+
+// writeSecret writes a Secret's keys into dir as the kubelet would.
+func (p *replayer) writeSecret(dir, volName, name string, items []corev1.KeyToPath, opt bool) (string, error) {
+	data, found, err := p.secretData(name, items)
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		if opt {
+			return "", nil
+		}
+		return fmt.Sprintf("volume %q (secret %q) needs --secret %s=FILE (a config.json or the Secret's YAML)", volName, name, name), nil
+	}
+	if cfg, ok := data[corev1.DockerConfigJsonKey]; ok {
+		p.warnCredsStore(name, cfg)
+	}
+	return writeKeys(dir, volName, "secret", name, data, items, opt, 0o600)
+}
+
+// writeConfigMap writes a ConfigMap of the manifest stream into dir.
+func (p *replayer) writeConfigMap(dir, volName, name string, items []corev1.KeyToPath, opt bool) (string, error) {
+	cm, ok := p.m.ConfigMaps[name]
+	if !ok {
+		if opt {
+			return "", nil
+		}
+		return fmt.Sprintf("volume %q (configMap %q) needs the ConfigMap in the manifest (append `kubectl get configmap %s -o yaml`) or --volume %s=DIR", volName, name, name, volName), nil
+	}
+	data := map[string][]byte{}
+	for k, v := range cm.BinaryData {
+		data[k] = v
+	}
+	for k, v := range cm.Data {
+		data[k] = []byte(v)
+	}
+	return writeKeys(dir, volName, "configMap", name, data, items, opt, 0o644)
+}
+
+// secretData finds a Secret's data: from the --secret file, else from the
+// manifest stream. found is false when neither has it.
+func (p *replayer) secretData(name string, items []corev1.KeyToPath) (map[string][]byte, bool, error) {
+	if file := p.o.Secrets[name]; file != "" {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return nil, false, fmt.Errorf("reading --secret %s=%s: %w", name, file, err)
+		}
+		s, isObject, err := secretManifest(raw)
+		if err != nil {
+			return nil, false, fmt.Errorf("reading --secret %s=%s: %w", name, file, err)
+		}
+		if isObject {
+			return secretKeys(s), true, nil
+		}
+		// A plain file is the content of the one key the volume asks
+		// for, or of the dockerconfigjson key.
+		key := corev1.DockerConfigJsonKey
+		if keys := itemKeys(items); len(keys) == 1 {
+			key = keys[0]
+		}
+		return map[string][]byte{key: raw}, true, nil
+	}
+	if s, ok := p.m.Secrets[name]; ok {
+		return secretKeys(s), true, nil
+	}
+	return nil, false, nil
+}
+
+// secretManifest decodes raw as a v1 Secret when it is a Kubernetes object
+// at all; a file of any other kind is an error rather than content, so a
+// Secret with a typo never ends up as the bytes of config.json.
+func secretManifest(raw []byte) (*corev1.Secret, bool, error) {
+	var tm metav1.TypeMeta
+	if yaml.Unmarshal(raw, &tm) != nil || tm.Kind == "" {
+		return nil, false, nil
+	}
+	objs, err := Decode(raw)
+	if err != nil {
+		return nil, true, err
+	}
+	if len(objs) == 1 {
+		if s, ok := objs[0].(*corev1.Secret); ok {
+			return s, true, nil
+		}
+	}
+	return nil, true, fmt.Errorf("%w: the file holds %s, not one v1 Secret; give a Secret manifest or a plain config.json", ErrBadManifest, tm.Kind)
+}
+
+// secretKeys merges data and stringData as the API server does.
+func secretKeys(s *corev1.Secret) map[string][]byte {
+	out := map[string][]byte{}
+	for k, v := range s.Data {
+		out[k] = v
+	}
+	for k, v := range s.StringData {
+		out[k] = []byte(v)
+	}
+	return out
+}
+
+func itemKeys(items []corev1.KeyToPath) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, it := range items {
+		if !seen[it.Key] {
+			seen[it.Key] = true
+			keys = append(keys, it.Key)
+		}
+	}
+	return keys
+}
+
+// writeKeys writes data into dir: every key as a file of its name, or with
+// items only the listed keys at their paths. A listed key that is missing
+// fails the pod in the cluster, so it is a problem here too.
+func writeKeys(dir, volName, kind, name string, data map[string][]byte, items []corev1.KeyToPath, opt bool, mode os.FileMode) (string, error) {
+	type file struct {
+		rel  string
+		data []byte
+	}
+	var files []file
+	if len(items) == 0 {
+		keys := make([]string, 0, len(data))
+		for k := range data {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			files = append(files, file{k, data[k]})
+		}
+	} else {
+		for _, it := range items {
+			v, ok := data[it.Key]
+			if !ok {
+				if opt {
+					continue
+				}
+				return fmt.Sprintf("volume %q: %s %q has no key %q", volName, kind, name, it.Key), nil
+			}
+			files = append(files, file{it.Path, v})
+		}
+	}
+	for _, f := range files {
+		if !filepath.IsLocal(filepath.FromSlash(f.rel)) {
+			return fmt.Sprintf("volume %q: %s %q puts a file at %q, outside the volume; fix the manifest", volName, kind, name, f.rel), nil
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(f.rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return "", fmt.Errorf("creating %q: %w", filepath.Dir(dst), err)
+		}
+		if err := os.WriteFile(dst, f.data, mode); err != nil {
+			return "", fmt.Errorf("writing %s %q key to %q: %w", kind, name, dst, err)
+		}
+	}
+	return "", nil
+}
+
+// warnCredsStore notes a docker config that defers to a credential store:
+// the executor image has no desktop, osxkeychain or pass helper, so such a
+// config authenticates nothing inside it.
+func (p *replayer) warnCredsStore(name string, cfg []byte) {
+	var c struct {
+		CredsStore string `json:"credsStore"`
+	}
+	if json.Unmarshal(cfg, &c) == nil && c.CredsStore != "" {
+		p.r.Warnings = append(p.r.Warnings, fmt.Sprintf("the docker config for secret %q uses credsStore %q, which the executor image does not have; give a config.json with inline auths", name, c.CredsStore))
+	}
+}
+
+func optional(b *bool) bool { return b != nil && *b }
+
+func isTokenVolume(v *corev1.Volume) bool {
+	if v.Projected == nil {
+		return false
+	}
+	for _, s := range v.Projected.Sources {
+		if s.ServiceAccountToken != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func volumeType(v *corev1.Volume) string {
+	b, err := json.Marshal(v.VolumeSource)
+	if err != nil {
+		return "unknown type"
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil || len(m) == 0 {
+		return "no source"
+	}
+	for k := range m {
+		return k
+	}
+	return "unknown type"
+}
+
+func ensureFile(p string) error {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("creating digest file %q: %w", p, err)
+	}
+	return f.Close()
+}
