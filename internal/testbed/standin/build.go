@@ -312,31 +312,72 @@ func (b *builder) stageIndex(ref string) int {
 }
 
 // pull fetches a base image with the keychain, as kaniko's
-// RetrieveRemoteImage does.
+// RetrieveRemoteImage does: through --registry-mirror (for Docker Hub) and
+// --registry-map first, then from the registry named in the reference
+// unless --skip-default-registry-fallback.
 func (b *builder) pull(ref string) (v1.Image, error) {
 	b.log.Infof("Retrieving image manifest %s", ref)
-	var opts []name.Option
 	r, err := name.ParseReference(ref, name.WeakValidation)
 	if err != nil {
 		return nil, err
 	}
-	if b.o.insecurePull || b.o.insecureFor(r.Context().RegistryStr()) {
-		opts = append(opts, name.Insecure)
-		if r, err = name.ParseReference(ref, append(opts, name.WeakValidation)...); err != nil {
+	orig := r.Context().RegistryStr()
+	targets := append([]string(nil), b.o.registryMaps[orig]...)
+	if orig == name.DefaultRegistry {
+		targets = append(targets, b.o.registryMirrors...)
+	}
+	for _, target := range targets {
+		mapped, err := b.remap(r, target)
+		if err != nil {
+			return nil, err
+		}
+		b.log.Infof("Retrieving image %s from mapped registry %s", mapped, target)
+		img, err := b.fetch(mapped)
+		if err == nil {
+			return img, nil
+		}
+		b.log.Warnf("Failed to retrieve image %s from remapped registry %s: %v. Will try with the next registry, or fallback to the original registry.", mapped, target, err)
+	}
+	if len(targets) > 0 && b.o.skipDefaultFallback {
+		return nil, fmt.Errorf("image not found on any configured mirror(s)")
+	}
+	if b.o.insecurePull || b.o.insecureFor(orig) {
+		if r, err = name.ParseReference(ref, name.WeakValidation, name.Insecure); err != nil {
 			return nil, err
 		}
 	}
-	b.log.Infof("Retrieving image %s from registry %s", r, r.Context().RegistryStr())
-	platform := v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}
-	img, err := remote.Image(r,
-		remote.WithContext(b.ctx),
-		remote.WithAuthFromKeychain(b.keychain),
-		remote.WithTransport(b.o.transport(r.Context().RegistryStr())),
-		remote.WithPlatform(platform))
+	b.log.Infof("Retrieving image %s from registry %s", r, orig)
+	img, err := b.fetch(r)
 	if err != nil {
 		return nil, fmt.Errorf("unable to complete operation after %d attempts, last error: %w", b.o.imageDownloadRetry, err)
 	}
 	return img, nil
+}
+
+// remap moves a reference to a mirror written host[:port][/path/prefix].
+func (b *builder) remap(r name.Reference, target string) (name.Reference, error) {
+	host, prefix, _ := strings.Cut(target, "/")
+	repo := r.Context().RepositoryStr()
+	if prefix != "" {
+		repo = prefix + "/" + repo
+	}
+	opts := []name.Option{name.WeakValidation}
+	if b.o.insecurePull || b.o.insecureFor(host) {
+		opts = append(opts, name.Insecure)
+	}
+	sep := ":"
+	if _, ok := r.(name.Digest); ok {
+		sep = "@"
+	}
+	return name.ParseReference(host+"/"+repo+sep+r.Identifier(), opts...)
+}
+
+func (b *builder) fetch(r name.Reference) (v1.Image, error) {
+	return remote.Image(r,
+		remote.WithContext(b.ctx),
+		remote.WithAuthFromKeychain(b.keychain),
+		remote.WithTransport(b.o.transport(r.Context().RegistryStr())),
+		remote.WithPlatform(v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH}))
 }
 
 // execute applies one instruction to the stage.

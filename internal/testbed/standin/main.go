@@ -187,6 +187,9 @@ func (o *options) validate(log *logger) error {
 	if v, ok := os.LookupEnv("KANIKO_NO_PUSH"); ok && v == "true" {
 		o.noPush = true
 	}
+	if v, ok := os.LookupEnv("KANIKO_REGISTRY_MIRROR"); ok {
+		_ = o.registryMirrors.Set(v)
+	}
 	for i, a := range o.buildArgs {
 		if !strings.Contains(a, "=") {
 			o.buildArgs[i] = a + "=" + os.Getenv(a)
@@ -240,9 +243,11 @@ func (o *options) resolveContext() error {
 		default:
 			return errors.New("unknown build context prefix provided, please use one of the following: gs://, dir://, tar://, s3://, git://, https://")
 		}
-	}
-	if o.contextSubPath != "" {
-		o.context = filepath.Join(o.context, o.contextSubPath)
+		// Like kaniko, only a context given with a prefix honours the
+		// sub-path; a plain path ignores it.
+		if o.contextSubPath != "" {
+			o.context = filepath.Join(o.context, o.contextSubPath)
+		}
 	}
 	st, err := os.Stat(o.context)
 	if err != nil {

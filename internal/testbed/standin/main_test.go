@@ -123,6 +123,8 @@ func TestFlags(t *testing.T) {
 		{"deprecated camelCase warns", []string{"--no-push", "-c", ctxDir, "--snapshotMode=time", "--customPlatform=linux/amd64"}, 0, "WARN[0000] Flag --snapshotMode is deprecated"},
 		{"hidden whitelist flag", []string{"--no-push", "-c", ctxDir, "--whitelist-var-run=false"}, 0, "Flag --whitelist-var-run has been deprecated"},
 		{"version", []string{"version"}, 0, ""},
+		{"context sub-path with dir://", []string{"--no-push", "--context=dir://" + ctxDir, "--context-sub-path=sub", "-f", "Other"}, 0, ""},
+		{"context sub-path ignored for a plain path", []string{"--no-push", "--context=" + ctxDir, "--context-sub-path=sub", "-f", "Other"}, 1, "please provide a valid path to a Dockerfile"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -139,3 +139,48 @@ func TestPushPermission(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistryMirrorAndMap(t *testing.T) {
+	ctx := context.Background()
+	reg := testbed.NewRegistry(t)
+	useDockerConfig(t, reg, reg.Username, reg.Password)
+	if _, err := reg.PushBase(ctx, "library/alpine:3", map[string]string{"etc/alpine-release": "3"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.PushBase(ctx, "prefix/library/alpine:3", map[string]string{"etc/prefixed": "yes"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		wantCode  int
+		wantFile  string
+		wantError string
+	}{
+		{"mirror", []string{"--registry-mirror=" + reg.Addr}, 0, "etc/alpine-release", ""},
+		{"mirror with a path prefix", []string{"--registry-mirror=" + reg.Addr + "/prefix"}, 0, "etc/prefixed", ""},
+		{"map", []string{"--registry-map=index.docker.io=" + reg.Addr}, 0, "etc/alpine-release", ""},
+		{"missing on the mirror without fallback", []string{"--registry-mirror=" + reg.Addr + "/nothing", "--skip-default-registry-fallback"}, 1, "", "image not found on any configured mirror(s)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			img, r := build(t, map[string]string{"Dockerfile": "FROM alpine:3\n"}, tc.args...)
+			if r.code != tc.wantCode {
+				t.Fatalf("exit %d, want %d:\n%s", r.code, tc.wantCode, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.wantError) {
+				t.Errorf("stderr lacks %q:\n%s", tc.wantError, r.stderr)
+			}
+			if img == nil {
+				return
+			}
+			files, err := testbed.Files(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := files[tc.wantFile]; !ok || len(files) != 1 {
+				t.Errorf("files = %v, want only %s", files, tc.wantFile)
+			}
+		})
+	}
+}
