@@ -216,10 +216,48 @@ func Registries(b *spec.Build) ([]Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var set registrySet
+	set, err := flagRegistries(f, b.GeneratedDestination)
+	if err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(b.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening %q: %w", ErrDockerfile, b.Dockerfile, err)
+	}
+	defer fh.Close()
+	imgs, err := dockerfileImages(fh, f.buildArgs, f.target)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrDockerfile, b.Dockerfile, err)
+	}
+	for _, im := range imgs {
+		set.add(im.registry, false, im.use)
+	}
+	return set.list(), nil
+}
+
+// ArgRegistries returns the registries an executor argument list names
+// (destinations, cache repository, mirrors, registry maps, insecure
+// registries), without reading a Dockerfile: for a manifest replayed as it
+// is, whose Dockerfile lives in a volume.
+func ArgRegistries(args []string) ([]Registry, error) {
+	f, err := parseExecutorFlags(args)
+	if err != nil {
+		return nil, err
+	}
+	set, err := flagRegistries(f, "")
+	if err != nil {
+		return nil, err
+	}
+	return set.list(), nil
+}
+
+// flagRegistries collects the registries the executor flags name; a
+// generated local destination is never pushed and needs nothing.
+func flagRegistries(f executorFlags, generated string) (*registrySet, error) {
+	set := &registrySet{}
 	var dests []string
 	for _, d := range f.destinations {
-		if d != b.GeneratedDestination {
+		if d != generated {
 			dests = append(dests, d)
 		}
 	}
@@ -242,7 +280,7 @@ func Registries(b *spec.Build) ([]Registry, error) {
 				return nil, fmt.Errorf("reading cache repository %q: %w", f.cacheRepo, err)
 			}
 			set.add(r.RegistryStr(), !f.noPushCache, UseCache)
-		case !f.noPush && len(f.destinations) > 0 && f.destinations[0] != b.GeneratedDestination:
+		case !f.noPush && len(f.destinations) > 0 && f.destinations[0] != generated:
 			if err := set.addRef(f.destinations[0], !f.noPushCache, UseCache); err != nil {
 				return nil, fmt.Errorf("reading destination: %w", err)
 			}
@@ -280,19 +318,7 @@ func Registries(b *spec.Build) ([]Registry, error) {
 		}
 		set.add(h, false, UseInsecure)
 	}
-	fh, err := os.Open(b.Dockerfile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: opening %q: %w", ErrDockerfile, b.Dockerfile, err)
-	}
-	defer fh.Close()
-	imgs, err := dockerfileImages(fh, f.buildArgs, f.target)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %w", ErrDockerfile, b.Dockerfile, err)
-	}
-	for _, im := range imgs {
-		set.add(im.registry, false, im.use)
-	}
-	return set.list(), nil
+	return set, nil
 }
 
 // image is one image a Dockerfile pulls.

@@ -454,3 +454,27 @@ func BenchmarkRegistries(b *testing.B) {
 		}
 	}
 }
+
+func TestArgRegistries(t *testing.T) {
+	t.Parallel()
+	regs, err := ArgRegistries([]string{
+		"--context=/workspace/my-build", "-d", "127.0.0.1:5000/app:1",
+		"--registry-mirror=mirror.example.com", "--insecure-registry", "localhost:6000",
+		"--cache=true", "--unknown-flag-kaniko-may-add",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range regs {
+		got = append(got, r.Host+" "+r.Access()+" "+strings.Join(r.Uses, ","))
+	}
+	want := []string{
+		"127.0.0.1:5000 push destination,cache",
+		"localhost:6000 pull insecure",
+		"mirror.example.com pull mirror",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("ArgRegistries = %q, want %q", got, want)
+	}
+}
