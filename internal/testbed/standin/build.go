@@ -545,7 +545,6 @@ func (b *builder) copy(s *stage, sd instructions.SourcesAndDest, from, chmod, ch
 		}
 	}
 	var roots [][]item
-	var dirSource bool
 	for _, src := range sd.SourcePaths {
 		if add && (strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") || strings.HasPrefix(src, "git@")) {
 			return fmt.Errorf("%w: ADD from a URL is not supported", errLimit)
@@ -556,17 +555,15 @@ func (b *builder) copy(s *stage, sd instructions.SourcesAndDest, from, chmod, ch
 			return fmt.Errorf("%w: ADD of a local archive (%s) is not supported; unpacking it is not imitated", errLimit, src)
 		}
 		var got [][]item
-		var isDir bool
 		var err error
 		if srcFS != nil {
-			got, isDir, err = collectFromImage(srcFS, src)
+			got, err = collectFromImage(srcFS, src)
 		} else {
-			got, isDir, err = b.collectFromContext(src)
+			got, err = b.collectFromContext(src)
 		}
 		if err != nil {
 			return err
 		}
-		dirSource = dirSource || isDir
 		roots = append(roots, got...)
 	}
 	if len(roots) == 0 {
@@ -665,45 +662,43 @@ func isArchive(p string) bool {
 // collectFromContext resolves one COPY source in the build context. Each
 // returned slice is one top-level source; a directory contributes its
 // contents with rel paths, a file one item with rel "".
-func (b *builder) collectFromContext(src string) ([][]item, bool, error) {
+func (b *builder) collectFromContext(src string) ([][]item, error) {
 	ctxDir := filepath.Clean(b.o.context)
 	abs := filepath.Join(ctxDir, filepath.FromSlash(src))
 	var matches []string
 	if strings.ContainsAny(src, "*?[") {
 		m, err := filepath.Glob(abs)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		matches = m
 	} else {
 		if _, err := os.Lstat(abs); err != nil {
-			return nil, false, fmt.Errorf("failed to get fileinfo for %s: %w", abs, err)
+			return nil, fmt.Errorf("failed to get fileinfo for %s: %w", abs, err)
 		}
 		matches = []string{abs}
 	}
 	var roots [][]item
-	isDir := false
 	for _, m := range matches {
 		rel, err := filepath.Rel(ctxDir, m)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if b.excluded(rel) {
 			continue
 		}
 		fi, err := os.Lstat(m)
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		if !fi.IsDir() {
 			e, err := readEntry(m, fi)
 			if err != nil {
-				return nil, false, err
+				return nil, err
 			}
 			roots = append(roots, []item{{fsEntry: *e}})
 			continue
 		}
-		isDir = true
 		var items []item
 		err = filepath.Walk(m, func(p string, fi os.FileInfo, err error) error {
 			if err != nil || p == m {
@@ -725,13 +720,13 @@ func (b *builder) collectFromContext(src string) ([][]item, bool, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, false, err
+			return nil, err
 		}
 		// An empty directory still copies (as nothing but the target).
 		items = append(items, item{rel: "", fsEntry: fsEntry{hdr: &tar.Header{Typeflag: tar.TypeDir, Mode: int64(fi.Mode().Perm()), ModTime: fi.ModTime()}}})
 		roots = append(roots, items)
 	}
-	return roots, isDir, nil
+	return roots, nil
 }
 
 func readEntry(p string, fi os.FileInfo) (*fsEntry, error) {
@@ -759,7 +754,7 @@ func readEntry(p string, fi os.FileInfo) (*fsEntry, error) {
 }
 
 // collectFromImage resolves a COPY --from source in another image's files.
-func collectFromImage(fs map[string]*fsEntry, src string) ([][]item, bool, error) {
+func collectFromImage(fs map[string]*fsEntry, src string) ([][]item, error) {
 	pattern := path.Clean(path.Join("/", src))
 	var matches []string
 	for p := range fs {
@@ -768,11 +763,10 @@ func collectFromImage(fs map[string]*fsEntry, src string) ([][]item, bool, error
 		}
 	}
 	if len(matches) == 0 {
-		return nil, false, fmt.Errorf("failed to get fileinfo for %s: no such file or directory", pattern)
+		return nil, fmt.Errorf("failed to get fileinfo for %s: no such file or directory", pattern)
 	}
 	sort.Strings(matches)
 	var roots [][]item
-	isDir := false
 	for _, m := range matches {
 		e := fs[m]
 		if e.hdr.Typeflag != tar.TypeDir {
@@ -781,7 +775,6 @@ func collectFromImage(fs map[string]*fsEntry, src string) ([][]item, bool, error
 			roots = append(roots, []item{{fsEntry: fsEntry{hdr: &h, data: e.data}}})
 			continue
 		}
-		isDir = true
 		items := []item{{fsEntry: *e}}
 		for p, c := range fs {
 			if strings.HasPrefix(p, m+"/") {
@@ -792,7 +785,7 @@ func collectFromImage(fs map[string]*fsEntry, src string) ([][]item, bool, error
 		}
 		roots = append(roots, items)
 	}
-	return roots, isDir, nil
+	return roots, nil
 }
 
 // fromFS returns the filesystem COPY --from reads: an earlier stage, or an
