@@ -179,6 +179,9 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 		NetworkMode: container.NetworkMode(c.Network),
 		Privileged:  false,
 	}
+	if c.NoNewPrivileges {
+		host.SecurityOpt = append(host.SecurityOpt, "no-new-privileges")
+	}
 	for _, m := range c.AllMounts() {
 		// Mounts, unlike Binds, refuse a missing source instead of
 		// creating an empty directory in its place.

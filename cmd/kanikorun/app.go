@@ -46,8 +46,9 @@ func exitCode(code int) error { return &exitError{code: code} }
 
 // run runs the CLI with the given arguments and writers and returns the
 // process exit code. Tests call it in-process.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	app.Reader = stdin
 	args, extra := splitExtra(args)
 	args = permute(app, args)
 	ctx = withExtra(ctx, extra)
@@ -84,6 +85,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			buildCommand(),
 			credsCommand(),
+			jobCommand(),
+			replayCommand(),
+			statusCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

@@ -132,6 +132,9 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	if m.Pod.HostNetwork {
 		pc.Network = "host"
 	}
+	if sc := c.SecurityContext; sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
+		pc.NoNewPrivileges = true
+	}
 	argv := append(append([]string(nil), pc.Entrypoint...), pc.Args...)
 	locked := lockedPaths(argv, c.WorkingDir)
 

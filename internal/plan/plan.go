@@ -45,6 +45,9 @@ type Container struct {
 	// DigestFile is the host file mounted at spec.TerminationLog, where the
 	// executor writes the digest (as the kubelet does); empty for none.
 	DigestFile string
+	// NoNewPrivileges stops setuid binaries from gaining privileges, as
+	// allowPrivilegeEscalation: false does in the Job kanikorun renders.
+	NoNewPrivileges bool
 }
 
 // HostFiles are the host files kanikorun prepares for one local build.
@@ -85,6 +88,9 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 		Network:    network,
 		DigestFile: f.Digest,
 		Labels:     map[string]string{spec.ContextLabel: b.Context},
+		// Matches the rendered Job's allowPrivilegeEscalation: false, so a
+		// build that needs setuid fails here as it would in the cluster.
+		NoNewPrivileges: true,
 	}
 	c.Mounts = append(c.Mounts, Mount{Source: b.Context, Target: spec.WorkspaceDir, ReadOnly: true})
 	if _, inside := b.DockerfileInContext(); !inside {
@@ -122,6 +128,9 @@ func (c Container) DockerRun() string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		w = append(w, "--label", k+"="+c.Labels[k])
+	}
+	if c.NoNewPrivileges {
+		w = append(w, "--security-opt", "no-new-privileges")
 	}
 	for _, e := range c.Env {
 		w = append(w, "-e", e)

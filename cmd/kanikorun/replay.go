@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kanikorun/kanikorun/creds"
+	"github.com/kanikorun/kanikorun/internal/kube"
+	"github.com/kanikorun/kanikorun/runner"
+)
+
+func replayCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "replay",
+		Usage:     "run the kaniko container of a Job or Pod manifest on the local daemon: same image, arguments and mount targets",
+		ArgsUsage: "MANIFEST.yaml|-",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "claim", Usage: "map PersistentVolumeClaim `NAME=HOSTDIR` (repeatable)"},
+			&cli.StringSliceFlag{Name: "secret", Usage: "map Secret `NAME=HOSTFILE`: a config.json or the Secret's YAML (repeatable)"},
+			&cli.StringSliceFlag{Name: "volume", Usage: "map any pod volume `NAME=HOSTPATH` (repeatable)"},
+			&cli.StringFlag{Name: "container", Usage: "the executor container's `NAME` when the pod has several"},
+			&cli.StringFlag{Name: flagDigestFile, Usage: "write the image digest to `PATH` on the host"},
+			&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` for pulling the executor image"},
+			&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
+			&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (host is chosen for loopback registries)"},
+			&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION`; 0 means no limit"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
+		},
+		Action: replayAction,
+	}
+}
+
+func replayAction(c *cli.Context) error {
+	stdout, stderr := c.App.Writer, c.App.ErrWriter
+	if c.NArg() != 1 {
+		return usageErr("give one MANIFEST file (or - for stdin)")
+	}
+	pull, err := runner.ParsePullPolicy(c.String("pull"))
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	timeout, err := parseTimeout(c)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	o := kube.ReplayOptions{Container: c.String("container")}
+	for flag, dst := range map[string]*map[string]string{"claim": &o.Claims, "secret": &o.Secrets, "volume": &o.Volumes} {
+		if *dst, err = kube.ParseMappings(flag, c.StringSlice(flag)); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
+	}
+	data, err := readInput(c.Args().First(), c.App.Reader)
+	if err != nil {
+		return err
+	}
+	m, err := kube.ReadManifest(data)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	for _, ig := range m.Ignored {
+		fmt.Fprintf(stderr, "kanikorun: ignoring %s\n", ig)
+	}
+	rep, err := m.Plan(o)
+	if err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	defer rep.Cleanup()
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(stderr, "kanikorun: warning: %s\n", w)
+	}
+	pc := rep.Container
+	if pc.Network == "" {
+		argv := pc.Args
+		if len(pc.Entrypoint) > 1 {
+			argv = append(append([]string(nil), pc.Entrypoint[1:]...), pc.Args...)
+		}
+		regs, _ := creds.ArgRegistries(argv)
+		pc.Network = chooseNetwork(registryHosts(regs), c.String("network"), c.IsSet("network"), stderr)
+	}
+
+	eng, err := runner.Connect(c.Context)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if c.Bool("dry-run") {
+		fmt.Fprintln(stdout, pc.DockerRun())
+		return nil
+	}
+	r := &runner.Runner{
+		Engine: eng, Stdout: stdout, Stderr: stderr, Pull: pull, Timeout: timeout,
+		RegistryAuth: executorAuth(c.Context, c, pc.Image, stderr),
+	}
+	res, err := r.Run(c.Context, pc)
+	switch {
+	case errors.Is(err, runner.ErrInterrupted):
+		fmt.Fprintln(stderr, "kanikorun: interrupted; the executor container was removed")
+		return exitCode(exitInterrupted)
+	case errors.Is(err, runner.ErrTimeout):
+		return &exitError{code: exitTimeout, err: err}
+	case err != nil:
+		return err
+	}
+	if res.Digest != "" {
+		if p := c.String(flagDigestFile); p != "" && res.ExitCode == 0 {
+			if err := os.WriteFile(p, []byte(res.Digest+"\n"), 0o644); err != nil {
+				return fmt.Errorf("writing --digest-file %q: %w", p, err)
+			}
+		}
+		fmt.Fprintln(stdout, res.Digest)
+	}
+	if res.ExitCode != 0 {
+		return exitCode(res.ExitCode)
+	}
+	return nil
+}

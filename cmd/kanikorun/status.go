@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kanikorun/kanikorun/internal/kube"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "status",
+		Usage:     "read a Job (JSON or YAML, - for stdin) and print Running, Complete, Failed or Suspended; exit 0 Complete, 1 Failed, 2 not finished",
+		ArgsUsage: "[FILE|-]",
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 1 {
+				return usageErr("too many arguments: give one FILE or - for stdin")
+			}
+			data, err := readInput(c.Args().First(), c.App.Reader)
+			if err != nil {
+				return err
+			}
+			st, err := kube.ParseStatus(data)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			fmt.Fprintln(c.App.Writer, st.String())
+			if st.ExitCode != 0 {
+				return exitCode(st.ExitCode)
+			}
+			return nil
+		},
+	}
+}
+
+// readInput reads a file, or stdin for "" and "-".
+func readInput(path string, stdin io.Reader) ([]byte, error) {
+	if path == "" || path == "-" {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		return data, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("reading %q: %w; give an existing file or - for stdin", path, unwrapPath(err))}
+	}
+	return data, nil
+}
+
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
