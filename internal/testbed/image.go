@@ -12,10 +12,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -197,8 +200,7 @@ func standInRootfs(bin []byte) ([]byte, error) {
 // repeated runs share it; two processes loading it at once both succeed,
 // as loading identical content is idempotent. Call it once per package,
 // from TestMain. The image is left in the daemon on purpose (it is the
-// cache); `docker rmi` it, or every kanikorun-test/executor image, to
-// reclaim the space.
+// cache); loading a new version removes the older ones.
 func StandInImage(ctx context.Context, cli *client.Client) (string, error) {
 	img, err := StandIn(ctx)
 	if err != nil {
@@ -229,7 +231,24 @@ func StandInImage(ctx context.Context, cli *client.Client) (string, error) {
 	if err := readJSONMessages(resp.Body); err != nil {
 		return "", fmt.Errorf("loading %q into the daemon: %w", ref, err)
 	}
+	pruneStandIns(ctx, cli, ref)
 	return ref, nil
+}
+
+// pruneStandIns removes stand-in images of earlier sources, best effort:
+// without force, an image a container still uses stays.
+func pruneStandIns(ctx context.Context, cli *client.Client, keep string) {
+	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", StandInRepository))})
+	if err != nil {
+		return
+	}
+	for _, img := range list {
+		for _, tag := range img.RepoTags {
+			if tag != keep && strings.HasPrefix(tag, StandInRepository+":") {
+				_, _ = cli.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
+			}
+		}
+	}
 }
 
 // readJSONMessages drains a daemon progress stream and returns the first
