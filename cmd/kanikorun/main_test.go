@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/testbed"
+)
+
+// Set up once per package: the stand-in executor image in the daemon and
+// a basic-auth registry on 127.0.0.1.
+var (
+	executorImage string
+	reg           *testbed.Registry
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		ctx := context.Background()
+		var err error
+		reg, err = testbed.StartRegistry("kanikorun", testbed.RandomPassword())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer reg.Close()
+		// Made before any test points TMPDIR elsewhere.
+		if binDir, err = os.MkdirTemp("", "kanikorun-test-bin-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(binDir)
+		cli, err := testbed.Docker(ctx)
+		if testbed.MainSkipOrFail(err) {
+			defer cli.Close()
+			if executorImage, err = testbed.StandInImage(ctx, cli); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+		return m.Run()
+	}())
+}
+
+// result is one kanikorun invocation.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\n--- stdout\n%s--- stderr\n%s", r.code, r.stdout, r.stderr)
+}
+
+// lastLine is the last non-empty line of stdout.
+func (r result) lastLine() string {
+	lines := strings.Split(strings.TrimRight(r.stdout, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+// kanikorun runs the whole CLI in-process.
+func kanikorun(t *testing.T, args ...string) result {
+	t.Helper()
+	return kanikorunStdin(t, "", args...)
+}
+
+func kanikorunStdin(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), append([]string{"kanikorun"}, args...), strings.NewReader(stdin), &out, &errOut)
+	return result{stdout: out.String(), stderr: errOut.String(), code: code}
+}
+
+// writeTree writes files (slash paths relative to dir) and returns dir.
+func writeTree(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// buildContext makes a fresh context directory with the given files.
+func buildContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	return writeTree(t, t.TempDir(), files)
+}
+
+// registryConfig writes a docker config dir holding the test registry's
+// credentials inline, and returns the directory.
+func registryConfig(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := reg.WriteDockerConfig(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// isolate points TMPDIR at a fresh directory (so leftovers can be counted)
+// and the docker config at an empty one. Tests that call it cannot run in
+// parallel.
+func isolate(t *testing.T) (tmp string) {
+	t.Helper()
+	tmp = t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("KANIKORUN_EXECUTOR_IMAGE", "")
+	return tmp
+}
+
+// assertNothingLeft fails when a container built from contextDir, or any
+// file in tmp, remains.
+func assertNothingLeft(t *testing.T, contextDir, tmp string) {
+	t.Helper()
+	cli := testbed.RequireDocker(t)
+	ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: contextDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) > 0 {
+		t.Errorf("containers left behind: %v", ids)
+	}
+	if tmp != "" {
+		entries, _ := os.ReadDir(tmp)
+		for _, e := range entries {
+			t.Errorf("left in TMPDIR: %s", e.Name())
+		}
+	}
+}
+
+// Subprocess runs need the binary.
+var (
+	binOnce sync.Once
+	binDir  string
+	binPath string
+	binErr  error
+)
+
+// kanikorunBinary builds cmd/kanikorun once per test process.
+func kanikorunBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		binPath = filepath.Join(binDir, "kanikorun")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
