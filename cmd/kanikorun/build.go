@@ -69,8 +69,9 @@ func buildAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, runner.DryRun(b, network))
 		return nil
 	}
+	seen := newWatcher(stderr)
 	r := &runner.Runner{
-		Engine: eng, Stdout: stdout, Stderr: stderr, Pull: pull, Timeout: timeout,
+		Engine: eng, Stdout: stdout, Stderr: seen, Pull: pull, Timeout: timeout,
 		RegistryAuth: executorAuth(c.Context, c, b.ExecutorImage, stderr),
 	}
 	res, err := r.Build(c.Context, runner.Local{Build: b, DockerConfig: cfg, Network: network})
@@ -93,6 +94,9 @@ func buildAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, res.Digest)
 	}
 	if res.ExitCode != 0 {
+		if a := seen.advice(); a != "" {
+			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
+		}
 		return exitCode(res.ExitCode)
 	}
 	return nil

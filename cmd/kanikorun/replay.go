@@ -90,8 +90,9 @@ func replayAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, pc.DockerRun())
 		return nil
 	}
+	seen := newWatcher(stderr)
 	r := &runner.Runner{
-		Engine: eng, Stdout: stdout, Stderr: stderr, Pull: pull, Timeout: timeout,
+		Engine: eng, Stdout: stdout, Stderr: seen, Pull: pull, Timeout: timeout,
 		RegistryAuth: executorAuth(c.Context, c, pc.Image, stderr),
 	}
 	res, err := r.Run(c.Context, pc)
@@ -113,6 +114,9 @@ func replayAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, res.Digest)
 	}
 	if res.ExitCode != 0 {
+		if a := seen.advice(); a != "" {
+			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
+		}
 		return exitCode(res.ExitCode)
 	}
 	return nil
