@@ -21,6 +21,7 @@ func buildCommand() *cli.Command {
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
 	)
+	flags = append(flags, lintFlags()...)
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build a Dockerfile with the kaniko executor in a local container",
@@ -43,6 +44,9 @@ func buildAction(c *cli.Context) error {
 	timeout, err := parseTimeout(c)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
+	}
+	if err := preflight(c, b, modeLocal); err != nil {
+		return err
 	}
 	if len(b.Destinations) == 0 && !b.NoPush {
 		fmt.Fprintln(stderr, "kanikorun: no --destination given: building with --no-push")
