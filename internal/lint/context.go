@@ -1,0 +1,317 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// contextIndex answers "does this COPY/ADD source match anything kaniko
+// would copy?" for one build context. It is lazy: nothing is read until a
+// Dockerfile has a local source, .dockerignore is read once, each source
+// and each directory's verdict is worked out once, and a directory is read
+// only as far as needed (to resolve a wildcard, or to find one entry that
+// survives a .dockerignore pattern reaching into it). A plain file source
+// costs one lstat; so does a directory no pattern reaches into.
+type contextIndex struct {
+	root string
+
+	ignoreLoaded   bool
+	ignorePath     string
+	pm             *patternmatcher.PatternMatcher
+	ignoreErr      error
+	ignoreReported bool
+
+	results  map[string]srcStatus  // memo: source -> status
+	included map[string]scanResult // memo: what survives .dockerignore below a dir
+	reads    int                   // directories opened, for tests
+	bufs     [][]byte              // free dirent buffers (Linux)
+}
+
+func newContextIndex(root string) *contextIndex {
+	return &contextIndex{
+		root:       root,
+		ignorePath: filepath.Join(root, ".dockerignore"),
+		results:    map[string]srcStatus{},
+		included:   map[string]scanResult{},
+	}
+}
+
+type srcState int
+
+const (
+	srcOK srcState = iota
+	srcMissing
+	srcExcluded
+	srcUnknown // unreadable: say nothing rather than guess
+)
+
+type srcStatus struct {
+	state  srcState
+	detail string
+}
+
+// loadIgnore reads .dockerignore with the parser and matcher Docker uses.
+// kaniko reads only <context>/.dockerignore (not <Dockerfile>.dockerignore).
+func (c *contextIndex) loadIgnore() {
+	if c.ignoreLoaded {
+		return
+	}
+	c.ignoreLoaded = true
+	f, err := os.Open(c.ignorePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		c.ignoreErr = fmt.Errorf("reading %s: %w", c.ignorePath, err)
+		return
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil {
+		c.ignoreErr = fmt.Errorf("reading %s: %w", c.ignorePath, err)
+		return
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		c.ignoreErr = fmt.Errorf("invalid pattern in %s: %w", c.ignorePath, err)
+		return
+	}
+	if len(pm.Patterns()) > 0 {
+		c.pm = pm
+	}
+}
+
+// check classifies one source, already expanded: relative to the context
+// root whatever its leading slash (as Docker and kaniko read it), with
+// *, ? and [ matching one path component like filepath.Match.
+func (c *contextIndex) check(src string) srcStatus {
+	c.loadIgnore()
+	rel := strings.TrimPrefix(path.Clean("/"+filepath.ToSlash(src)), "/")
+	if st, ok := c.results[rel]; ok {
+		return st
+	}
+	st := c.classify(rel)
+	c.results[rel] = st
+	return st
+}
+
+func (c *contextIndex) classify(rel string) srcStatus {
+	if !hasWildcard(rel) {
+		fi, err := os.Lstat(filepath.Join(c.root, filepath.FromSlash(rel)))
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return srcStatus{state: srcMissing}
+		}
+		if err != nil {
+			return srcStatus{state: srcUnknown}
+		}
+		return c.entryStatus(rel, fi.IsDir())
+	}
+	if _, err := path.Match(rel, ""); err != nil {
+		return srcStatus{state: srcMissing, detail: fmt.Sprintf("invalid wildcard: %v", err)}
+	}
+	matched, unreadable := false, false
+	result := srcStatus{state: srcExcluded}
+	c.glob("", strings.Split(rel, "/"), &unreadable, func(p string, isDir bool) bool {
+		matched = true
+		switch c.entryStatus(p, isDir).state {
+		case srcOK:
+			result = srcStatus{state: srcOK}
+			return true
+		case srcUnknown:
+			result = srcStatus{state: srcUnknown}
+		}
+		return false
+	})
+	switch {
+	case result.state == srcOK:
+		return result
+	case unreadable:
+		return srcStatus{state: srcUnknown}
+	case !matched:
+		return srcStatus{state: srcMissing}
+	}
+	return result
+}
+
+func hasWildcard(p string) bool {
+	return strings.ContainsAny(p, "*?[")
+}
+
+// glob visits the matches of a wildcard source one path component at a
+// time, as kaniko's filepath.Match over the context's relative paths
+// does, until visit returns true. Symbolic links to directories are not
+// followed, like kaniko's walk. It returns true when visit stopped it.
+func (c *contextIndex) glob(dir string, comps []string, unreadable *bool, visit func(rel string, isDir bool) bool) bool {
+	comp, last := comps[0], len(comps) == 1
+	step := func(name string, isDir bool) bool {
+		p := joinRel(dir, name)
+		if last {
+			return visit(p, isDir)
+		}
+		return isDir && c.glob(p, comps[1:], unreadable, visit)
+	}
+	if !hasWildcard(comp) {
+		fi, err := os.Lstat(filepath.Join(c.root, filepath.FromSlash(joinRel(dir, comp))))
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+				*unreadable = true
+			}
+			return false
+		}
+		return step(comp, fi.IsDir())
+	}
+	stopped, ok := c.readDir(dir, func(name string, isDir bool) bool {
+		if m, _ := path.Match(comp, name); m {
+			return step(name, isDir)
+		}
+		return false
+	})
+	if !ok {
+		*unreadable = true
+	}
+	return stopped
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// entryStatus says whether kaniko copies anything for an existing entry:
+// a file unless .dockerignore excludes it, a directory if anything in it
+// survives .dockerignore (an empty directory that is not itself excluded
+// is copied as such).
+func (c *contextIndex) entryStatus(rel string, isDir bool) srcStatus {
+	if c.pm == nil {
+		return srcStatus{state: srcOK}
+	}
+	excluded := false
+	if rel != "" {
+		var err error
+		excluded, err = c.pm.MatchesOrParentMatches(rel)
+		if err != nil {
+			return srcStatus{state: srcUnknown}
+		}
+	}
+	if !isDir {
+		if excluded {
+			return srcStatus{state: srcExcluded}
+		}
+		return srcStatus{state: srcOK}
+	}
+	// Most directories need no listing: when no pattern can reach below
+	// them, their content shares their own fate.
+	excludeBelow, includeBelow := c.patternsBelow(rel)
+	if !excluded && !excludeBelow {
+		return srcStatus{state: srcOK}
+	}
+	if excluded && !includeBelow {
+		return srcStatus{state: srcExcluded}
+	}
+	included, empty, ok := c.hasIncluded(rel, c.matchInfo(rel))
+	switch {
+	case !ok:
+		return srcStatus{state: srcUnknown}
+	case included || (empty && !excluded):
+		return srcStatus{state: srcOK}
+	}
+	return srcStatus{state: srcExcluded}
+}
+
+// patternsBelow reports whether any exclude pattern, and any exception
+// (!pattern), could match something strictly below dir. Patterns without
+// ** match paths with exactly as many components as they have, so most
+// patterns are ruled out by their first components.
+func (c *contextIndex) patternsBelow(dir string) (exclude, include bool) {
+	var comps []string
+	if dir != "" {
+		comps = strings.Split(dir, "/")
+	}
+	for _, p := range c.pm.Patterns() {
+		if canMatchBelow(p.String(), comps) {
+			if p.Exclusion() {
+				include = true
+			} else {
+				exclude = true
+			}
+		}
+	}
+	return exclude, include
+}
+
+func canMatchBelow(pattern string, dir []string) bool {
+	for i, pc := range strings.Split(pattern, "/") {
+		if strings.Contains(pc, "**") || i >= len(dir) {
+			return true
+		}
+		if ok, err := path.Match(pc, dir[i]); err != nil || !ok {
+			return err != nil
+		}
+	}
+	return false
+}
+
+// matchInfo computes the matcher's per-pattern parent state for a
+// directory by walking down to it from the context root.
+func (c *contextIndex) matchInfo(rel string) patternmatcher.MatchInfo {
+	var info patternmatcher.MatchInfo
+	if rel == "" {
+		return info
+	}
+	cur := ""
+	for _, comp := range strings.Split(rel, "/") {
+		cur = joinRel(cur, comp)
+		_, info, _ = c.pm.MatchesUsingParentResults(cur, info)
+	}
+	return info
+}
+
+// hasIncluded reports whether anything below dir survives .dockerignore
+// (and whether dir is empty), stopping at the first entry that survives:
+// directories nobody lists in full are read in small batches. Results are
+// memoised, so each directory is examined once per lint.
+func (c *contextIndex) hasIncluded(dir string, info patternmatcher.MatchInfo) (included, empty, ok bool) {
+	if v, seen := c.included[dir]; seen {
+		return v.included, v.empty, v.ok
+	}
+	r := c.scanIncluded(dir, info)
+	c.included[dir] = r
+	return r.included, r.empty, r.ok
+}
+
+type scanResult struct {
+	included, empty, ok bool
+}
+
+func (c *contextIndex) scanIncluded(dir string, info patternmatcher.MatchInfo) scanResult {
+	seen, included := 0, false
+	_, ok := c.readDir(dir, func(name string, isDir bool) bool {
+		seen++
+		p := joinRel(dir, name)
+		excluded, einfo, err := c.pm.MatchesUsingParentResults(p, info)
+		if err != nil || !excluded {
+			included = true
+			return true
+		}
+		if !isDir {
+			return false
+		}
+		if _, include := c.patternsBelow(p); !include {
+			return false
+		}
+		included, _, _ = c.hasIncluded(p, einfo)
+		return included
+	})
+	return scanResult{included: included, empty: seen == 0, ok: ok}
+}

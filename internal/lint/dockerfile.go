@@ -1,0 +1,833 @@
+package lint
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	bklinter "github.com/moby/buildkit/frontend/dockerfile/linter"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// dockerfile is the typed view of a parsed Dockerfile the checks use.
+type dockerfile struct {
+	metaArgs []argDecl
+	stages   []*stage
+}
+
+// argDecl is one ARG key before the first FROM.
+type argDecl struct {
+	key    string
+	value  *string
+	node   *parser.Node
+	hasArg bool
+}
+
+type stage struct {
+	index int
+	name  string // lowercase, as BuildKit and kaniko compare it
+	from  *instructions.Stage
+	node  *parser.Node
+	cmds  []command
+	deps  map[int]bool
+}
+
+type command struct {
+	cmd  instructions.Command
+	node *parser.Node
+}
+
+// label names a stage in messages.
+func (s *stage) label() string {
+	if s.name != "" {
+		return fmt.Sprintf("stage %q", s.name)
+	}
+	return fmt.Sprintf("stage %d (FROM %s)", s.index, s.from.BaseName)
+}
+
+// noopLinter is handed to BuildKit: its lint hooks dereference the linter
+// when a comment carries a check= directive, so nil would panic.
+var noopLinter = bklinter.New(&bklinter.Config{})
+
+// parseInstruction types one AST node; a panic in BuildKit becomes an error.
+func parseInstruction(n *parser.Node) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("the Dockerfile parser failed on this instruction: %v", r)
+		}
+	}()
+	return instructions.ParseInstructionWithLinter(n, noopLinter)
+}
+
+// build types every instruction, reporting each one BuildKit rejects, and
+// keeps going so one bad line does not hide the rest.
+func (l *linter) build(ast *parser.Node) *dockerfile {
+	df := &dockerfile{}
+	if ast == nil {
+		return df
+	}
+	for _, n := range ast.Children {
+		v, err := parseInstruction(n)
+		if err != nil {
+			l.parseFailure(err, n)
+			continue
+		}
+		switch c := v.(type) {
+		case *instructions.Stage:
+			df.stages = append(df.stages, &stage{index: len(df.stages), name: c.Name, from: c, node: n, deps: map[int]bool{}})
+		case *instructions.ArgCommand:
+			if len(df.stages) == 0 {
+				for _, kv := range c.Args {
+					df.metaArgs = append(df.metaArgs, argDecl{key: kv.Key, value: kv.Value, node: n, hasArg: true})
+				}
+				continue
+			}
+			cur := df.stages[len(df.stages)-1]
+			cur.cmds = append(cur.cmds, command{cmd: c, node: n})
+		case instructions.Command:
+			if len(df.stages) == 0 {
+				l.parseFailure(fmt.Errorf("%s before the first FROM: only ARG may come before FROM", strings.ToUpper(c.Name())), n)
+				continue
+			}
+			cur := df.stages[len(df.stages)-1]
+			cur.cmds = append(cur.cmds, command{cmd: c, node: n})
+		}
+	}
+	return df
+}
+
+// check runs every rule over the typed Dockerfile.
+func (l *linter) check(df *dockerfile) {
+	meta := l.metaEnv(df)
+	byName := map[string]int{}
+	for _, s := range df.stages {
+		if s.name != "" {
+			if _, dup := byName[s.name]; !dup {
+				byName[s.name] = s.index
+			}
+		}
+	}
+	workdirs := make([]string, len(df.stages))
+	for _, s := range df.stages {
+		wd := l.checkFrom(df, s, meta, byName)
+		if bi, ok := l.baseStage(s, meta, byName); ok {
+			wd = workdirs[bi]
+		}
+		workdirs[s.index] = l.checkStage(df, s, meta, byName, wd)
+	}
+	l.checkTargetAndUse(df, byName)
+}
+
+// metaEnv is what FROM lines can expand: the ARGs before the first FROM
+// with their defaults or --build-arg values, plus every --build-arg (kaniko
+// hands all of them to FROM resolution, declared or not).
+type metaScope struct {
+	env        *envMap
+	noValue    map[string]bool // declared without a default and not given
+	declared   map[string]bool
+	defaultVal map[string]string
+}
+
+func (l *linter) metaEnv(df *dockerfile) *metaScope {
+	m := &metaScope{env: newEnv(), noValue: map[string]bool{}, declared: map[string]bool{}, defaultVal: map[string]string{}}
+	for k, v := range l.buildArgs {
+		m.env.set(k, v)
+	}
+	for _, name := range platformArgs {
+		m.env.setUnknown(name)
+	}
+	for _, a := range df.metaArgs {
+		m.declared[a.key] = true
+		if v, ok := l.buildArgs[a.key]; ok {
+			m.env.set(a.key, v)
+			delete(m.noValue, a.key)
+			continue
+		}
+		if a.value == nil {
+			if _, known := m.env.get(a.key); !known {
+				m.noValue[a.key] = true
+			}
+			continue
+		}
+		if v, ok := l.expand(*a.value, m.env); ok {
+			m.env.set(a.key, v)
+			m.defaultVal[a.key] = v
+		} else {
+			m.env.setUnknown(a.key)
+		}
+		delete(m.noValue, a.key)
+	}
+	return m
+}
+
+// platformArgs are the ARGs builders predefine in the global scope; their
+// values depend on the executor, so expansions using them are not judged.
+var platformArgs = []string{
+	"BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT",
+	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
+}
+
+// resolveBase expands a stage's FROM name; ok is false when it depends on
+// something unknown.
+func (l *linter) resolveBase(s *stage, meta *metaScope) (base string, unmatched map[string]struct{}, err error) {
+	res, err := l.lex.ProcessWordWithMatches(s.from.BaseName, meta.env)
+	if err != nil {
+		return "", nil, err
+	}
+	return res.Result, res.Unmatched, nil
+}
+
+// baseStage returns the index of the earlier stage this stage builds on.
+func (l *linter) baseStage(s *stage, meta *metaScope, byName map[string]int) (int, bool) {
+	base, unmatched, err := l.resolveBase(s, meta)
+	if err != nil || len(unmatched) > 0 {
+		return 0, false
+	}
+	if i, ok := byName[strings.ToLower(base)]; ok && i < s.index {
+		return i, true
+	}
+	return 0, false
+}
+
+// checkFrom checks the FROM line: ARGs without value, the base reference,
+// --platform. It returns the stage's initial working directory ("" when
+// unknown).
+func (l *linter) checkFrom(df *dockerfile, s *stage, meta *metaScope, byName map[string]int) string {
+	n := s.node
+	if p := s.from.Platform; p != "" && !harmlessPlatform(p) {
+		line, col := l.atFlag(n, "--platform")
+		l.capFinding(FeatFromPlatform, n, line, col,
+			fmt.Sprintf("FROM --platform=%s is ignored: kaniko builds for the executor's platform", p),
+			fmt.Sprintf("remove --platform and pass the executor flag --custom-platform=%s", platformHint(p)))
+	}
+	base, unmatched, err := l.resolveBase(s, meta)
+	if err != nil {
+		line, col := l.at(n, s.from.BaseName)
+		l.add(finding{Finding: Finding{ID: RuleFromArg, Severity: Error, Line: line, Column: col,
+			Message: oneLine(fmt.Sprintf("FROM %s cannot be expanded: %v", s.from.BaseName, err)),
+			Hint:    "give the ARG a default (ARG NAME=value) or pass --build-arg NAME=value"}, anchor: n.StartLine})
+		return ""
+	}
+	reliable := true
+	bare := bareVars(s.from.BaseName)
+	var missing []string
+	for v := range unmatched {
+		switch {
+		case isPlatformArg(v):
+			reliable = false
+		case bare[v]:
+			reliable = false
+			missing = append(missing, v)
+		}
+		// Otherwise only used as ${v:-default} and friends: unset is fine.
+	}
+	slices.Sort(missing)
+	// A few findings per FROM say it all; thousands would not.
+	for _, v := range missing[:min(len(missing), 3)] {
+		ref := "$" + v
+		if strings.Contains(s.from.BaseName, "${"+v) {
+			ref = "${" + v
+		}
+		line, col := l.atFlag(n, ref)
+		msg := fmt.Sprintf("FROM %s uses ARG %s, which has no default and no --build-arg: it expands to %q", s.from.BaseName, v, base)
+		if !meta.declared[v] {
+			msg = fmt.Sprintf("FROM %s uses %s, which is neither declared with ARG before the first FROM nor passed with --build-arg: it expands to %q", s.from.BaseName, v, base)
+		}
+		l.add(finding{Finding: Finding{ID: RuleFromArg, Severity: Error, Line: line, Column: col, Message: oneLine(msg),
+			Hint: fmt.Sprintf("give it a default (ARG %s=value before the first FROM) or pass --build-arg %s=value", v, v)}, anchor: n.StartLine})
+	}
+	if !reliable {
+		return ""
+	}
+	lower := strings.ToLower(base)
+	if lower == "scratch" {
+		return "/"
+	}
+	if i, ok := byName[lower]; ok {
+		if i < s.index {
+			s.deps[i] = true
+			return ""
+		}
+		line, col := l.at(n, s.from.BaseName)
+		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Error, Line: line, Column: col,
+			Message: fmt.Sprintf("FROM %s names a stage that is defined later (or is this one): kaniko pulls an image called %q instead", base, base),
+			Hint:    "move the stage above this one, or rename the stage or the image"}, anchor: n.StartLine})
+		return ""
+	}
+	if _, err := name.ParseReference(base); err != nil {
+		line, col := l.at(n, s.from.BaseName)
+		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Error, Line: line, Column: col,
+			Message: oneLine(fmt.Sprintf("FROM %s is neither an earlier stage nor a valid image reference: %v", base, err)),
+			Hint:    "name an earlier stage or an image such as alpine:3.20 (repository names are lowercase)"}, anchor: n.StartLine})
+	}
+	return ""
+}
+
+func isPlatformArg(v string) bool {
+	for _, p := range platformArgs {
+		if p == v {
+			return true
+		}
+	}
+	return false
+}
+
+// harmlessPlatform reports --platform values that ask for what kaniko
+// does anyway: the build platform, or the target it was told about.
+func harmlessPlatform(p string) bool {
+	switch strings.TrimSpace(p) {
+	case "$BUILDPLATFORM", "${BUILDPLATFORM}", "$TARGETPLATFORM", "${TARGETPLATFORM}":
+		return true
+	}
+	return false
+}
+
+func platformHint(p string) string {
+	if strings.Contains(p, "$") {
+		return "<os/arch>"
+	}
+	return p
+}
+
+// bareVars returns the variables word expands without a fallback ($v,
+// ${v}, ${v%...}), as opposed to those only used as ${v:-default},
+// ${v-default}, ${v:+alt}, ${v+alt} or ${v:?msg}, in one pass.
+func bareVars(word string) map[string]bool {
+	bare := map[string]bool{}
+	for i := 0; i < len(word); i++ {
+		if word[i] != '$' || i+1 >= len(word) {
+			continue
+		}
+		j := i + 1
+		braced := word[j] == '{'
+		if braced {
+			j++
+		}
+		k := j
+		for k < len(word) && isNameChar(word[k]) {
+			k++
+		}
+		if k == j {
+			continue
+		}
+		name := word[j:k]
+		if !braced || k == len(word) || !strings.ContainsRune(":-+?", rune(word[k])) {
+			bare[name] = true
+		}
+		i = k - 1
+	}
+	return bare
+}
+
+func isNameChar(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
+}
+
+// checkStage walks a stage's instructions with its ARG/ENV scope and
+// working directory; it returns the working directory at its end.
+func (l *linter) checkStage(df *dockerfile, s *stage, meta *metaScope, byName map[string]int, workdir string) string {
+	env := newEnv()
+	for _, c := range s.cmds {
+		n := c.node
+		switch cmd := c.cmd.(type) {
+		case *instructions.ArgCommand:
+			for _, kv := range cmd.Args {
+				switch v, given := l.buildArgs[kv.Key]; {
+				case given:
+					env.set(kv.Key, v)
+				case kv.Value != nil:
+					if x, ok := l.expand(*kv.Value, env); ok {
+						env.set(kv.Key, x)
+					} else {
+						env.setUnknown(kv.Key)
+					}
+				default:
+					// ARG without a default inherits the global one.
+					if x, ok := meta.env.get(kv.Key); ok && meta.declared[kv.Key] {
+						env.set(kv.Key, x)
+					} else if isPlatformArg(kv.Key) {
+						env.setUnknown(kv.Key)
+					} else {
+						env.set(kv.Key, "")
+					}
+				}
+			}
+		case *instructions.EnvCommand:
+			for _, kv := range cmd.Env {
+				if x, ok := l.expand(kv.Value, env); ok {
+					env.set(kv.Key, x)
+				} else {
+					env.setUnknown(kv.Key)
+				}
+			}
+		case *instructions.WorkdirCommand:
+			p, ok := l.expand(cmd.Path, env)
+			switch {
+			case !ok:
+				workdir = ""
+			case path.IsAbs(p):
+				workdir = path.Clean(p)
+			case workdir != "":
+				workdir = path.Join(workdir, p)
+			default:
+				workdir = ""
+			}
+			if workdir != "" {
+				l.checkMountedPath(n, "WORKDIR "+cmd.Path, workdir, cmd.Path)
+			}
+		case *instructions.VolumeCommand:
+			reported := 0
+			for _, v := range cmd.Volumes {
+				if p, ok := l.absPath(v, env, workdir); ok && reported < 3 && l.checkMountedPath(n, "VOLUME "+v, p, v) {
+					reported++
+				}
+			}
+		case *instructions.RunCommand:
+			l.checkRun(s, cmd, n, env, byName)
+		case *instructions.CopyCommand:
+			l.checkCopy(df, s, cmd, n, env, byName, workdir)
+		case *instructions.AddCommand:
+			l.checkAdd(cmd, n, env, workdir)
+		}
+	}
+	return workdir
+}
+
+// absPath expands p and makes it absolute against the working directory.
+func (l *linter) absPath(p string, env *envMap, workdir string) (string, bool) {
+	x, ok := l.expand(p, env)
+	if !ok || x == "" {
+		return "", false
+	}
+	if path.IsAbs(x) {
+		return path.Clean(x), true
+	}
+	if workdir == "" {
+		return "", false
+	}
+	return path.Join(workdir, x), true
+}
+
+// expand expands ARG/ENV references like kaniko does; ok is false when the
+// result depends on a variable whose value is not known statically.
+func (l *linter) expand(word string, env *envMap) (string, bool) {
+	if !strings.Contains(word, "$") && !strings.ContainsAny(word, `"'\`+"`") {
+		return word, true
+	}
+	res, err := l.lex.ProcessWordWithMatches(word, env)
+	if err != nil || len(res.Unmatched) > 0 {
+		return "", false
+	}
+	return res.Result, true
+}
+
+// capFinding reports a feature the executor does not support, with the
+// severity the capability table gives it.
+func (l *linter) capFinding(f Feature, n *parser.Node, line, col int, msg, hint string) {
+	c, ok := capabilityIndex[f]
+	if !ok || c.support(l.exec.Flavor) == Works {
+		return
+	}
+	l.add(finding{Finding: Finding{ID: c.rule, Severity: c.severity, Line: line, Column: col, Message: msg, Hint: hint}, anchor: n.StartLine})
+}
+
+// forkHint is how a hint names the way out when the fork has the feature.
+func (l *linter) forkHint(f Feature, rewrite string) string {
+	c, ok := capabilityIndex[f]
+	if ok && c.fork == Works && l.exec.Flavor != Fork {
+		return rewrite + ", or switch to the fork: --executor-image " + ForkImage
+	}
+	return rewrite
+}
+
+func (l *linter) checkRun(s *stage, cmd *instructions.RunCommand, n *parser.Node, env *envMap, byName map[string]int) {
+	if len(n.Heredocs) > 0 {
+		line, col := l.atFlag(n, "<<")
+		msg := "heredoc in RUN: upstream kaniko runs the command without the heredoc body and exits 0 (wrong image)"
+		l.capFinding(FeatRunHeredoc, n, line, col, msg,
+			l.forkHint(FeatRunHeredoc, "write the script inline with && and \\ line continuations"))
+	}
+	flags := map[string]bool{}
+	for _, f := range cmd.FlagsUsed {
+		flags[f] = true
+	}
+	if flags["mount"] {
+		l.checkMounts(s, cmd, n, env, byName)
+	}
+	if flags["network"] {
+		if mode := instructions.GetNetwork(cmd); mode != instructions.NetworkDefault {
+			line, col := l.atFlag(n, "--network")
+			l.capFinding(FeatRunNetwork, n, line, col,
+				fmt.Sprintf("RUN --network=%s is ignored by kaniko: the step runs with the executor's own network", mode),
+				"remove --network; do not rely on network isolation in a kaniko build")
+		}
+	}
+	if flags["security"] {
+		if sec := instructions.GetSecurity(cmd); sec != instructions.SecuritySandbox {
+			line, col := l.atFlag(n, "--security")
+			l.capFinding(FeatRunSecurity, n, line, col,
+				fmt.Sprintf("RUN --security=%s is ignored by kaniko: the step runs with the executor container's privileges", sec),
+				"remove --security; grant the executor container what the step needs instead")
+		}
+	}
+	if flags["device"] {
+		line, col := l.atFlag(n, "--device")
+		l.capFinding(FeatRunDevice, n, line, col,
+			"RUN --device is ignored by kaniko: the step sees only the executor container's devices",
+			"remove --device")
+	}
+	l.checkRunWrites(cmd, n, env)
+}
+
+var mountFeatures = map[instructions.MountType]Feature{
+	instructions.MountTypeSecret: FeatMountSecret,
+	instructions.MountTypeSSH:    FeatMountSSH,
+	instructions.MountTypeCache:  FeatMountCache,
+	instructions.MountTypeBind:   FeatMountBind,
+	instructions.MountTypeTmpfs:  FeatMountTmpfs,
+}
+
+var mountHints = map[instructions.MountType]string{
+	instructions.MountTypeSecret: "mount secrets with the fork, which reads them from its --secret flag: --executor-image " + ForkImage,
+	instructions.MountTypeSSH:    "kaniko has no SSH agent forwarding: fetch with a token from a secret mount instead",
+	instructions.MountTypeCache:  "drop the --mount (the step still works, only slower)",
+	instructions.MountTypeBind:   "COPY the files in an earlier step instead of bind-mounting them",
+	instructions.MountTypeTmpfs:  "drop the --mount and remove the temporary files in the same RUN",
+}
+
+func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.Node, env *envMap, byName map[string]int) {
+	mounts, err := expandMounts(cmd, func(w string) (string, error) {
+		if x, ok := l.expand(w, env); ok {
+			return x, nil
+		}
+		return w, nil
+	})
+	if err != nil {
+		l.parseFailure(fmt.Errorf("RUN --mount: %w", err), n)
+		return
+	}
+	for _, m := range mounts {
+		if m == nil {
+			continue
+		}
+		line, col := l.atFlag(n, "--mount")
+		if m.From != "" {
+			if i, ok := byName[strings.ToLower(m.From)]; ok && i < s.index {
+				s.deps[i] = true
+			}
+		}
+		f, ok := mountFeatures[m.Type]
+		if !ok {
+			continue
+		}
+		c := capabilityIndex[f]
+		if c.support(l.exec.Flavor) == Works {
+			continue
+		}
+		what := "runs without the mount"
+		switch m.Type {
+		case instructions.MountTypeSecret:
+			what = "runs without the secret"
+		case instructions.MountTypeSSH:
+			what = "runs without the SSH agent"
+		}
+		hint := mountHints[m.Type]
+		if m.Type == instructions.MountTypeCache {
+			hint = l.forkHint(f, hint)
+		}
+		l.capFinding(f, n, line, col,
+			fmt.Sprintf("RUN --mount=type=%s is not supported by this executor: the step %s", m.Type, what), hint)
+	}
+}
+
+// expandMounts resolves the --mount flags; BuildKit only parses their
+// fields once given an expander.
+func expandMounts(cmd *instructions.RunCommand, expander instructions.SingleWordExpander) (mounts []*instructions.Mount, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			mounts, err = nil, fmt.Errorf("the Dockerfile parser failed: %v", r)
+		}
+	}()
+	if err := cmd.Expand(expander); err != nil {
+		return nil, err
+	}
+	return instructions.GetMounts(cmd), nil
+}
+
+func (l *linter) checkCopy(df *dockerfile, s *stage, cmd *instructions.CopyCommand, n *parser.Node, env *envMap, byName map[string]int, workdir string) {
+	if len(cmd.SourceContents) > 0 {
+		line, col := l.atFlag(n, "<<")
+		l.capFinding(FeatCopyHeredoc, n, line, col,
+			"heredoc in COPY: upstream kaniko stops with 'resolved envs is empty'",
+			l.forkHint(FeatCopyHeredoc, "put the content in a file in the context and COPY it"))
+	}
+	l.checkExclude(n, "COPY", cmd.ExcludePatterns)
+	if cmd.Parents {
+		line, col := l.atFlag(n, "--parents")
+		msg := "COPY --parents is not supported: upstream kaniko stops with 'unknown flag: --parents'"
+		if l.exec.Flavor == Fork {
+			msg = "COPY --parents is ignored by the fork: the parent directories are dropped (out/s.txt, not out/sub/s.txt)"
+		}
+		l.capFinding(FeatCopyParents, n, line, col, msg,
+			"COPY each directory to its full destination path (COPY sub/ out/sub/) instead of --parents")
+	}
+	if cmd.From != "" {
+		l.checkCopyFrom(s, cmd.From, n, byName)
+	} else {
+		l.checkSources(n, "COPY", cmd.SourcePaths, env)
+	}
+	if p, ok := l.absPath(cmd.DestPath, env, workdir); ok {
+		l.checkMountedPath(n, "COPY destination "+cmd.DestPath, p, cmd.DestPath)
+	}
+}
+
+func (l *linter) checkExclude(n *parser.Node, inst string, patterns []string) {
+	if len(patterns) == 0 {
+		return
+	}
+	line, col := l.atFlag(n, "--exclude")
+	msg := fmt.Sprintf("%s --exclude is not supported: upstream kaniko stops with 'unknown flag: --exclude'", inst)
+	if l.exec.Flavor == Fork {
+		msg = fmt.Sprintf("%s --exclude is ignored by the fork: the excluded files are copied anyway", inst)
+	}
+	l.capFinding(FeatCopyExclude, n, line, col, msg,
+		"list the paths to copy explicitly, or exclude the files in .dockerignore")
+}
+
+// checkCopyFrom checks COPY --from: an earlier stage by name or index, or
+// an image.
+func (l *linter) checkCopyFrom(s *stage, from string, n *parser.Node, byName map[string]int) {
+	if strings.Contains(from, "$") {
+		return
+	}
+	bad := func(msg, hint string) {
+		line, col := l.atFlag(n, "--from")
+		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Error, Line: line, Column: col, Message: msg, Hint: hint}, anchor: n.StartLine})
+	}
+	if i, err := strconv.Atoi(from); err == nil {
+		if i >= 0 && i < s.index {
+			s.deps[i] = true
+			return
+		}
+		bad(fmt.Sprintf("COPY --from=%d names no earlier stage: this is stage %d", i, s.index),
+			fmt.Sprintf("use an index below %d or the stage's name", s.index))
+		return
+	}
+	if i, ok := byName[strings.ToLower(from)]; ok {
+		if i < s.index {
+			s.deps[i] = true
+			return
+		}
+		bad(fmt.Sprintf("COPY --from=%s names a stage that is not built before this one", from),
+			"move that stage above this one")
+		return
+	}
+	if _, err := name.ParseReference(from); err != nil {
+		bad(oneLine(fmt.Sprintf("COPY --from=%s is neither an earlier stage nor a valid image reference: %v", from, err)),
+			"name an earlier stage (FROM ... AS name) or an image such as alpine:3.20")
+	}
+}
+
+func (l *linter) checkAdd(cmd *instructions.AddCommand, n *parser.Node, env *envMap, workdir string) {
+	if len(cmd.SourceContents) > 0 {
+		line, col := l.atFlag(n, "<<")
+		l.capFinding(FeatCopyHeredoc, n, line, col,
+			"heredoc in ADD: upstream kaniko stops with 'resolved envs is empty'",
+			l.forkHint(FeatCopyHeredoc, "put the content in a file in the context and COPY it"))
+	}
+	l.checkExclude(n, "ADD", cmd.ExcludePatterns)
+	var local []string
+	for _, src := range cmd.SourcePaths {
+		x, ok := l.expand(src, env)
+		if !ok {
+			x = src
+		}
+		switch {
+		case isURL(x):
+			if cmd.Checksum == "" && !isGitSource(x) {
+				line, col := l.at(n, src)
+				l.add(finding{Finding: Finding{ID: RuleURLChecksum, Severity: Info, Line: line, Column: col,
+					Message: fmt.Sprintf("ADD %s downloads without --checksum: a changed file goes unnoticed", src),
+					Hint:    "add --checksum=sha256:<digest> so a changed download fails the build"}, anchor: n.StartLine})
+			}
+		case isGitSource(x):
+		default:
+			local = append(local, src)
+		}
+	}
+	if cmd.Checksum != "" && len(local) > 0 {
+		line, col := l.atFlag(n, "--checksum")
+		l.capFinding(FeatAddChecksumLocal, n, line, col,
+			fmt.Sprintf("ADD --checksum on the local source %s is ignored: the checksum is not verified", local[0]),
+			"remove --checksum, or verify the file with sha256sum -c in a RUN step")
+	}
+	l.checkSources(n, "ADD", local, env)
+	if p, ok := l.absPath(cmd.DestPath, env, workdir); ok {
+		l.checkMountedPath(n, "ADD destination "+cmd.DestPath, p, cmd.DestPath)
+	}
+}
+
+func isURL(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+func isGitSource(s string) bool {
+	return strings.HasPrefix(s, "git@") || strings.HasPrefix(s, "git://") ||
+		strings.HasPrefix(s, "ssh://") || (isURL(s) && (strings.HasSuffix(s, ".git") || strings.Contains(s, ".git#")))
+}
+
+// checkSources checks COPY/ADD sources against the context and its
+// .dockerignore. Sources whose name depends on unknown variables are
+// skipped.
+func (l *linter) checkSources(n *parser.Node, inst string, sources []string, env *envMap) {
+	if l.ctx == nil {
+		return
+	}
+	for _, src := range sources {
+		if isURL(src) {
+			continue
+		}
+		x, ok := l.expand(src, env)
+		if !ok {
+			continue
+		}
+		switch st := l.ctx.check(x); st.state {
+		case srcMissing:
+			line, col := l.at(n, src)
+			msg := fmt.Sprintf("%s source %s matches nothing in the context %s", inst, src, l.o.Context)
+			if st.detail != "" {
+				msg += ": " + st.detail
+			}
+			l.add(finding{Finding: Finding{ID: RuleSourceMissing, Severity: Error, Line: line, Column: col,
+				Message: oneLine(msg),
+				Hint:    "fix the path (sources are relative to the context root) or add the file"}, anchor: n.StartLine})
+		case srcExcluded:
+			line, col := l.at(n, src)
+			l.add(finding{Finding: Finding{ID: RuleSourceIgnored, Severity: Error, Line: line, Column: col,
+				Message: fmt.Sprintf("%s source %s is excluded by .dockerignore: kaniko copies nothing for it", inst, src),
+				Hint:    "remove the matching pattern from .dockerignore or add an exception (!" + strings.TrimPrefix(path.Clean("/"+x), "/") + ")"}, anchor: n.StartLine})
+		}
+		if l.ctx.ignoreErr != nil && !l.ctx.ignoreReported {
+			l.ctx.ignoreReported = true
+			l.findings = append(l.findings, finding{Finding: Finding{ID: RuleParse, Severity: Error, File: l.ctx.ignorePath,
+				Message: oneLine(l.ctx.ignoreErr.Error()),
+				Hint:    "fix the pattern; see https://docs.docker.com/build/concepts/context/#dockerignore-files"}})
+		}
+	}
+}
+
+// Mounted directories a Dockerfile must not write to.
+const (
+	workspaceDir = "/workspace" // spec.WorkspaceDir: the context (local) or workspace volume (Job)
+	kanikoDir    = "/kaniko"    // the executor's own directory, never snapshotted
+)
+
+// mountedDir returns which mounted directory p lies in, if any.
+func mountedDir(p string) (string, bool) {
+	p = path.Clean(p)
+	for _, d := range []string{workspaceDir, kanikoDir} {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return d, true
+		}
+	}
+	return "", false
+}
+
+// mountedSeverity is an error locally (upstream fails on the read-only
+// mount, the fork silently drops the content) and a warning for a Job
+// (the write succeeds but the content is not in the image).
+func (l *linter) mountedSeverity() Severity {
+	if l.o.Mode == Job {
+		return Warning
+	}
+	return Error
+}
+
+// mountedWhy explains what happens to writes under dir in this mode.
+func (l *linter) mountedWhy(dir string) string {
+	if dir == kanikoDir {
+		return "/kaniko is the executor's own directory, which kaniko never puts in the image"
+	}
+	if l.o.Mode == Job {
+		return "the Job mounts the workspace volume at /workspace, so the build succeeds but the content is not in the image"
+	}
+	return "kanikorun mounts the build context read-only at /workspace, so the write fails (or the content is silently missing from the image)"
+}
+
+// checkMountedPath reports a WORKDIR, COPY/ADD destination or VOLUME under
+// a mounted directory, and whether it did.
+func (l *linter) checkMountedPath(n *parser.Node, what, abs, token string) bool {
+	dir, ok := mountedDir(abs)
+	if !ok {
+		return false
+	}
+	line, col := l.atLast(n, token)
+	msg := fmt.Sprintf("%s is under %s: %s", what, dir, l.mountedWhy(dir))
+	if abs != token {
+		msg = fmt.Sprintf("%s resolves to %s, under %s: %s", what, abs, dir, l.mountedWhy(dir))
+	}
+	l.add(finding{Finding: Finding{ID: RuleMountedDest, Severity: l.mountedSeverity(), Line: line, Column: col,
+		Message: msg, Hint: "use a directory outside /workspace and /kaniko, e.g. /app or /src"}, anchor: n.StartLine})
+	return true
+}
+
+// checkTargetAndUse checks --target and reports stages the target does not
+// need.
+func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) {
+	if len(df.stages) == 0 {
+		return
+	}
+	target := len(df.stages) - 1
+	if l.o.Target != "" {
+		i, ok := byName[strings.ToLower(l.o.Target)]
+		if !ok {
+			var names []string
+			for _, s := range df.stages {
+				if s.name != "" && len(names) < 8 {
+					names = append(names, s.name)
+				}
+			}
+			hint := "name stages with FROM ... AS name to build one of them"
+			if len(names) > 0 {
+				hint = "use one of the stage names: " + strings.Join(names, ", ")
+			}
+			l.add(finding{Finding: Finding{ID: RuleTarget, Severity: Error,
+				Message: fmt.Sprintf("--target %s names no stage in the Dockerfile", l.o.Target), Hint: hint}})
+			return
+		}
+		target = i
+	}
+	used := make([]bool, len(df.stages))
+	stack := []int{target}
+	used[target] = true
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for d := range df.stages[i].deps {
+			if d >= 0 && d < len(used) && !used[d] {
+				used[d] = true
+				stack = append(stack, d)
+			}
+		}
+	}
+	for i := 0; i < target; i++ {
+		if used[i] {
+			continue
+		}
+		s := df.stages[i]
+		line, col := l.at(s.node, "")
+		msg := fmt.Sprintf("%s is not used by the target %s, yet upstream kaniko builds every stage before the target", s.label(), df.stages[target].label())
+		hint := "remove the stage, or pass the executor flag --skip-unused-stages"
+		if l.exec.Flavor == Fork {
+			// The fork builds only the stages the target needs.
+			msg = fmt.Sprintf("%s is not used by the target %s", s.label(), df.stages[target].label())
+			hint = "remove the stage if nothing else builds it"
+		}
+		l.add(finding{Finding: Finding{ID: RuleUnusedStage, Severity: Info, Line: line, Column: col,
+			Message: msg, Hint: hint}, anchor: s.node.StartLine})
+	}
+}

@@ -1,0 +1,242 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// ForkImage is the fork's executor image the hints recommend: the release
+// whose behaviour IMAGE.md measured.
+const ForkImage = "ghcr.io/osscontainertools/kaniko:v1.28.3"
+
+// Flavor names a set of executor capabilities.
+type Flavor string
+
+// The flavours the capability table knows.
+const (
+	// Upstream is gcr.io/kaniko-project/executor, frozen at v1.24.0.
+	Upstream Flavor = "upstream"
+	// Fork is ghcr.io/osscontainertools/kaniko (mirror martizih/kaniko)
+	// from v1.28 on.
+	Fork Flavor = "fork"
+)
+
+// ErrUnknownFlavor is returned for an --executor-flavor other than
+// upstream or fork.
+var ErrUnknownFlavor = errors.New("unknown executor flavor")
+
+// Support says what an executor does with a Dockerfile feature.
+type Support int
+
+const (
+	// Works means the executor builds the feature as BuildKit does.
+	Works Support = iota
+	// Ignored means the executor accepts the feature and builds without
+	// it: exit 0 and a wrong image.
+	Ignored
+	// Fails means the executor stops with an error.
+	Fails
+)
+
+// Feature is a Dockerfile feature whose support differs between executors.
+type Feature string
+
+// Features in the capability table.
+const (
+	FeatRunHeredoc       Feature = "heredoc in RUN"
+	FeatCopyHeredoc      Feature = "heredoc in COPY/ADD"
+	FeatMountSecret      Feature = "RUN --mount=type=secret"
+	FeatMountSSH         Feature = "RUN --mount=type=ssh"
+	FeatMountCache       Feature = "RUN --mount=type=cache"
+	FeatMountBind        Feature = "RUN --mount=type=bind"
+	FeatMountTmpfs       Feature = "RUN --mount=type=tmpfs"
+	FeatRunNetwork       Feature = "RUN --network"
+	FeatRunSecurity      Feature = "RUN --security"
+	FeatRunDevice        Feature = "RUN --device"
+	FeatCopyExclude      Feature = "COPY/ADD --exclude"
+	FeatCopyParents      Feature = "COPY --parents"
+	FeatFromPlatform     Feature = "FROM --platform"
+	FeatAddChecksumLocal Feature = "ADD --checksum on a local file"
+)
+
+// capability is one row of the table: what each flavour does with one
+// feature, which rule reports it, and how severe that is when the feature
+// does not work.
+type capability struct {
+	feature  Feature
+	rule     string
+	severity Severity
+	upstream Support
+	fork     Support
+	// evidence says where the row comes from, for the next person to
+	// update it.
+	evidence string
+}
+
+// capabilities is THE table: one row per feature. A new executor release
+// that gains a feature changes one cell. Rows marked "measured" come from
+// IMAGE.md ("Measured behaviour"); rows marked "fork source" were read from
+// the fork's pkg/commands/run.go and are not yet measured.
+var capabilities = []capability{
+	{FeatRunHeredoc, RuleRunHeredoc, Error, Ignored, Works, "measured: upstream runs /bin/sh -c <<EOT with the body dropped, exit 0"},
+	{FeatCopyHeredoc, RuleCopyHeredoc, Error, Fails, Works, "measured: upstream exit 1, 'resolved envs is empty'"},
+	{FeatMountSecret, RuleMountSecret, Error, Ignored, Works, "upstream parses RUN --mount and ignores it; fork mounts secrets given with its --secret flag"},
+	{FeatMountSSH, RuleMountSecret, Error, Ignored, Ignored, "fork source: only cache, secret (and bind behind FF_KANIKO_RUN_MOUNT_BIND) are mounted"},
+	{FeatMountCache, RuleMountOther, Warning, Ignored, Works, "measured: upstream runs without the mount; fork keeps the cache out of the image"},
+	{FeatMountBind, RuleMountOther, Warning, Ignored, Ignored, "fork source: bind mounts only with FF_KANIKO_RUN_MOUNT_BIND=true, never from another stage"},
+	{FeatMountTmpfs, RuleMountOther, Warning, Ignored, Ignored, "fork source: tmpfs mounts are skipped with a warning"},
+	{FeatRunNetwork, RuleRunFlags, Warning, Ignored, Ignored, "measured (upstream); fork source warns '#969 kaniko does not support --network'"},
+	{FeatRunSecurity, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --security'"},
+	{FeatRunDevice, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --device'"},
+	{FeatCopyExclude, RuleExclude, Error, Fails, Ignored, "measured: upstream 'unknown flag: --exclude'; fork copies the excluded files"},
+	{FeatCopyParents, RuleParents, Error, Fails, Ignored, "measured: upstream 'unknown flag: --parents'; fork drops the parent directories"},
+	{FeatFromPlatform, RuleFromPlatform, Warning, Ignored, Ignored, "measured (upstream builds amd64); fork not distinguishable, assumed the same"},
+	{FeatAddChecksumLocal, RuleChecksumLocal, Warning, Ignored, Ignored, "measured (upstream accepts and ignores it); fork not measured, assumed the same"},
+}
+
+var capabilityIndex = func() map[Feature]*capability {
+	m := make(map[Feature]*capability, len(capabilities))
+	for i := range capabilities {
+		m[capabilities[i].feature] = &capabilities[i]
+	}
+	return m
+}()
+
+// support returns what flavour f does with a feature.
+func (c *capability) support(f Flavor) Support {
+	if f == Fork {
+		return c.fork
+	}
+	return c.upstream
+}
+
+// Executor is the executor a Dockerfile is checked against.
+type Executor struct {
+	// Image is the executor image reference as given (or the default).
+	Image string
+	// Flavor is the capability set the rules use.
+	Flavor Flavor
+	// Notice is non-empty when the flavour is a guess: an image the table
+	// does not know, or a fork release older than the table covers.
+	Notice string
+}
+
+// Supports reports what this executor does with a feature.
+func (e Executor) Supports(f Feature) Support {
+	c, ok := capabilityIndex[f]
+	if !ok {
+		return Works
+	}
+	return c.support(e.Flavor)
+}
+
+// Repositories of the known executor images, as name.Repository.Name()
+// spells them (Docker Hub normalised to index.docker.io).
+const (
+	upstreamRepo   = "gcr.io/kaniko-project/executor"
+	forkRepo       = "ghcr.io/osscontainertools/kaniko"
+	forkMirrorRepo = "index.docker.io/martizih/kaniko"
+)
+
+// forkMinMinor is the first fork release (v1.<minor>) whose capabilities
+// the table describes.
+const forkMinMinor = 28
+
+// ResolveExecutor derives the capability set from the executor image.
+// override ("", "upstream" or "fork") wins over the image. Upstream images
+// are upstream whatever the tag; fork images are the fork from v1.28 on, and
+// for tags that name no version (latest, debug, slim) or a bare digest,
+// because those track the fork's newest release. Older fork tags and unknown
+// images are checked as upstream, the executor with the fewest features, and
+// Notice says so.
+func ResolveExecutor(image, override string) (Executor, error) {
+	if image == "" {
+		image = spec.DefaultExecutorImage
+	}
+	e := Executor{Image: image}
+	switch Flavor(strings.ToLower(override)) {
+	case Upstream:
+		e.Flavor = Upstream
+		return e, nil
+	case Fork:
+		e.Flavor = Fork
+		return e, nil
+	case "":
+	default:
+		return e, fmt.Errorf("%w %q: use upstream or fork", ErrUnknownFlavor, override)
+	}
+
+	// A digest pins the bytes but says nothing about the version: drop it
+	// and read the tag, if any.
+	base, _, hasDigest := strings.Cut(image, "@")
+	tag, err := name.NewTag(base, name.WeakValidation)
+	if err != nil {
+		e.Flavor = Upstream
+		e.Notice = fmt.Sprintf("executor image %q is not a valid reference; checking against upstream kaniko v1.24.0 capabilities", image)
+		return e, nil
+	}
+	repo := tag.Context().Name()
+	switch repo {
+	case upstreamRepo:
+		e.Flavor = Upstream
+		return e, nil
+	case forkRepo, forkMirrorRepo:
+	default:
+		e.Flavor = Upstream
+		e.Notice = fmt.Sprintf("executor image %q is not one kanikorun knows; checking against upstream kaniko v1.24.0 capabilities", image)
+		return e, nil
+	}
+	// name.NewTag fills in "latest" when the reference has no tag.
+	explicitTag := strings.Contains(base[strings.LastIndex(base, "/")+1:], ":")
+	if !explicitTag && hasDigest {
+		e.Flavor = Fork
+		return e, nil
+	}
+	minor, ok := forkMinor(tag.TagStr())
+	if !ok || minor >= forkMinMinor {
+		e.Flavor = Fork
+		return e, nil
+	}
+	e.Flavor = Upstream
+	e.Notice = fmt.Sprintf("fork release %q predates v1.%d, the first one kanikorun knows; checking against upstream kaniko v1.24.0 capabilities", tag.TagStr(), forkMinMinor)
+	return e, nil
+}
+
+// forkMinor reads the minor version of a v1.x tag such as v1.28.3,
+// 1.27.0-debug or v1.28; ok is false for tags that name no version.
+func forkMinor(tag string) (minor int, ok bool) {
+	t := strings.TrimPrefix(strings.ToLower(tag), "v")
+	major, rest, found := strings.Cut(t, ".")
+	if !found {
+		return 0, false
+	}
+	maj, err := strconv.Atoi(major)
+	if err != nil {
+		return 0, false
+	}
+	end := 0
+	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
+		end++
+	}
+	if end == 0 {
+		return 0, false
+	}
+	minor, err = strconv.Atoi(rest[:end])
+	if err != nil {
+		return 0, false
+	}
+	if maj > 1 {
+		// A v2 of the fork postdates everything the table describes.
+		return forkMinMinor, true
+	}
+	if maj < 1 {
+		return 0, true
+	}
+	return minor, true
+}

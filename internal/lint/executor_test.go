@@ -1,0 +1,154 @@
+package lint
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const testDigest = "sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d"
+
+func TestResolveExecutor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		image, override string
+		want            Flavor
+		notice          bool
+	}{
+		{image: "", want: Upstream},
+		{image: "gcr.io/kaniko-project/executor:v1.24.0", want: Upstream},
+		{image: "gcr.io/kaniko-project/executor:debug", want: Upstream},
+		{image: "gcr.io/kaniko-project/executor", want: Upstream},
+		{image: "gcr.io/kaniko-project/executor@" + testDigest, want: Upstream},
+		{image: "ghcr.io/osscontainertools/kaniko:v1.28.3", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:v1.28.3-debug", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:1.29.0", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:v2.0.0", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:latest", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:debug", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:slim", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko@" + testDigest, want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:v1.28.3@" + testDigest, want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:v1.27.1@" + testDigest, want: Upstream, notice: true},
+		{image: "ghcr.io/osscontainertools/kaniko:v1.27.1", want: Upstream, notice: true},
+		{image: "martizih/kaniko:v1.28.3", want: Fork},
+		{image: "docker.io/martizih/kaniko:v1.28.0", want: Fork},
+		{image: "index.docker.io/martizih/kaniko:debug", want: Fork},
+		{image: "martizih/kaniko:v1.25.0", want: Upstream, notice: true},
+		{image: "example.com/kaniko:1.28.3", want: Upstream, notice: true},
+		{image: "localhost:5000/executor:v1.24.0", want: Upstream, notice: true},
+		{image: "Not A Reference", want: Upstream, notice: true},
+		{image: "example.com/kaniko:1", override: "fork", want: Fork},
+		{image: "ghcr.io/osscontainertools/kaniko:v1.28.3", override: "UPSTREAM", want: Upstream},
+	}
+	for _, tc := range tests {
+		t.Run(tc.image+"/"+tc.override, func(t *testing.T) {
+			t.Parallel()
+			e, err := ResolveExecutor(tc.image, tc.override)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Flavor != tc.want {
+				t.Errorf("flavor = %s, want %s", e.Flavor, tc.want)
+			}
+			if (e.Notice != "") != tc.notice {
+				t.Errorf("notice = %q, want notice: %v", e.Notice, tc.notice)
+			}
+		})
+	}
+}
+
+func TestResolveExecutorBadFlavor(t *testing.T) {
+	t.Parallel()
+	if _, err := ResolveExecutor("", "buildkit"); !errors.Is(err, ErrUnknownFlavor) {
+		t.Fatalf("err = %v, want ErrUnknownFlavor", err)
+	}
+	if _, err := LintSource([]byte("FROM alpine\n"), Options{Flavor: "buildkit"}); !errors.Is(err, ErrUnknownFlavor) {
+		t.Fatalf("LintSource err = %v, want ErrUnknownFlavor", err)
+	}
+}
+
+// TestUnknownExecutorNotice: an unknown image is linted as upstream and the
+// report says so exactly once, however many findings there are.
+func TestUnknownExecutorNotice(t *testing.T) {
+	t.Parallel()
+	src := "FROM alpine\nRUN <<EOF\ntrue\nEOF\nRUN <<EOF\ntrue\nEOF\n"
+	r, err := LintSource([]byte(src), Options{ExecutorImage: "registry.example.com/tools/kaniko:2024"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(withID(r.Findings, RuleUnknownExecutor)); n != 1 {
+		t.Errorf("KR021 findings = %d, want 1: %v", n, r.Findings)
+	}
+	if n := len(withID(r.Findings, RuleRunHeredoc)); n != 2 {
+		t.Errorf("KR003 findings = %d, want 2 (checked as upstream)", n)
+	}
+	if r.Executor.Flavor != Upstream {
+		t.Errorf("report flavor = %s, want upstream", r.Executor.Flavor)
+	}
+	if f := withID(r.Findings, RuleUnknownExecutor); len(f) == 1 && (f[0].Line != 0 || f[0].Severity != Info || !strings.Contains(f[0].Hint, "--executor-flavor")) {
+		t.Errorf("KR021 finding = %+v, want a file-level info naming --executor-flavor", f[0])
+	}
+}
+
+// TestForkHintNamesImage: upstream findings for what the fork can do name
+// the fork's image, the way out.
+func TestForkHintNamesImage(t *testing.T) {
+	t.Parallel()
+	fs := lintString(t, "FROM alpine\nRUN <<EOF\ntrue\nEOF\nCOPY <<EOF /x\nx\nEOF\nRUN --mount=type=cache,target=/c true\nRUN --mount=type=secret,id=a true\n", Options{})
+	for _, id := range []string{RuleRunHeredoc, RuleCopyHeredoc, RuleMountOther, RuleMountSecret} {
+		got := withID(fs, id)
+		if len(got) != 1 {
+			t.Errorf("%s findings = %d, want 1", id, len(got))
+			continue
+		}
+		if !strings.Contains(got[0].Hint, "--executor-image "+ForkImage) {
+			t.Errorf("%s hint %q does not name --executor-image %s", id, got[0].Hint, ForkImage)
+		}
+	}
+}
+
+func TestCapabilityTable(t *testing.T) {
+	t.Parallel()
+	seen := map[Feature]bool{}
+	for _, c := range capabilities {
+		if seen[c.feature] {
+			t.Errorf("feature %q has two rows", c.feature)
+		}
+		seen[c.feature] = true
+		if _, ok := ruleIndex[c.rule]; !ok {
+			t.Errorf("feature %q reports unknown rule %s", c.feature, c.rule)
+		}
+		if c.evidence == "" {
+			t.Errorf("feature %q has no evidence", c.feature)
+		}
+	}
+	e := Executor{Flavor: Fork}
+	if e.Supports(FeatRunHeredoc) != Works || e.Supports(FeatCopyExclude) != Ignored {
+		t.Error("fork capabilities do not match IMAGE.md: heredoc works, --exclude is ignored")
+	}
+	e.Flavor = Upstream
+	if e.Supports(FeatRunHeredoc) != Ignored || e.Supports(FeatCopyExclude) != Fails {
+		t.Error("upstream capabilities do not match IMAGE.md: heredoc ignored, --exclude fails")
+	}
+}
+
+func TestForkMinor(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		tag   string
+		minor int
+		ok    bool
+	}{
+		{"v1.28.3", 28, true}, {"1.27.0-debug", 27, true}, {"v1.28", 28, true},
+		{"V1.30.0-slim", 30, true}, {"v2.1.0", forkMinMinor, true}, {"v0.9", 0, true},
+		{"latest", 0, false}, {"debug", 0, false}, {"v1.", 0, false}, {"v1.x", 0, false}, {"1", 0, false},
+	}
+	for _, tc := range tests {
+		minor, ok := forkMinor(tc.tag)
+		if minor != tc.minor || ok != tc.ok {
+			t.Errorf("forkMinor(%q) = %d, %v, want %d, %v", tc.tag, minor, ok, tc.minor, tc.ok)
+		}
+	}
+}

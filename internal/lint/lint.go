@@ -1,0 +1,508 @@
+// Package lint is kanikorun's preflight check: it reads a Dockerfile with
+// BuildKit's parser and reports, in milliseconds and before any container
+// starts, what the chosen kaniko executor would refuse or, worse, build
+// wrong with exit code 0 (heredocs, RUN --mount, COPY --exclude/--parents,
+// writes under the read-only /workspace mount, missing COPY sources, ...).
+//
+// What each executor can do lives in one capability table (executor.go),
+// derived from the measured behaviour of upstream kaniko v1.24.0 and the
+// osscontainertools fork v1.28.x; the rules turn its rows into findings with
+// stable IDs (rules.go).
+package lint
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+)
+
+// Mode says where the build runs; it decides how bad writes under the
+// context mount are.
+type Mode int
+
+const (
+	// Local is a build in a local executor container, with the context
+	// bind-mounted read-only at /workspace: writing there fails.
+	Local Mode = iota
+	// Job is a Kubernetes Job with a workspace volume at /workspace:
+	// writing there succeeds but the content is not in the image.
+	Job
+)
+
+// String returns "local" or "job".
+func (m Mode) String() string {
+	if m == Job {
+		return "job"
+	}
+	return "local"
+}
+
+// Options say what to lint and against which executor.
+type Options struct {
+	// Dockerfile is the host path of the Dockerfile Lint reads.
+	Dockerfile string
+	// DisplayName names the Dockerfile in findings; empty means Dockerfile
+	// as given, or "Dockerfile" when that is empty too.
+	DisplayName string
+	// Context is the host path of the build context, used to check
+	// COPY/ADD sources against its files and .dockerignore. Empty skips
+	// those checks.
+	Context string
+	// BuildArgs are KEY=VALUE pairs, already resolved.
+	BuildArgs []string
+	// Target is the stage to build; empty means the last one.
+	Target string
+	// ExecutorImage is the executor image reference; empty means
+	// spec.DefaultExecutorImage.
+	ExecutorImage string
+	// Flavor overrides the capabilities derived from ExecutorImage:
+	// "", "upstream" or "fork".
+	Flavor string
+	// Mode is Local or Job.
+	Mode Mode
+	// Ignore lists rule IDs to leave out (case-insensitive).
+	Ignore []string
+}
+
+// ErrUnknownRule is returned when Options.Ignore names no rule.
+var ErrUnknownRule = errors.New("unknown lint rule")
+
+// Validate checks the options the user typed (flavor and ignored rules).
+func (o Options) Validate() error {
+	if _, err := ResolveExecutor(o.ExecutorImage, o.Flavor); err != nil {
+		return err
+	}
+	for _, id := range o.Ignore {
+		if _, ok := ruleIndex[strings.ToUpper(strings.TrimSpace(id))]; !ok {
+			return fmt.Errorf("%w %q in --ignore: rule IDs run from %s to %s", ErrUnknownRule, id, rules[0].ID, rules[len(rules)-1].ID)
+		}
+	}
+	if o.Mode != Local && o.Mode != Job {
+		return fmt.Errorf("unknown lint mode %d", int(o.Mode))
+	}
+	return nil
+}
+
+// Report is the result of one lint run.
+type Report struct {
+	// Findings are sorted by position; never nil.
+	Findings []Finding
+	// Executor is the executor the Dockerfile was checked against.
+	Executor Executor
+}
+
+// HasErrors reports whether the findings should stop the build.
+func (r *Report) HasErrors(strict bool) bool {
+	return HasErrors(r.Findings, strict)
+}
+
+// Lint reads the Dockerfile and lints it. The error is only for options
+// that make no sense and for I/O problems (an unreadable Dockerfile); a
+// malformed Dockerfile is a finding.
+func Lint(o Options) (*Report, error) {
+	src, err := os.ReadFile(o.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("reading dockerfile %q: %w", o.Dockerfile, err)
+	}
+	return LintSource(src, o)
+}
+
+// LintSource lints Dockerfile content; o.Dockerfile is only used to name
+// the file in findings.
+func LintSource(src []byte, o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	exec, _ := ResolveExecutor(o.ExecutorImage, o.Flavor)
+	l := newLinter(src, o, exec)
+	l.run()
+	return &Report{Findings: l.result(), Executor: exec}, nil
+}
+
+// finding is a Finding plus the line of the instruction it belongs to, for
+// `# kanikorun:ignore=` comments.
+type finding struct {
+	Finding
+	anchor int
+}
+
+type linter struct {
+	o         Options
+	exec      Executor
+	file      string
+	src       []byte
+	lineStart []int // byte offset where each line starts; lineStart[0] is line 1
+	findings  []finding
+	lex       *shell.Lex
+	shellLex  *shell.Lex
+	scriptLex *shell.Lex
+	ctx       *contextIndex
+	cursors   map[cursorKey]*cursor
+	buildArgs map[string]string
+	// directiveErrLine is the line of a bad parser directive, if any.
+	directiveErrLine int
+}
+
+func newLinter(src []byte, o Options, exec Executor) *linter {
+	file := o.DisplayName
+	if file == "" {
+		file = o.Dockerfile
+	}
+	if file == "" {
+		file = "Dockerfile"
+	}
+	l := &linter{
+		o:         o,
+		exec:      exec,
+		file:      file,
+		src:       src,
+		cursors:   map[cursorKey]*cursor{},
+		buildArgs: map[string]string{},
+		lex:       shell.NewLex(parser.DefaultEscapeToken),
+		shellLex:  shell.NewLex('\\'),
+		scriptLex: shell.NewLex('\\'),
+	}
+	l.scriptLex.SkipUnsetEnv = true
+	l.lineStart = append(l.lineStart, 0)
+	for i, b := range src {
+		if b == '\n' && i+1 < len(src) {
+			l.lineStart = append(l.lineStart, i+1)
+		}
+	}
+	for _, kv := range o.BuildArgs {
+		// kaniko lets an empty --build-arg value fall back to the
+		// Dockerfile's default, so only non-empty values count.
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" && v != "" {
+			l.buildArgs[k] = v
+		}
+	}
+	if o.Context != "" {
+		l.ctx = newContextIndex(o.Context)
+	}
+	return l
+}
+
+func (l *linter) run() {
+	if l.exec.Notice != "" {
+		l.add(finding{Finding: Finding{ID: RuleUnknownExecutor, Severity: Info,
+			Message: l.exec.Notice,
+			Hint:    "if it is a kaniko build with other features, say which with --executor-flavor upstream or --executor-flavor fork"}})
+	}
+	l.directives()
+	res, err := parseDockerfile(l.src)
+	if err != nil {
+		l.parseFailure(err, nil)
+		return
+	}
+	for _, w := range res.Warnings {
+		line := 0
+		if w.Location != nil {
+			line = w.Location.Start.Line
+		}
+		hint := "see " + w.URL
+		if w.URL == "" {
+			hint = "fix the line the parser names"
+		}
+		l.add(finding{Finding: Finding{ID: RuleParserWarning, Severity: Info, Line: line, Column: l.indentCol(line),
+			Message: oneLine(w.Short), Hint: hint}, anchor: line})
+	}
+	l.lex = shell.NewLex(res.EscapeToken)
+	df := l.build(res.AST)
+	l.check(df)
+}
+
+// directives reports the parser directives kaniko ignores. It feeds the
+// lines to BuildKit's DirectiveParser itself (as parser.Parse does) to know
+// the line of a directive error, which parser.Parse reports one line early.
+func (l *linter) directives() {
+	var dp parser.DirectiveParser
+	for n := 1; n <= len(l.lineStart); n++ {
+		text := l.lineText(n)
+		if n == 1 {
+			text = bytes.TrimPrefix(text, []byte{0xEF, 0xBB, 0xBF})
+		}
+		d, err := dp.ParseLine(bytes.TrimLeft(text, " \t"))
+		if err != nil {
+			l.directiveErrLine = n
+			return
+		}
+		if d == nil {
+			return
+		}
+		var msg string
+		switch d.Name {
+		case "syntax":
+			msg = fmt.Sprintf("kaniko ignores the # syntax=%s directive: it always uses its own built-in Dockerfile parser", d.Value)
+		case "check":
+			msg = fmt.Sprintf("kaniko does not enforce the # check=%s directive: BuildKit's build checks do not fail a kaniko build", d.Value)
+		default:
+			continue
+		}
+		l.add(finding{Finding: Finding{ID: RuleDirective, Severity: Info, Line: n, Column: l.indentCol(n),
+			Message: msg, Hint: "nothing to do for kaniko; keep it for BuildKit users or remove it"}})
+	}
+}
+
+// parseDockerfile runs BuildKit's parser; a panic inside it becomes an
+// error so malformed input can never crash a build.
+func parseDockerfile(src []byte) (res *parser.Result, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("the Dockerfile parser failed: %v", r)
+		}
+	}()
+	return parser.Parse(bytes.NewReader(src))
+}
+
+// parseFailure reports a parser error at its location (or the node's).
+func (l *linter) parseFailure(err error, n *parser.Node) {
+	line := 0
+	var le *parser.LocationError
+	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
+		line = le.Locations[0][0].Start.Line
+	}
+	if n != nil {
+		line = n.StartLine
+	} else if l.directiveErrLine > 0 {
+		line = l.directiveErrLine
+	} else if strings.Contains(err.Error(), "greater than max allowed size") {
+		// The scanner fails on the line after the last one it read.
+		line++
+	}
+	line = l.clampLine(line)
+	l.add(finding{Finding: Finding{ID: RuleParse, Severity: Error, Line: line, Column: l.indentCol(line),
+		Message: oneLine(err.Error()),
+		Hint:    "fix the instruction; see https://docs.docker.com/reference/dockerfile/"}, anchor: line})
+}
+
+// add records a finding unless --ignore drops its rule.
+func (l *linter) add(f finding) {
+	f.File = l.file
+	l.findings = append(l.findings, f)
+}
+
+// result applies --ignore and `# kanikorun:ignore=` comments and sorts.
+func (l *linter) result() []Finding {
+	ignored := map[string]bool{}
+	for _, id := range l.o.Ignore {
+		ignored[strings.ToUpper(strings.TrimSpace(id))] = true
+	}
+	commentIgnores := map[int]map[string]bool{}
+	out := make([]Finding, 0, len(l.findings))
+	for _, f := range l.findings {
+		if ignored[f.ID] {
+			continue
+		}
+		if f.anchor > 0 {
+			ids, ok := commentIgnores[f.anchor]
+			if !ok {
+				ids = l.ignoreComments(f.anchor)
+				commentIgnores[f.anchor] = ids
+			}
+			if ids[f.ID] {
+				continue
+			}
+		}
+		out = append(out, f.Finding)
+	}
+	slices.SortStableFunc(out, func(a, b Finding) int {
+		if a.File != b.File {
+			// Findings about another file (.dockerignore) come last.
+			if a.File == l.file {
+				return -1
+			}
+			if b.File == l.file {
+				return 1
+			}
+		}
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		if a.Column != b.Column {
+			return a.Column - b.Column
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+const ignoreDirective = "kanikorun:ignore="
+
+// ignoreComments collects the rule IDs of `# kanikorun:ignore=ID[,ID]`
+// comments in the comment block right above line.
+func (l *linter) ignoreComments(line int) map[string]bool {
+	ids := map[string]bool{}
+	for n := line - 1; n >= 1; n-- {
+		text := strings.TrimSpace(string(l.lineText(n)))
+		if !strings.HasPrefix(text, "#") {
+			break
+		}
+		text = strings.TrimSpace(strings.TrimPrefix(text, "#"))
+		rest, ok := strings.CutPrefix(text, ignoreDirective)
+		if !ok {
+			continue
+		}
+		rest, _, _ = strings.Cut(rest, " ")
+		for _, id := range strings.Split(rest, ",") {
+			ids[strings.ToUpper(strings.TrimSpace(id))] = true
+		}
+	}
+	return ids
+}
+
+// lineText returns line n (1-based) without its line ending.
+func (l *linter) lineText(n int) []byte {
+	if n < 1 || n > len(l.lineStart) {
+		return nil
+	}
+	start := l.lineStart[n-1]
+	end := len(l.src)
+	if n < len(l.lineStart) {
+		end = l.lineStart[n]
+	}
+	return bytes.TrimRight(l.src[start:end], "\r\n")
+}
+
+func (l *linter) clampLine(line int) int {
+	if line < 1 {
+		return 1
+	}
+	if line > len(l.lineStart) {
+		return len(l.lineStart)
+	}
+	return line
+}
+
+// indentCol is the column of the first non-blank character of a line.
+func (l *linter) indentCol(line int) int {
+	if line <= 0 {
+		return 0
+	}
+	text := l.lineText(line)
+	if line == 1 {
+		text = bytes.TrimPrefix(text, []byte{0xEF, 0xBB, 0xBF})
+	}
+	return len(text) - len(bytes.TrimLeft(text, " \t")) + 1
+}
+
+// cursor remembers how far token searches in one instruction got, so
+// locating many tokens in one huge instruction stays linear.
+type cursor struct {
+	off  int
+	dead bool
+}
+
+type cursorKey struct {
+	n   *parser.Node
+	key string
+}
+
+// at locates a word (a path, a source, a destination) inside instruction n:
+// words are searched in order, each after the previous one found.
+func (l *linter) at(n *parser.Node, token string) (line, col int) {
+	return l.find(n, "", token, true)
+}
+
+// atText is at for a token that may sit inside a larger shell word
+// (`2>/workspace/x`, `of=/workspace/x`).
+func (l *linter) atText(n *parser.Node, token string) (line, col int) {
+	return l.find(n, "", token, false)
+}
+
+// atFlag locates a flag or marker (--mount, <<, $VAR) inside instruction
+// n; repeated flags are found one after the other.
+func (l *linter) atFlag(n *parser.Node, token string) (line, col int) {
+	return l.find(n, token, token, false)
+}
+
+// atLast locates the last occurrence of a word in instruction n (a
+// destination, the last argument), outside heredoc bodies.
+func (l *linter) atLast(n *parser.Node, token string) (line, col int) {
+	line = l.clampLine(n.StartLine)
+	col = l.indentCol(line)
+	if token == "" || n.StartLine < 1 || n.StartLine > len(l.lineStart) {
+		return line, col
+	}
+	last := n.EndLine
+	if len(n.Heredocs) > 0 {
+		last = n.StartLine
+	}
+	start, end := l.lineStart[n.StartLine-1], len(l.src)
+	if last >= 1 && last < len(l.lineStart) {
+		end = l.lineStart[last]
+	}
+	for end > start {
+		i := bytes.LastIndex(l.src[start:end], []byte(token))
+		if i < 0 {
+			break
+		}
+		abs := start + i
+		if isWordAt(l.src, abs, abs+len(token)) {
+			ln, _ := slices.BinarySearch(l.lineStart, abs+1)
+			return ln, abs - l.lineStart[ln-1] + 1
+		}
+		end = abs + len(token) - 1
+	}
+	return line, col
+}
+
+// find searches token forward from the cursor for key; it falls back to
+// the instruction's start when the token is not visible verbatim.
+func (l *linter) find(n *parser.Node, key, token string, word bool) (line, col int) {
+	line = l.clampLine(n.StartLine)
+	col = l.indentCol(line)
+	if token == "" || n.StartLine < 1 || n.StartLine > len(l.lineStart) {
+		return line, col
+	}
+	k := cursorKey{n, key}
+	c := l.cursors[k]
+	if c == nil {
+		c = &cursor{off: l.lineStart[n.StartLine-1]}
+		l.cursors[k] = c
+	}
+	if c.dead {
+		return line, col
+	}
+	end := len(l.src)
+	if n.EndLine >= 1 && n.EndLine < len(l.lineStart) {
+		end = l.lineStart[n.EndLine]
+	}
+	for c.off < end {
+		i := bytes.Index(l.src[c.off:end], []byte(token))
+		if i < 0 {
+			break
+		}
+		abs := c.off + i
+		c.off = abs + len(token)
+		if word && !isWordAt(l.src, abs, abs+len(token)) {
+			continue
+		}
+		ln, _ := slices.BinarySearch(l.lineStart, abs+1)
+		// ln counts the line starts <= abs: the 1-based line number.
+		return ln, abs - l.lineStart[ln-1] + 1
+	}
+	// A token we cannot see verbatim (quoted, escaped, expanded): stop
+	// searching for this key rather than rescan the instruction.
+	c.dead = true
+	return line, col
+}
+
+// isWordAt reports whether src[start:end] is a whole word of an
+// instruction: delimited by blanks, quotes, brackets, commas or '='.
+func isWordAt(src []byte, start, end int) bool {
+	if start > 0 && !strings.ContainsRune(" \t\"'[,=", rune(src[start-1])) {
+		return false
+	}
+	return end >= len(src) || strings.ContainsRune(" \t\r\n\"',]\\", rune(src[end]))
+}
+
+// oneLine keeps user-facing messages to one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

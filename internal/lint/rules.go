@@ -1,0 +1,198 @@
+package lint
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Rule IDs. They are stable: tools, --ignore flags and
+// `# kanikorun:ignore=` comments refer to them, so an ID is never reused.
+const (
+	RuleParse           = "KR001"
+	RuleDirective       = "KR002"
+	RuleRunHeredoc      = "KR003"
+	RuleCopyHeredoc     = "KR004"
+	RuleMountSecret     = "KR005"
+	RuleMountOther      = "KR006"
+	RuleRunFlags        = "KR007"
+	RuleExclude         = "KR008"
+	RuleParents         = "KR009"
+	RuleFromPlatform    = "KR010"
+	RuleMountedDest     = "KR011"
+	RuleMountedRun      = "KR012"
+	RuleSourceMissing   = "KR013"
+	RuleSourceIgnored   = "KR014"
+	RuleFromArg         = "KR015"
+	RuleTarget          = "KR016"
+	RuleStageRef        = "KR017"
+	RuleUnusedStage     = "KR018"
+	RuleURLChecksum     = "KR019"
+	RuleChecksumLocal   = "KR020"
+	RuleUnknownExecutor = "KR021"
+	RuleParserWarning   = "KR022"
+)
+
+// Rule describes one check for documentation and for validating --ignore.
+type Rule struct {
+	// ID is the stable rule ID.
+	ID string
+	// Catches says what the rule catches.
+	Catches string
+	// Fix says how to make the finding go away.
+	Fix string
+	// severity is the fixed severity of rules that depend neither on the
+	// executor nor on the mode.
+	severity Severity
+	// modeDependent rules are errors for a local build and warnings for a
+	// Job.
+	modeDependent bool
+}
+
+// rules is the documentation table, in ID order. Severities of the
+// capability rules come from the capability table, not from here.
+var rules = []Rule{
+	{ID: RuleParse, severity: Error,
+		Catches: "Dockerfile (or .dockerignore) that BuildKit's parser rejects: syntax error, unknown instruction, unknown flag, bad `--mount`",
+		Fix:     "fix the line the parser names"},
+	{ID: RuleDirective, severity: Info,
+		Catches: "`# syntax=` or `# check=` parser directive: kaniko ignores both",
+		Fix:     "nothing to do for kaniko; keep it for BuildKit users or remove it"},
+	{ID: RuleRunHeredoc,
+		Catches: "heredoc in `RUN` (upstream runs `/bin/sh -c` without the body and exits 0: wrong image)",
+		Fix:     "write the script inline with `&&` and `\\` continuations, or use the fork: `--executor-image " + ForkImage + "`"},
+	{ID: RuleCopyHeredoc,
+		Catches: "heredoc in `COPY`/`ADD` (upstream exits 1, `resolved envs is empty`)",
+		Fix:     "put the content in a file in the context and COPY it, or use the fork"},
+	{ID: RuleMountSecret,
+		Catches: "`RUN --mount=type=secret|ssh` the executor does not provide: the step runs without the secret",
+		Fix:     "secret: use the fork (it mounts secrets given with its `--secret` flag); ssh: fetch with a token secret instead"},
+	{ID: RuleMountOther,
+		Catches: "`RUN --mount=type=cache|bind|tmpfs` the executor ignores: the step runs without the mount",
+		Fix:     "cache: use the fork or drop the mount (slower builds only); bind: COPY the files in an earlier step; tmpfs: drop it and clean up in the same RUN"},
+	{ID: RuleRunFlags,
+		Catches: "`RUN --network`, `--security`, `--device`: ignored, the step runs with the executor's own network and privileges",
+		Fix:     "remove the flag; do not rely on `--network=none` isolation under kaniko"},
+	{ID: RuleExclude,
+		Catches: "`COPY --exclude`/`ADD --exclude` (upstream: `unknown flag`; fork: excluded files are copied)",
+		Fix:     "list what to copy explicitly, or exclude the files in `.dockerignore`"},
+	{ID: RuleParents,
+		Catches: "`COPY --parents` (upstream: `unknown flag`; fork: parent directories dropped)",
+		Fix:     "COPY each directory to its full destination path"},
+	{ID: RuleFromPlatform,
+		Catches: "`FROM --platform=...` (ignored: the image is built for the executor's platform); `$BUILDPLATFORM`/`$TARGETPLATFORM` are not reported",
+		Fix:     "remove `--platform` and pass the executor flag `--custom-platform=<os/arch>`"},
+	{ID: RuleMountedDest, modeDependent: true,
+		Catches: "`WORKDIR`, `COPY`/`ADD` destination or `VOLUME` under `/workspace` (the read-only context mount; a Job's workspace volume) or `/kaniko` (never in the image)",
+		Fix:     "use another directory, e.g. `/app` or `/src`"},
+	{ID: RuleMountedRun, modeDependent: true,
+		Catches: "`RUN` that visibly writes under `/workspace` or `/kaniko` (redirection, `mkdir`, `touch`, `cp`/`mv`/`ln` target, `rm`, `chmod`, `sed -i`, `curl -o`, ...)",
+		Fix:     "write somewhere else, e.g. `/app` or `/tmp`"},
+	{ID: RuleSourceMissing, severity: Error,
+		Catches: "`COPY`/`ADD` source that matches nothing in the context",
+		Fix:     "fix the path (sources are relative to the context root) or add the file"},
+	{ID: RuleSourceIgnored, severity: Error,
+		Catches: "`COPY`/`ADD` source whose every match is excluded by `.dockerignore` (a directory whose whole content is excluded counts)",
+		Fix:     "remove the pattern from `.dockerignore` or add an exception (`!path`)"},
+	{ID: RuleFromArg, severity: Error,
+		Catches: "`ARG` used in `FROM` with no default and no `--build-arg`",
+		Fix:     "give the ARG a default (`ARG NAME=value`) or pass `--build-arg NAME=value`"},
+	{ID: RuleTarget, severity: Error,
+		Catches: "`--target` naming no stage",
+		Fix:     "pass the name of a stage (`FROM ... AS name`)"},
+	{ID: RuleStageRef, severity: Error,
+		Catches: "`FROM` or `COPY --from` naming neither an earlier stage nor a valid image reference (includes stage indexes out of range and stages defined later)",
+		Fix:     "name an earlier stage or a valid image reference"},
+	{ID: RuleUnusedStage, severity: Info,
+		Catches: "stage before the target that the target does not use (upstream kaniko still builds it)",
+		Fix:     "remove the stage, or pass the executor flag `--skip-unused-stages`"},
+	{ID: RuleURLChecksum, severity: Info,
+		Catches: "`ADD <url>` without `--checksum`",
+		Fix:     "add `--checksum=sha256:<digest>` so a changed download fails the build"},
+	{ID: RuleChecksumLocal,
+		Catches: "`ADD --checksum` on a local source: the checksum is not verified",
+		Fix:     "remove `--checksum`; verify the file in a RUN step if needed"},
+	{ID: RuleUnknownExecutor, severity: Info,
+		Catches: "executor image kanikorun does not know (or a fork release before v1.28): checked as upstream v1.24.0",
+		Fix:     "pass `--executor-flavor upstream` or `--executor-flavor fork`"},
+	{ID: RuleParserWarning, severity: Info,
+		Catches: "warning from BuildKit's parser, e.g. an empty continuation line",
+		Fix:     "follow the linked BuildKit rule"},
+}
+
+var ruleIndex = func() map[string]*Rule {
+	m := make(map[string]*Rule, len(rules))
+	for i := range rules {
+		m[rules[i].ID] = &rules[i]
+	}
+	return m
+}()
+
+// Rules returns the rules in ID order.
+func Rules() []Rule {
+	return append([]Rule(nil), rules...)
+}
+
+// severityText renders a rule's severity for one flavour for the README:
+// fixed, by mode, or from the capability rows the rule reports.
+func (r Rule) severityText(f Flavor) string {
+	if r.modeDependent {
+		return "error (local), warning (job)"
+	}
+	var rows []*capability
+	for i := range capabilities {
+		if capabilities[i].rule == r.ID {
+			rows = append(rows, &capabilities[i])
+		}
+	}
+	if len(rows) == 0 {
+		return r.severity.String()
+	}
+	bySev := map[Severity][]string{}
+	var works []string
+	for _, c := range rows {
+		if c.support(f) == Works {
+			works = append(works, string(c.feature))
+			continue
+		}
+		bySev[c.severity] = append(bySev[c.severity], string(c.feature))
+	}
+	if len(works) == len(rows) {
+		return "— (works)"
+	}
+	var parts []string
+	for _, s := range []Severity{Error, Warning, Info} {
+		feats := bySev[s]
+		if len(feats) == 0 {
+			continue
+		}
+		if len(feats) == len(rows) {
+			parts = append(parts, s.String())
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: %s", s, strings.Join(feats, ", ")))
+	}
+	if len(works) > 0 {
+		parts = append(parts, "works: "+strings.Join(works, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// WriteRuleTable writes the rule table as Markdown for the README, with the
+// severities the capability table gives each flavour.
+func WriteRuleTable(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| ID | upstream (v1.24.0) | fork (v1.28+) | catches | fix |\n")
+	b.WriteString("|---|---|---|---|---|\n")
+	for _, r := range rules {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.ID,
+			escapeCell(r.severityText(Upstream)), escapeCell(r.severityText(Fork)),
+			escapeCell(r.Catches), escapeCell(r.Fix))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func escapeCell(s string) string {
+	return strings.ReplaceAll(s, "|", `\|`)
+}

@@ -1,0 +1,308 @@
+package lint
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// none marks "this flavour reports nothing for the rule".
+const none Severity = -1
+
+// writeContext creates a build context holding files (path -> content; a
+// path ending in / is an empty directory).
+func writeContext(t testing.TB, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func lintString(t testing.TB, src string, o Options) []Finding {
+	t.Helper()
+	r, err := LintSource([]byte(src), o)
+	if err != nil {
+		t.Fatalf("LintSource: %v", err)
+	}
+	return r.Findings
+}
+
+func withID(fs []Finding, id string) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if f.ID == id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ruleCase is one rule on a minimal Dockerfile that must fire and on the
+// nearest valid Dockerfile that must stay quiet.
+type ruleCase struct {
+	name     string
+	id       string
+	bad      string
+	good     string
+	files    map[string]string // context; nil means no context checks
+	opts     Options           // Target, BuildArgs, Mode
+	upstream Severity          // severity on upstream, or none
+	fork     Severity          // severity on the fork, or none
+}
+
+var ruleCases = []ruleCase{
+	{name: "unknown instruction", id: RuleParse, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nCOPPY a /a\n",
+		good: "FROM alpine\nCOPY a /a\n", files: map[string]string{"a": ""}},
+	{name: "unknown flag", id: RuleParse, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nCOPY --chmodd=755 a /a\n",
+		good: "FROM alpine\nCOPY --chmod=755 a /a\n"},
+	{name: "unterminated heredoc", id: RuleParse, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN <<EOF\necho hi\n",
+		good: "FROM alpine\nRUN echo hi\n"},
+	{name: "instruction before FROM", id: RuleParse, upstream: Error, fork: Error,
+		bad:  "RUN echo hi\nFROM alpine\n",
+		good: "ARG X=1\nFROM alpine\n"},
+	{name: "empty file", id: RuleParse, upstream: Error, fork: Error,
+		bad:  "# only a comment\n",
+		good: "# a comment\nFROM alpine\n"},
+	{name: "bad mount", id: RuleParse, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN --mount=type=nfs,target=/x true\n",
+		good: "FROM alpine\nRUN true\n"},
+	{name: "syntax directive", id: RuleDirective, upstream: Info, fork: Info,
+		bad:  "# syntax=docker/dockerfile:1\nFROM alpine\n",
+		good: "# escape=\\\nFROM alpine\n"},
+	{name: "check directive", id: RuleDirective, upstream: Info, fork: Info,
+		bad:  "# check=skip=all\nFROM alpine\n",
+		good: "FROM alpine\n# check=skip=all\nRUN true\n"},
+	{name: "heredoc in RUN", id: RuleRunHeredoc, upstream: Error, fork: none,
+		bad:  "FROM alpine\nRUN <<EOF\necho hi\nEOF\n",
+		good: "FROM alpine\nRUN echo hi\n"},
+	{name: "heredoc in COPY", id: RuleCopyHeredoc, upstream: Error, fork: none,
+		bad:  "FROM alpine\nCOPY <<EOF /etc/motd\nhello\nEOF\n",
+		good: "FROM alpine\nCOPY motd /etc/motd\n", files: map[string]string{"motd": "hello"}},
+	{name: "heredoc in ADD", id: RuleCopyHeredoc, upstream: Error, fork: none,
+		bad:  "FROM alpine\nADD <<EOF /etc/motd\nhello\nEOF\n",
+		good: "FROM alpine\nADD motd /etc/motd\n"},
+	{name: "secret mount", id: RuleMountSecret, upstream: Error, fork: none,
+		bad:  "FROM alpine\nRUN --mount=type=secret,id=token cat /run/secrets/token\n",
+		good: "FROM alpine\nRUN cat /etc/hostname\n"},
+	{name: "ssh mount", id: RuleMountSecret, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN --mount=type=ssh git clone git@example.com:x/y.git\n",
+		good: "FROM alpine\nRUN git clone https://example.com/x/y.git\n"},
+	{name: "cache mount", id: RuleMountOther, upstream: Warning, fork: none,
+		bad:  "FROM golang\nRUN --mount=type=cache,target=/root/.cache/go-build go build ./...\n",
+		good: "FROM golang\nRUN go build ./...\n"},
+	{name: "cache mount with variable target", id: RuleMountOther, upstream: Warning, fork: none,
+		bad:  "FROM golang\nARG CACHE=/root/.cache\nRUN --mount=type=cache,target=${CACHE} go build ./...\n",
+		good: "FROM golang\nARG CACHE=/root/.cache\nRUN go build ./...\n"},
+	{name: "bind mount", id: RuleMountOther, upstream: Warning, fork: Warning,
+		bad:  "FROM golang\nRUN --mount=target=/src go build ./...\n",
+		good: "FROM golang\nCOPY . /src\nRUN go build ./...\n"},
+	{name: "tmpfs mount", id: RuleMountOther, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\nRUN --mount=type=tmpfs,target=/tmp make\n",
+		good: "FROM alpine\nRUN make && rm -rf /tmp/*\n"},
+	{name: "network none", id: RuleRunFlags, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\nRUN --network=none make test\n",
+		good: "FROM alpine\nRUN --network=default make test\n"},
+	{name: "security insecure", id: RuleRunFlags, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\nRUN --security=insecure make test\n",
+		good: "FROM alpine\nRUN --security=sandbox make test\n"},
+	{name: "device", id: RuleRunFlags, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\nRUN --device=/dev/fuse make\n",
+		good: "FROM alpine\nRUN make\n"},
+	{name: "copy exclude", id: RuleExclude, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nCOPY --exclude=*.md . /src/\n",
+		good: "FROM alpine\nCOPY . /src/\n"},
+	{name: "add exclude", id: RuleExclude, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nADD --exclude=*.md . /src/\n",
+		good: "FROM alpine\nADD . /src/\n"},
+	{name: "copy parents", id: RuleParents, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nCOPY --parents sub/s.txt /out/\n",
+		good: "FROM alpine\nCOPY --parents=false sub/s.txt /out/sub/\n"},
+	{name: "from platform", id: RuleFromPlatform, upstream: Warning, fork: Warning,
+		bad:  "FROM --platform=linux/arm64 alpine\n",
+		good: "FROM --platform=$BUILDPLATFORM alpine\n"},
+	{name: "workdir under workspace", id: RuleMountedDest, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nWORKDIR /workspace/app\n",
+		good: "FROM alpine\nWORKDIR /workspaces/app\n"},
+	{name: "workdir under workspace, job", id: RuleMountedDest, upstream: Warning, fork: Warning, opts: Options{Mode: Job},
+		bad:  "FROM alpine\nWORKDIR /workspace\n",
+		good: "FROM alpine\nWORKDIR /app\n"},
+	{name: "relative workdir", id: RuleMountedDest, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nWORKDIR /\nWORKDIR workspace\n",
+		good: "FROM alpine\nWORKDIR /\nWORKDIR app\n"},
+	{name: "copy destination under kaniko", id: RuleMountedDest, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nCOPY a /kaniko/a\n",
+		good: "FROM alpine\nCOPY a /opt/kaniko/a\n"},
+	{name: "relative copy destination", id: RuleMountedDest, upstream: Error, fork: Error,
+		bad:  "FROM scratch\nENV DIR=/workspace\nWORKDIR ${DIR}/app\nCOPY a .\n",
+		good: "FROM scratch\nENV DIR=/srv\nWORKDIR ${DIR}/app\nCOPY a .\n"},
+	{name: "add destination", id: RuleMountedDest, upstream: Warning, fork: Warning, opts: Options{Mode: Job},
+		bad:  "FROM alpine\nADD a /workspace/\n",
+		good: "FROM alpine\nADD a /srv/\n"},
+	{name: "volume", id: RuleMountedDest, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nVOLUME [\"/data\", \"/kaniko/cache\"]\n",
+		good: "FROM alpine\nVOLUME [\"/data\", \"/cache\"]\n"},
+	{name: "run redirect", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN echo built > /workspace/stamp\n",
+		good: "FROM alpine\nRUN echo \"built > /workspace/stamp\" > /tmp/stamp && cat /workspace/stamp\n"},
+	{name: "run mkdir, job", id: RuleMountedRun, upstream: Warning, fork: Warning, opts: Options{Mode: Job},
+		bad:  "FROM alpine\nRUN set -e; mkdir -p /workspace/out\n",
+		good: "FROM alpine\nRUN set -e; mkdir -p /out; ls /workspace\n"},
+	{name: "run rm", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN rm -rf /workspace/*\n",
+		good: "FROM alpine\nRUN rm -rf /tmp/*\n"},
+	{name: "run cp target", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN cp /etc/hosts /workspace/\n",
+		good: "FROM alpine\nRUN cp /workspace/hosts /etc/\n"},
+	{name: "run touch reference", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN touch /kaniko/marker\n",
+		good: "FROM alpine\nRUN touch -r /kaniko/marker /tmp/marker\n"},
+	{name: "run sh -c", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN [\"sh\", \"-c\", \"date >> /workspace/log\"]\n",
+		good: "FROM alpine\nRUN [\"sh\", \"-c\", \"date >> /var/log/build\"]\n"},
+	{name: "run variable", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nENV OUT=/workspace/out\nRUN curl -fsSLo $OUT/x https://example.com/x\n",
+		good: "FROM alpine\nRUN curl -fsSLo $OUT/x https://example.com/x\n"},
+	{name: "run sed -i", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN sed -i 's/a/b/' /workspace/config\n",
+		good: "FROM alpine\nRUN sed 's/a/b/' /workspace/config > /etc/config\n"},
+	{name: "run heredoc body", id: RuleMountedRun, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nRUN <<EOF\nset -e\ntouch /workspace/x\nEOF\n",
+		good: "FROM alpine\nRUN <<EOF\nset -e\ncat /workspace/x\nEOF\n"},
+	{name: "missing source", id: RuleSourceMissing, upstream: Error, fork: Error,
+		files: map[string]string{"app.py": ""},
+		bad:   "FROM python\nCOPY main.py /app/\n",
+		good:  "FROM python\nCOPY app.py /app/\n"},
+	{name: "missing wildcard source", id: RuleSourceMissing, upstream: Error, fork: Error,
+		files: map[string]string{"src/main.go": "", "go.mod": ""},
+		bad:   "FROM golang\nCOPY src/*.c /src/\n",
+		good:  "FROM golang\nCOPY src/*.go go.* /src/\n"},
+	{name: "missing source through a file", id: RuleSourceMissing, upstream: Error, fork: Error,
+		files: map[string]string{"go.mod": ""},
+		bad:   "FROM golang\nCOPY go.mod/x /src/\n",
+		good:  "FROM golang\nCOPY /go.mod /src/\n"},
+	{name: "ignored source", id: RuleSourceIgnored, upstream: Error, fork: Error,
+		files: map[string]string{".dockerignore": "*.env\n", "prod.env": "", "app.py": ""},
+		bad:   "FROM python\nCOPY prod.env /app/\n",
+		good:  "FROM python\nCOPY app.py /app/\n"},
+	{name: "ignored directory", id: RuleSourceIgnored, upstream: Error, fork: Error,
+		files: map[string]string{".dockerignore": "docs\n!docs/README.md\n", "docs/a.md": "", "docs/README.md": "", "static/a.md": "", "static/.keep": ""},
+		bad:   "FROM nginx\nCOPY docs/a.md /usr/share/nginx/html/\n",
+		good:  "FROM nginx\nCOPY docs /usr/share/nginx/html/\n"},
+	{name: "directory with all content ignored", id: RuleSourceIgnored, upstream: Error, fork: Error,
+		files: map[string]string{".dockerignore": "static/*.md\nstatic/.keep\n", "static/a.md": "", "static/.keep": "", "public/a.md": ""},
+		bad:   "FROM nginx\nCOPY static/ /usr/share/nginx/html/\n",
+		good:  "FROM nginx\nCOPY public/ /usr/share/nginx/html/\n"},
+	{name: "wildcard all ignored", id: RuleSourceIgnored, upstream: Error, fork: Error,
+		files: map[string]string{".dockerignore": "*.env\n", "a.env": "", "b.env": "", "a.txt": ""},
+		bad:   "FROM alpine\nCOPY *.env /etc/\n",
+		good:  "FROM alpine\nCOPY a.* /etc/\n"},
+	{name: "from arg without value", id: RuleFromArg, upstream: Error, fork: Error,
+		bad:  "ARG VERSION\nFROM alpine:$VERSION\n",
+		good: "ARG VERSION=3.20\nFROM alpine:$VERSION\n"},
+	{name: "from arg given", id: RuleFromArg, upstream: Error, fork: Error, opts: Options{BuildArgs: []string{"BASE=alpine:3.20"}},
+		bad:  "ARG REGISTRY\nFROM ${REGISTRY}/app:1\n",
+		good: "ARG BASE\nFROM $BASE\n"},
+	{name: "from arg undeclared", id: RuleFromArg, upstream: Error, fork: Error,
+		bad:  "FROM alpine:${TAG}\n",
+		good: "FROM alpine:${TAG:-3.20}\n"},
+	{name: "target", id: RuleTarget, upstream: Error, fork: Error, opts: Options{Target: "build"},
+		bad:  "FROM golang AS builder\nFROM alpine\n",
+		good: "FROM golang AS Build\nFROM alpine\n"},
+	{name: "copy from invalid", id: RuleStageRef, upstream: Error, fork: Error,
+		bad:  "FROM golang AS build\nFROM alpine\nCOPY --from=Build_Stage /x /x\n",
+		good: "FROM golang AS build\nFROM alpine\nCOPY --from=BUILD /x /x\n"},
+	{name: "copy from index", id: RuleStageRef, upstream: Error, fork: Error,
+		bad:  "FROM golang\nFROM alpine\nCOPY --from=1 /x /x\n",
+		good: "FROM golang\nFROM alpine\nCOPY --from=0 /x /x\n"},
+	{name: "copy from later stage", id: RuleStageRef, upstream: Error, fork: Error,
+		bad:  "FROM alpine\nCOPY --from=build /x /x\nFROM golang AS build\n",
+		good: "FROM alpine\nCOPY --from=golang:1.22 /x /x\nFROM golang AS build\n"},
+	{name: "from invalid reference", id: RuleStageRef, upstream: Error, fork: Error,
+		bad:  "FROM Alpine:3.20\n",
+		good: "FROM alpine:3.20\n"},
+	{name: "unused stage", id: RuleUnusedStage, upstream: Info, fork: Info,
+		bad:  "FROM golang AS build\nRUN go build\nFROM alpine\nCOPY --from=golang /x /x\n",
+		good: "FROM golang AS build\nRUN go build\nFROM alpine\nCOPY --from=build /x /x\n"},
+	{name: "unused stage before target", id: RuleUnusedStage, upstream: Info, fork: Info, opts: Options{Target: "test"},
+		bad:  "FROM golang AS lint\nFROM golang AS test\nFROM alpine\n",
+		good: "FROM golang AS lint\nFROM lint AS test\nFROM alpine\n"},
+	{name: "url without checksum", id: RuleURLChecksum, upstream: Info, fork: Info,
+		bad:  "FROM alpine\nADD https://example.com/tool.tgz /opt/\n",
+		good: "FROM alpine\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d https://example.com/tool.tgz /opt/\n"},
+	{name: "checksum on local file", id: RuleChecksumLocal, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\nADD --checksum=sha256:24454f830cdb571e2c4ad15481119c43b3cafd48dd869a9b2945d1036d1dc68d tool.tgz /opt/\n",
+		good: "FROM alpine\nADD tool.tgz /opt/\n"},
+	{name: "empty continuation line", id: RuleParserWarning, upstream: Info, fork: Info,
+		bad:  "FROM alpine\nRUN apk add \\\n\n    git\n",
+		good: "FROM alpine\nRUN apk add \\\n    git\n"},
+}
+
+func TestRules(t *testing.T) {
+	t.Parallel()
+	for _, tc := range ruleCases {
+		for _, flavor := range []Flavor{Upstream, Fork} {
+			want := tc.upstream
+			if flavor == Fork {
+				want = tc.fork
+			}
+			t.Run(tc.id+"/"+tc.name+"/"+string(flavor), func(t *testing.T) {
+				t.Parallel()
+				o := tc.opts
+				o.Flavor = string(flavor)
+				if tc.files != nil {
+					o.Context = writeContext(t, tc.files)
+				}
+				bad := withID(lintString(t, tc.bad, o), tc.id)
+				switch {
+				case want == none && len(bad) > 0:
+					t.Errorf("%s fired on %s, which supports it:\n%s\n%v", tc.id, flavor, tc.bad, bad)
+				case want != none && len(bad) == 0:
+					t.Errorf("%s did not fire on:\n%s", tc.id, tc.bad)
+				}
+				for _, f := range bad {
+					if f.Severity != want {
+						t.Errorf("%s severity = %s, want %s: %v", tc.id, f.Severity, want, f)
+					}
+					if f.Message == "" || f.Hint == "" {
+						t.Errorf("finding without message or hint: %+v", f)
+					}
+				}
+				if good := withID(lintString(t, tc.good, o), tc.id); len(good) > 0 {
+					t.Errorf("%s fired on the valid Dockerfile:\n%s\n%v", tc.id, tc.good, good)
+				}
+			})
+		}
+	}
+}
+
+// TestEveryRuleIsTested keeps the rule table and the test table in step.
+func TestEveryRuleIsTested(t *testing.T) {
+	t.Parallel()
+	tested := map[string]bool{RuleUnknownExecutor: true} // see TestResolveExecutor
+	for _, tc := range ruleCases {
+		tested[tc.id] = true
+	}
+	for _, r := range Rules() {
+		if !tested[r.ID] {
+			t.Errorf("rule %s has no case in ruleCases", r.ID)
+		}
+	}
+}
