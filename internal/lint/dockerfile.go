@@ -21,10 +21,8 @@ type dockerfile struct {
 
 // argDecl is one ARG key before the first FROM.
 type argDecl struct {
-	key    string
-	value  *string
-	node   *parser.Node
-	hasArg bool
+	key   string
+	value *string
 }
 
 type stage struct {
@@ -82,7 +80,7 @@ func (l *linter) build(ast *parser.Node) *dockerfile {
 		case *instructions.ArgCommand:
 			if len(df.stages) == 0 {
 				for _, kv := range c.Args {
-					df.metaArgs = append(df.metaArgs, argDecl{key: kv.Key, value: kv.Value, node: n, hasArg: true})
+					df.metaArgs = append(df.metaArgs, argDecl{key: kv.Key, value: kv.Value})
 				}
 				continue
 			}
@@ -113,27 +111,25 @@ func (l *linter) check(df *dockerfile) {
 	}
 	workdirs := make([]string, len(df.stages))
 	for _, s := range df.stages {
-		wd := l.checkFrom(df, s, meta, byName)
+		wd := l.checkFrom(s, meta, byName)
 		if bi, ok := l.baseStage(s, meta, byName); ok {
 			wd = workdirs[bi]
 		}
-		workdirs[s.index] = l.checkStage(df, s, meta, byName, wd)
+		workdirs[s.index] = l.checkStage(s, meta, byName, wd)
 	}
 	l.checkTargetAndUse(df, byName)
 }
 
-// metaEnv is what FROM lines can expand: the ARGs before the first FROM
+// metaScope is what FROM lines can expand: the ARGs before the first FROM
 // with their defaults or --build-arg values, plus every --build-arg (kaniko
 // hands all of them to FROM resolution, declared or not).
 type metaScope struct {
-	env        *envMap
-	noValue    map[string]bool // declared without a default and not given
-	declared   map[string]bool
-	defaultVal map[string]string
+	env      *envMap
+	declared map[string]bool
 }
 
 func (l *linter) metaEnv(df *dockerfile) *metaScope {
-	m := &metaScope{env: newEnv(), noValue: map[string]bool{}, declared: map[string]bool{}, defaultVal: map[string]string{}}
+	m := &metaScope{env: newEnv(), declared: map[string]bool{}}
 	for k, v := range l.buildArgs {
 		m.env.set(k, v)
 	}
@@ -142,24 +138,18 @@ func (l *linter) metaEnv(df *dockerfile) *metaScope {
 	}
 	for _, a := range df.metaArgs {
 		m.declared[a.key] = true
-		if v, ok := l.buildArgs[a.key]; ok {
+		switch v, given := l.buildArgs[a.key]; {
+		case given:
 			m.env.set(a.key, v)
-			delete(m.noValue, a.key)
-			continue
-		}
-		if a.value == nil {
-			if _, known := m.env.get(a.key); !known {
-				m.noValue[a.key] = true
+		case a.value == nil:
+			// No value: FROM sees it unset unless set earlier.
+		default:
+			if x, ok := l.expand(*a.value, m.env); ok {
+				m.env.set(a.key, x)
+			} else {
+				m.env.setUnknown(a.key)
 			}
-			continue
 		}
-		if v, ok := l.expand(*a.value, m.env); ok {
-			m.env.set(a.key, v)
-			m.defaultVal[a.key] = v
-		} else {
-			m.env.setUnknown(a.key)
-		}
-		delete(m.noValue, a.key)
 	}
 	return m
 }
@@ -171,8 +161,8 @@ var platformArgs = []string{
 	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 }
 
-// resolveBase expands a stage's FROM name; ok is false when it depends on
-// something unknown.
+// resolveBase expands a stage's FROM name with the meta ARGs; unmatched
+// lists the variables it used that have no known value.
 func (l *linter) resolveBase(s *stage, meta *metaScope) (base string, unmatched map[string]struct{}, err error) {
 	res, err := l.lex.ProcessWordWithMatches(s.from.BaseName, meta.env)
 	if err != nil {
@@ -196,7 +186,7 @@ func (l *linter) baseStage(s *stage, meta *metaScope, byName map[string]int) (in
 // checkFrom checks the FROM line: ARGs without value, the base reference,
 // --platform. It returns the stage's initial working directory ("" when
 // unknown).
-func (l *linter) checkFrom(df *dockerfile, s *stage, meta *metaScope, byName map[string]int) string {
+func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) string {
 	n := s.node
 	if p := s.from.Platform; p != "" && !harmlessPlatform(p) {
 		line, col := l.atFlag(n, "--platform")
@@ -247,14 +237,15 @@ func (l *linter) checkFrom(df *dockerfile, s *stage, meta *metaScope, byName map
 	if lower == "scratch" {
 		return "/"
 	}
-	if i, ok := byName[lower]; ok {
+	// FROM alpine AS alpine names the image: a stage is not its own base.
+	if i, ok := byName[lower]; ok && i != s.index {
 		if i < s.index {
 			s.deps[i] = true
 			return ""
 		}
 		line, col := l.at(n, s.from.BaseName)
 		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Error, Line: line, Column: col,
-			Message: fmt.Sprintf("FROM %s names a stage that is defined later (or is this one): kaniko pulls an image called %q instead", base, base),
+			Message: fmt.Sprintf("FROM %s names a stage that is defined later: kaniko pulls an image called %q instead", base, base),
 			Hint:    "move the stage above this one, or rename the stage or the image"}, anchor: n.StartLine})
 		return ""
 	}
@@ -329,7 +320,7 @@ func isNameChar(b byte) bool {
 
 // checkStage walks a stage's instructions with its ARG/ENV scope and
 // working directory; it returns the working directory at its end.
-func (l *linter) checkStage(df *dockerfile, s *stage, meta *metaScope, byName map[string]int, workdir string) string {
+func (l *linter) checkStage(s *stage, meta *metaScope, byName map[string]int, workdir string) string {
 	env := newEnv()
 	for _, c := range s.cmds {
 		n := c.node
@@ -389,7 +380,7 @@ func (l *linter) checkStage(df *dockerfile, s *stage, meta *metaScope, byName ma
 		case *instructions.RunCommand:
 			l.checkRun(s, cmd, n, env, byName)
 		case *instructions.CopyCommand:
-			l.checkCopy(df, s, cmd, n, env, byName, workdir)
+			l.checkCopy(s, cmd, n, env, byName, workdir)
 		case *instructions.AddCommand:
 			l.checkAdd(cmd, n, env, workdir)
 		}
@@ -558,7 +549,7 @@ func expandMounts(cmd *instructions.RunCommand, expander instructions.SingleWord
 	return instructions.GetMounts(cmd), nil
 }
 
-func (l *linter) checkCopy(df *dockerfile, s *stage, cmd *instructions.CopyCommand, n *parser.Node, env *envMap, byName map[string]int, workdir string) {
+func (l *linter) checkCopy(s *stage, cmd *instructions.CopyCommand, n *parser.Node, env *envMap, byName map[string]int, workdir string) {
 	if len(cmd.SourceContents) > 0 {
 		line, col := l.atFlag(n, "<<")
 		l.capFinding(FeatCopyHeredoc, n, line, col,

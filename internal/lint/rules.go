@@ -151,11 +151,12 @@ func (r Rule) severityText(f Flavor) string {
 	bySev := map[Severity][]string{}
 	var works []string
 	for _, c := range rows {
+		name := "`" + string(c.feature) + "`"
 		if c.support(f) == Works {
-			works = append(works, string(c.feature))
+			works = append(works, name)
 			continue
 		}
-		bySev[c.severity] = append(bySev[c.severity], string(c.feature))
+		bySev[c.severity] = append(bySev[c.severity], name)
 	}
 	if len(works) == len(rows) {
 		return "— (works)"
