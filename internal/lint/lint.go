@@ -66,7 +66,8 @@ type Options struct {
 	Flavor string
 	// Mode is Local or Job.
 	Mode Mode
-	// Ignore lists rule IDs to leave out (case-insensitive).
+	// Ignore lists rule IDs to leave out: repeated or comma-separated, any
+	// case.
 	Ignore []string
 }
 
@@ -78,8 +79,8 @@ func (o Options) Validate() error {
 	if _, err := ResolveExecutor(o.ExecutorImage, o.Flavor); err != nil {
 		return err
 	}
-	for _, id := range o.Ignore {
-		if _, ok := ruleIndex[strings.ToUpper(strings.TrimSpace(id))]; !ok {
+	for _, id := range ruleIDs(o.Ignore) {
+		if _, ok := ruleIndex[id]; !ok {
 			return fmt.Errorf("%w %q in --ignore: rule IDs run from %s to %s", ErrUnknownRule, id, rules[0].ID, rules[len(rules)-1].ID)
 		}
 	}
@@ -290,8 +291,8 @@ func (l *linter) add(f finding) {
 // result applies --ignore and `# kanikorun:ignore=` comments and sorts.
 func (l *linter) result() []Finding {
 	ignored := map[string]bool{}
-	for _, id := range l.o.Ignore {
-		ignored[strings.ToUpper(strings.TrimSpace(id))] = true
+	for _, id := range ruleIDs(l.o.Ignore) {
+		ignored[id] = true
 	}
 	commentIgnores := map[int]map[string]bool{}
 	out := make([]Finding, 0, len(l.findings))
@@ -330,6 +331,20 @@ func (l *linter) result() []Finding {
 		return strings.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// ruleIDs normalises rule IDs as given to --ignore: repeated or
+// comma-separated, any case.
+func ruleIDs(list []string) []string {
+	var ids []string
+	for _, item := range list {
+		for _, id := range strings.Split(item, ",") {
+			if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 const ignoreDirective = "kanikorun:ignore="

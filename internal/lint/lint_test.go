@@ -145,6 +145,8 @@ func TestIgnore(t *testing.T) {
 		{"comment separated by a line", "FROM alpine\n# kanikorun:ignore=KR003\n\n" + heredoc, nil, 1},
 		{"comment before the previous instruction", "FROM alpine\n# kanikorun:ignore=KR003\nRUN true\n" + heredoc, nil, 1},
 		{"flag", "FROM alpine\n" + heredoc + heredoc, []string{"kr003"}, 0},
+		{"flag list", "FROM alpine\n" + heredoc, []string{"KR001, KR003"}, 0},
+		{"flag for another rule", "FROM alpine\n" + heredoc, []string{"KR004"}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
