@@ -54,10 +54,12 @@ func permute(app *cli.App, args []string) []string {
 		return args
 	}
 	takesValue := map[string]bool{}
+	long := map[string]string{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*cli.BoolFlag)
 		for _, n := range f.Names() {
 			takesValue[n] = !isBool
+			long[n] = f.Names()[0]
 		}
 	}
 	var flags, pos []string
@@ -68,9 +70,17 @@ func permute(app *cli.App, args []string) []string {
 			pos = append(pos, a)
 			continue
 		}
+		// Aliases become the long name: the parser refuses "-t a --destination b"
+		// as two forms of one flag, but docker build accepts it.
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if l, ok := long[name]; ok {
+			a = "--" + l
+			if hasValue {
+				a += "=" + value
+			}
+		}
 		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
+		if hasValue {
 			continue
 		}
 		if takesValue[name] && j+1 < len(rest) {

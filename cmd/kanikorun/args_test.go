@@ -32,10 +32,11 @@ func TestPermute(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
-		{"k build . -t a:1", "k build -t a:1 ."},
-		{"k build -t a:1 .", "k build -t a:1 ."},
-		{"k build ctx --no-push -f ctx/D --label a=b", "k build --no-push -f ctx/D --label a=b ctx"},
+		{"k build . -t a:1", "k build --destination a:1 ."},
+		{"k build -t a:1 .", "k build --destination a:1 ."},
+		{"k build ctx --no-push -f ctx/D --label a=b", "k build --no-push --file ctx/D --label a=b ctx"},
 		{"k build ctx --file=D", "k build --file=D ctx"},
+		{"k build -t a:1 --destination b:2 -d=c:3", "k build --destination a:1 --destination b:2 --destination=c:3"},
 		{"k --help", "k --help"},
 		{"k unknown . -x", "k unknown . -x"},
 	}

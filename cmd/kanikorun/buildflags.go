@@ -83,7 +83,7 @@ func describe(c *cli.Context) (*spec.Build, error) {
 		Target:        c.String(flagTarget),
 		Labels:        c.StringSlice(flagLabel),
 		NoPush:        c.Bool(flagNoPush),
-		ExecutorImage: c.String(flagExecutorImage),
+		ExecutorImage: chosenExecutorImage(c),
 		Registry: spec.RegistryOptions{
 			Insecure:      c.StringSlice(flagInsecureReg),
 			Mirrors:       c.StringSlice(flagMirror),
@@ -111,6 +111,15 @@ func describe(c *cli.Context) (*spec.Build, error) {
 		b.GeneratedDestination = spec.GenerateLocalName(b.Context, "latest")
 	}
 	return b, nil
+}
+
+// chosenExecutorImage is --executor-image, else KANIKORUN_EXECUTOR_IMAGE, else
+// the pinned default; a variable that is set but empty counts as unset.
+func chosenExecutorImage(c *cli.Context) string {
+	if img := c.String(flagExecutorImage); img != "" {
+		return img
+	}
+	return spec.DefaultExecutorImage
 }
 
 func hasFlag(cmd *cli.Command, name string) bool {

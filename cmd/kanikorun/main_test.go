@@ -72,8 +72,14 @@ func kanikorun(t *testing.T, args ...string) result {
 	return kanikorunStdin(t, "", args...)
 }
 
+// cliMu serialises in-process runs: urfave/cli's shared help and version
+// flags are written by every app it sets up.
+var cliMu sync.Mutex
+
 func kanikorunStdin(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	cliMu.Lock()
+	defer cliMu.Unlock()
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), append([]string{"kanikorun"}, args...), strings.NewReader(stdin), &out, &errOut)
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
@@ -120,6 +126,7 @@ func isolate(t *testing.T) (tmp string) {
 	t.Setenv("TMPDIR", tmp)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv("KANIKORUN_EXECUTOR_IMAGE", "")
+	os.Unsetenv("KANIKORUN_EXECUTOR_IMAGE")
 	return tmp
 }
 

@@ -15,17 +15,23 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "read a Job (JSON or YAML, - for stdin) and print Running, Complete, Failed or Suspended; exit 0 Complete, 1 Failed, 2 not finished",
 		ArgsUsage: "[FILE|-]",
+		// Exit 2 means "not finished" here, so a script polling the status
+		// must not mistake bad input for it: every failure of the command
+		// itself exits 125.
+		OnUsageError: func(c *cli.Context, err error, sub bool) error {
+			return &exitError{code: exitTool, err: onUsageError(c, err, sub)}
+		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
-				return usageErr("too many arguments: give one FILE or - for stdin")
+				return &exitError{code: exitTool, err: fmt.Errorf("too many arguments: give one FILE or - for stdin")}
 			}
 			data, err := readInput(c.Args().First(), c.App.Reader)
 			if err != nil {
-				return err
+				return &exitError{code: exitTool, err: err}
 			}
 			st, err := kube.ParseStatus(data)
 			if err != nil {
-				return &exitError{code: exitUsage, err: err}
+				return &exitError{code: exitTool, err: err}
 			}
 			fmt.Fprintln(c.App.Writer, st.String())
 			if st.ExitCode != 0 {
