@@ -58,6 +58,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	code := exitTool
 	var ee *exitError
+	if ctx.Err() != nil && !(errors.As(err, &ee) && ee.code == exitInterrupted) {
+		// Ctrl-C before the executor started (resolving credentials,
+		// pulling): whatever failed, it failed because of the signal.
+		fmt.Fprintln(stderr, "kanikorun: interrupted")
+		return exitInterrupted
+	}
 	if errors.As(err, &ee) {
 		code = ee.code
 	} else if isUsage(err) {

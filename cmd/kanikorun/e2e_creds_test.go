@@ -1045,10 +1045,7 @@ func TestE2ECredsInterruptWhileHelperHangs(t *testing.T) {
 		t.Fatalf("after SIGINT: %v, want an exit code", err)
 	}
 	if ee.ExitCode() != exitInterrupted {
-		// Reported to the lead: buildAction returns the cancelled
-		// resolution as an ordinary error (exit 125, "resolving
-		// credentials: context canceled"). Everything above still holds.
-		t.Skipf("KNOWN BUG: exit %d, want %d after Ctrl-C during credential resolution: %s", ee.ExitCode(), exitInterrupted, strings.TrimSpace(stderr.String()))
+		t.Errorf("exit %d, want %d after Ctrl-C during credential resolution: %s", ee.ExitCode(), exitInterrupted, strings.TrimSpace(stderr.String()))
 	}
 }
 
