@@ -106,7 +106,21 @@ func (c *contextIndex) check(src string) srcStatus {
 
 func (c *contextIndex) classify(rel string) srcStatus {
 	if !hasWildcard(rel) {
-		fi, err := os.Lstat(filepath.Join(c.root, filepath.FromSlash(rel)))
+		full := c.full(rel)
+		if _, seen := c.included[rel]; !seen && c.pm != nil && c.needsScan(rel) {
+			// A directory .dockerignore reaches into is read anyway:
+			// opening it first also says it exists and is a directory.
+			// The context root may itself be a symbolic link.
+			if h, err := c.openDir(full, rel != ""); err == nil {
+				defer h.close()
+				return c.dirStatus(rel, h)
+			}
+		}
+		stat := os.Lstat
+		if rel == "" {
+			stat = os.Stat
+		}
+		fi, err := stat(full)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return srcStatus{state: srcMissing}
 		}
@@ -210,23 +224,58 @@ func (c *contextIndex) entryStatus(rel string, isDir bool) srcStatus {
 		}
 		return srcStatus{state: srcOK}
 	}
-	// Most directories need no listing: when no pattern can reach below
-	// them, their content shares their own fate.
-	excludeBelow, includeBelow := c.patternsBelow(rel)
-	if !excluded && !excludeBelow {
+	if !c.needsScan(rel) {
+		// No pattern reaches below: the content shares the directory's
+		// fate, and nothing needs to be read.
+		if excluded {
+			return srcStatus{state: srcExcluded}
+		}
 		return srcStatus{state: srcOK}
 	}
-	if excluded && !includeBelow {
-		return srcStatus{state: srcExcluded}
+	if r, seen := c.included[rel]; seen {
+		return verdict(r, excluded)
 	}
-	included, empty, ok := c.hasIncluded(rel, c.matchInfo(rel))
-	switch {
-	case !ok:
+	h, err := c.openDir(c.full(rel), false)
+	if err != nil {
 		return srcStatus{state: srcUnknown}
-	case included || (empty && !excluded):
+	}
+	defer h.close()
+	return c.dirStatus(rel, h)
+}
+
+// verdict turns what survives in a directory into the source's status.
+func verdict(r scanResult, excluded bool) srcStatus {
+	switch {
+	case !r.ok:
+		return srcStatus{state: srcUnknown}
+	case r.included || (r.empty && !excluded):
 		return srcStatus{state: srcOK}
 	}
 	return srcStatus{state: srcExcluded}
+}
+
+// needsScan reports whether a directory's verdict depends on its content:
+// patterns can exclude something below a directory that is not excluded,
+// or re-include something below one that is.
+func (c *contextIndex) needsScan(rel string) bool {
+	excluded := false
+	if rel != "" {
+		excluded, _ = c.pm.MatchesOrParentMatches(rel)
+	}
+	excludeBelow, includeBelow := c.patternsBelow(rel)
+	return (!excluded && excludeBelow) || (excluded && includeBelow)
+}
+
+// dirStatus reads an open directory to see whether anything in it
+// survives .dockerignore.
+func (c *contextIndex) dirStatus(rel string, h *dirHandle) srcStatus {
+	excluded := false
+	if rel != "" {
+		excluded, _ = c.pm.MatchesOrParentMatches(rel)
+	}
+	r := c.scan(rel, c.matchInfo(rel), h)
+	c.included[rel] = r
+	return verdict(r, excluded)
 }
 
 // patternsBelow reports whether any exclude pattern, and any exception
@@ -295,8 +344,18 @@ type scanResult struct {
 }
 
 func (c *contextIndex) scanIncluded(dir string, info patternmatcher.MatchInfo) scanResult {
+	h, err := c.openDir(c.full(dir), false)
+	if err != nil {
+		return scanResult{}
+	}
+	defer h.close()
+	return c.scan(dir, info, h)
+}
+
+// scan reads entries of dir until one survives .dockerignore.
+func (c *contextIndex) scan(dir string, info patternmatcher.MatchInfo, h *dirHandle) scanResult {
 	seen, included := 0, false
-	_, ok := c.readDir(dir, func(name string, isDir bool) bool {
+	_, ok := h.each(func(name string, isDir bool) bool {
 		seen++
 		p := joinRel(dir, name)
 		excluded, einfo, err := c.pm.MatchesUsingParentResults(p, info)
@@ -314,4 +373,19 @@ func (c *contextIndex) scanIncluded(dir string, info patternmatcher.MatchInfo) s
 		return included
 	})
 	return scanResult{included: included, empty: seen == 0, ok: ok}
+}
+
+// readDir streams a directory's entries to fn until fn returns true; ok
+// is false when the directory cannot be read.
+func (c *contextIndex) readDir(dir string, fn func(name string, isDir bool) bool) (stopped, ok bool) {
+	h, err := c.openDir(c.full(dir), false)
+	if err != nil {
+		return false, false
+	}
+	defer h.close()
+	return h.each(fn)
+}
+
+func (c *contextIndex) full(rel string) string {
+	return filepath.Join(c.root, filepath.FromSlash(rel))
 }
