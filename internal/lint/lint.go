@@ -20,6 +20,8 @@ import (
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
 // Mode says where the build runs; it decides how bad writes under the
@@ -104,8 +106,9 @@ func (r *Report) HasErrors(strict bool) bool {
 }
 
 // Lint reads the Dockerfile and lints it. The error is only for options
-// that make no sense and for I/O problems (an unreadable Dockerfile); a
-// malformed Dockerfile is a finding.
+// that make no sense and for I/O problems (an unreadable Dockerfile, a
+// context that is not a directory: spec.ErrBadContext); a malformed
+// Dockerfile is a finding.
 func Lint(o Options) (*Report, error) {
 	src, err := os.ReadFile(o.Dockerfile)
 	if err != nil {
@@ -119,6 +122,12 @@ func Lint(o Options) (*Report, error) {
 func LintSource(src []byte, o Options) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
+	}
+	if o.Context != "" {
+		// Without this every COPY source would be reported missing.
+		if st, err := os.Stat(o.Context); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("%w: %q; pass an existing directory as CONTEXT", spec.ErrBadContext, o.Context)
+		}
 	}
 	exec, _ := ResolveExecutor(o.ExecutorImage, o.Flavor)
 	l := newLinter(src, o, exec)

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
 func TestWriteJSON(t *testing.T) {
@@ -245,6 +247,10 @@ func TestLintReadsFile(t *testing.T) {
 	_, err = Lint(Options{Dockerfile: filepath.Join(dir, "missing")})
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing Dockerfile: err = %v, want ErrNotExist", err)
+	}
+	_, err = Lint(Options{Dockerfile: filepath.Join(dir, "Dockerfile"), Context: filepath.Join(dir, "app")})
+	if !errors.Is(err, spec.ErrBadContext) {
+		t.Errorf("context that is a file: err = %v, want spec.ErrBadContext", err)
 	}
 }
 
