@@ -517,6 +517,9 @@ func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.N
 		}
 		c := capabilityIndex[f]
 		if c.support(l.exec.Flavor) == Works {
+			if m.Type == instructions.MountTypeSecret {
+				l.checkSecretGiven(n, m, line, col)
+			}
 			continue
 		}
 		what := "runs without the mount"
@@ -533,6 +536,26 @@ func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.N
 		l.capFinding(f, n, line, col,
 			fmt.Sprintf("RUN --mount=type=%s is not supported by this executor: the step %s", m.Type, what), hint)
 	}
+}
+
+// checkSecretGiven reports a secret mount the executor will not be given:
+// the fork mounts only secrets passed with its --secret flag and runs the
+// step without any other (or stops, for required=true).
+func (l *linter) checkSecretGiven(n *parser.Node, m *instructions.Mount, line, col int) {
+	id := m.CacheID
+	if id == "" && m.Target != "" {
+		// The fork's default id, as BuildKit's: the target's base name.
+		id = path.Base(m.Target)
+	}
+	if slices.Contains(l.o.Secrets, id) {
+		return
+	}
+	msg := fmt.Sprintf("RUN --mount=type=secret,id=%s: the executor is not given secret %q, so the step runs without it", id, id)
+	if m.Required {
+		msg = fmt.Sprintf("RUN --mount=type=secret,id=%s,required: the executor is not given secret %q and stops with 'secret not defined'", id, id)
+	}
+	l.add(finding{Finding: Finding{ID: RuleMountSecret, Severity: Error, Line: line, Column: col, Message: msg,
+		Hint: fmt.Sprintf("pass the secret to the executor with its --secret flag (--secret id=%s,src=<file>)", id)}, anchor: n.StartLine})
 }
 
 // expandMounts resolves the --mount flags; BuildKit only parses their

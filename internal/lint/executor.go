@@ -77,6 +77,8 @@ type capability struct {
 	// evidence says where the row comes from, for the next person to
 	// update it.
 	evidence string
+	// condition qualifies Works, for the documentation.
+	condition string
 }
 
 // capabilities is THE table: one row per feature. A new executor release
@@ -84,20 +86,20 @@ type capability struct {
 // IMAGE.md ("Measured behaviour"); rows marked "fork source" were read from
 // the fork's pkg/commands/run.go and are not yet measured.
 var capabilities = []capability{
-	{FeatRunHeredoc, RuleRunHeredoc, Error, Ignored, Works, "measured: upstream runs /bin/sh -c <<EOT with the body dropped, exit 0"},
-	{FeatCopyHeredoc, RuleCopyHeredoc, Error, Fails, Works, "measured: upstream exit 1, 'resolved envs is empty'"},
-	{FeatMountSecret, RuleMountSecret, Error, Ignored, Works, "upstream parses RUN --mount and ignores it; fork mounts secrets given with its --secret flag"},
-	{FeatMountSSH, RuleMountSecret, Error, Ignored, Ignored, "fork source: only cache, secret (and bind behind FF_KANIKO_RUN_MOUNT_BIND) are mounted"},
-	{FeatMountCache, RuleMountOther, Warning, Ignored, Works, "measured: upstream runs without the mount; fork keeps the cache out of the image"},
-	{FeatMountBind, RuleMountOther, Warning, Ignored, Ignored, "fork source: bind mounts only with FF_KANIKO_RUN_MOUNT_BIND=true, never from another stage"},
-	{FeatMountTmpfs, RuleMountOther, Warning, Ignored, Ignored, "fork source: tmpfs mounts are skipped with a warning"},
-	{FeatRunNetwork, RuleRunFlags, Warning, Ignored, Ignored, "measured (upstream); fork source warns '#969 kaniko does not support --network'"},
-	{FeatRunSecurity, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --security'"},
-	{FeatRunDevice, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --device'"},
-	{FeatCopyExclude, RuleExclude, Error, Fails, Ignored, "measured: upstream 'unknown flag: --exclude'; fork copies the excluded files"},
-	{FeatCopyParents, RuleParents, Error, Fails, Ignored, "measured: upstream 'unknown flag: --parents'; fork drops the parent directories"},
-	{FeatFromPlatform, RuleFromPlatform, Warning, Ignored, Ignored, "measured (upstream builds amd64); fork not distinguishable, assumed the same"},
-	{FeatAddChecksumLocal, RuleChecksumLocal, Warning, Ignored, Ignored, "measured (upstream accepts and ignores it); fork not measured, assumed the same"},
+	{FeatRunHeredoc, RuleRunHeredoc, Error, Ignored, Works, "measured: upstream runs /bin/sh -c <<EOT with the body dropped, exit 0", ""},
+	{FeatCopyHeredoc, RuleCopyHeredoc, Error, Fails, Works, "measured: upstream exit 1, 'resolved envs is empty'", ""},
+	{FeatMountSecret, RuleMountSecret, Error, Ignored, Works, "upstream parses RUN --mount and ignores it; fork source mounts secrets given with its --secret flag and skips others", "when the executor is given the secret (its `--secret` flag)"},
+	{FeatMountSSH, RuleMountSecret, Error, Ignored, Ignored, "fork source: only cache, secret (and bind behind FF_KANIKO_RUN_MOUNT_BIND) are mounted", ""},
+	{FeatMountCache, RuleMountOther, Warning, Ignored, Works, "measured: upstream runs without the mount; fork keeps the cache out of the image", ""},
+	{FeatMountBind, RuleMountOther, Warning, Ignored, Ignored, "fork source: bind mounts only with FF_KANIKO_RUN_MOUNT_BIND=true, never from another stage", ""},
+	{FeatMountTmpfs, RuleMountOther, Warning, Ignored, Ignored, "fork source: tmpfs mounts are skipped with a warning", ""},
+	{FeatRunNetwork, RuleRunFlags, Warning, Ignored, Ignored, "measured (upstream); fork source warns '#969 kaniko does not support --network'", ""},
+	{FeatRunSecurity, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --security'", ""},
+	{FeatRunDevice, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --device'", ""},
+	{FeatCopyExclude, RuleExclude, Error, Fails, Ignored, "measured: upstream 'unknown flag: --exclude'; fork copies the excluded files", ""},
+	{FeatCopyParents, RuleParents, Error, Fails, Ignored, "measured: upstream 'unknown flag: --parents'; fork drops the parent directories", ""},
+	{FeatFromPlatform, RuleFromPlatform, Warning, Ignored, Ignored, "measured (upstream builds amd64); fork not distinguishable, assumed the same", ""},
+	{FeatAddChecksumLocal, RuleChecksumLocal, Warning, Ignored, Ignored, "measured (upstream accepts and ignores it); fork not measured, assumed the same", ""},
 }
 
 var capabilityIndex = func() map[Feature]*capability {

@@ -98,6 +98,7 @@ func TestForkHintNamesImage(t *testing.T) {
 	t.Parallel()
 	fs := lintString(t, "FROM alpine\nRUN <<EOF\ntrue\nEOF\nCOPY <<EOF /x\nx\nEOF\nRUN --mount=type=cache,target=/c true\nRUN --mount=type=secret,id=a true\n", Options{})
 	for _, id := range []string{RuleRunHeredoc, RuleCopyHeredoc, RuleMountOther, RuleMountSecret} {
+		// Each appears once here, and each hint names the fork.
 		got := withID(fs, id)
 		if len(got) != 1 {
 			t.Errorf("%s findings = %d, want 1", id, len(got))

@@ -71,6 +71,10 @@ type Options struct {
 	// Ignore lists rule IDs to leave out: repeated or comma-separated, any
 	// case.
 	Ignore []string
+	// Secrets are the IDs of the secrets the executor is given (the
+	// fork's --secret id=ID,...). A secret mount naming another ID runs
+	// without it, which the linter reports on the fork.
+	Secrets []string
 }
 
 // ErrUnknownRule is returned when Options.Ignore names no rule.

@@ -32,6 +32,9 @@ var realWorld = []struct {
 	{dir: "distroless"},
 	{dir: "buildkit-modern",
 		upstream: []string{RuleDirective, RuleRunHeredoc, RuleCopyHeredoc, RuleMountSecret, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum},
+		fork:     []string{RuleDirective, RuleMountSecret, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum}},
+	{dir: "buildkit-modern", opts: Options{Secrets: []string{"netrc"}},
+		upstream: []string{RuleDirective, RuleRunHeredoc, RuleCopyHeredoc, RuleMountSecret, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum},
 		fork:     []string{RuleDirective, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum}},
 	{dir: "workspace-ml",
 		upstream: []string{RuleMountedDest, RuleMountedRun},
@@ -47,6 +50,9 @@ func TestRealWorld(t *testing.T) {
 		name := tc.dir
 		if tc.opts.Target != "" {
 			name += "-target-" + tc.opts.Target
+		}
+		if len(tc.opts.Secrets) > 0 {
+			name += "-secrets"
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

@@ -65,8 +65,8 @@ var rules = []Rule{
 		Catches: "heredoc in `COPY`/`ADD` (upstream exits 1, `resolved envs is empty`)",
 		Fix:     "put the content in a file in the context and COPY it, or use the fork"},
 	{ID: RuleMountSecret,
-		Catches: "`RUN --mount=type=secret|ssh` the executor does not provide: the step runs without the secret",
-		Fix:     "secret: use the fork (it mounts secrets given with its `--secret` flag); ssh: fetch with a token secret instead"},
+		Catches: "`RUN --mount=type=secret|ssh` the executor does not provide: the step runs without the secret (on the fork: a secret it is not given with its `--secret` flag)",
+		Fix:     "secret: use the fork and give it the secret (`--secret id=ID,src=FILE`); ssh: fetch with a token secret instead"},
 	{ID: RuleMountOther,
 		Catches: "`RUN --mount=type=cache|bind|tmpfs` the executor ignores: the step runs without the mount",
 		Fix:     "cache: use the fork or drop the mount (slower builds only); bind: COPY the files in an earlier step; tmpfs: drop it and clean up in the same RUN"},
@@ -153,6 +153,9 @@ func (r Rule) severityText(f Flavor) string {
 	for _, c := range rows {
 		name := "`" + string(c.feature) + "`"
 		if c.support(f) == Works {
+			if c.condition != "" {
+				name += " " + c.condition
+			}
 			works = append(works, name)
 			continue
 		}
