@@ -38,22 +38,11 @@ var ErrImageMissing = errors.New("executor image not found")
 // ErrPull means pulling the executor image failed.
 var ErrPull = errors.New("pulling executor image failed")
 
-func (r *Runner) ensureImage(ctx context.Context, ref string) error {
-	policy := r.Pull
-	if policy == "" {
-		policy = PullMissing
-	}
-	if policy != PullAlways {
-		_, err := r.Engine.ImageInspect(ctx, ref)
-		if err == nil {
-			return nil
-		}
-		if !isNotFound(err) {
-			return fmt.Errorf("inspecting executor image %q: %v", ref, oneLine(err))
-		}
-		if policy == PullNever {
-			return fmt.Errorf("%w: %q is not in the local daemon and --pull=never; pull or load it first, or use --pull=missing", ErrImageMissing, ref)
-		}
+// missingImage handles an image the daemon does not have: pull it, unless
+// the policy forbids.
+func (r *Runner) missingImage(ctx context.Context, ref string) error {
+	if r.Pull == PullNever {
+		return fmt.Errorf("%w: %q is not in the local daemon and --pull=never; pull or load it first, or use --pull=missing", ErrImageMissing, ref)
 	}
 	return r.pull(ctx, ref)
 }

@@ -68,26 +68,16 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 			return Result{}, fmt.Errorf("%w: %q (for %s) does not exist; create it first", ErrMountSource, m.Source, m.Target)
 		}
 	}
-	if err := r.ensureImage(ctx, c.Image); err != nil {
-		return Result{}, err
-	}
 	if r.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.Timeout)
 		defer cancel()
 	}
-	cfg, hostCfg := containerConfig(c)
-	// The create itself is not cancellable: if Ctrl-C lands while the
-	// daemon is creating, we still learn the ID and can remove it.
-	created, err := r.Engine.ContainerCreate(context.WithoutCancel(ctx), cfg, hostCfg, nil, nil, "")
+	id, err := r.create(ctx, c)
 	if err != nil {
-		return Result{}, fmt.Errorf("creating executor container from %q: %v", c.Image, oneLine(err))
+		return Result{}, err
 	}
-	id := created.ID
 	defer r.remove(id)
-	if err := ctx.Err(); err != nil {
-		return Result{}, r.stopped(err)
-	}
 
 	att, err := r.Engine.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
@@ -128,6 +118,36 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// create makes the container, pulling the image as the policy says. Like
+// docker run, it tries the create first and pulls only when the daemon
+// lacks the image, which saves a round trip on every build.
+func (r *Runner) create(ctx context.Context, c plan.Container) (string, error) {
+	if r.Pull == PullAlways {
+		if err := r.pull(ctx, c.Image); err != nil {
+			return "", err
+		}
+	}
+	cfg, hostCfg := containerConfig(c)
+	for attempt := 0; ; attempt++ {
+		// The create itself is not cancellable: if Ctrl-C lands while the
+		// daemon is creating, we still learn the ID and can remove it.
+		created, err := r.Engine.ContainerCreate(context.WithoutCancel(ctx), cfg, hostCfg, nil, nil, "")
+		if err == nil {
+			if ctx.Err() != nil {
+				r.remove(created.ID)
+				return "", r.stopped(ctx.Err())
+			}
+			return created.ID, nil
+		}
+		if !isNotFound(err) || attempt > 0 {
+			return "", fmt.Errorf("creating executor container from %q: %v", c.Image, oneLine(err))
+		}
+		if err := r.missingImage(ctx, c.Image); err != nil {
+			return "", err
+		}
+	}
 }
 
 // remove deletes the container with a context of its own, so it also runs
@@ -178,6 +198,9 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 	host := &container.HostConfig{
 		NetworkMode: container.NetworkMode(c.Network),
 		Privileged:  false,
+		// The output is streamed through the attach connection; a copy in
+		// the daemon's log files would only cost disk writes.
+		LogConfig: container.LogConfig{Type: "none"},
 	}
 	if c.NoNewPrivileges {
 		host.SecurityOpt = append(host.SecurityOpt, "no-new-privileges")

@@ -94,6 +94,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			jobCommand(),
 			replayCommand(),
 			statusCommand(),
+			lintCommand(),
 		},
 		OnUsageError: onUsageError,
 	}

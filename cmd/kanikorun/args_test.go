@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
 func TestSplitExtra(t *testing.T) {
@@ -48,33 +52,68 @@ func TestPermute(t *testing.T) {
 	}
 }
 
-func TestChooseNetwork(t *testing.T) {
+func TestPickNetwork(t *testing.T) {
 	t.Parallel()
+	dir := t.TempDir()
+	offlineDF := filepath.Join(dir, "offline.Dockerfile")
+	onlineDF := filepath.Join(dir, "online.Dockerfile")
+	if err := os.WriteFile(offlineDF, []byte("FROM scratch\nCOPY a /a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(onlineDF, []byte("FROM scratch\nRUN true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		regs      []string
+		needs     networkNeeds
 		requested string
 		explicit  bool
 		want      string
 		notice    string
 	}{
-		{[]string{"ghcr.io"}, "bridge", false, "bridge", ""},
-		{[]string{"ghcr.io", "127.0.0.1:5000"}, "bridge", false, "host", "using host networking: 127.0.0.1:5000 is on loopback"},
-		{[]string{"localhost:5000"}, "bridge", false, "host", "localhost:5000"},
-		{[]string{"localhost:5000"}, "bridge", true, "bridge", "warning"},
-		{[]string{"localhost:5000"}, "host", true, "host", ""},
-		{nil, "none", true, "none", ""},
+		{networkNeeds{registries: []string{"ghcr.io"}, dockerfile: offlineDF, localContext: true}, "bridge", false, "bridge", ""},
+		{networkNeeds{registries: []string{"ghcr.io", "127.0.0.1:5000"}}, "bridge", false, "host", "using host networking: 127.0.0.1:5000 is on loopback"},
+		{networkNeeds{registries: []string{"localhost:5000"}}, "bridge", false, "host", "localhost:5000"},
+		{networkNeeds{registries: []string{"localhost:5000"}}, "bridge", true, "bridge", "warning"},
+		{networkNeeds{registries: []string{"localhost:5000"}}, "host", true, "host", ""},
+		{networkNeeds{dockerfile: offlineDF, localContext: true}, "bridge", false, "none", "using no network"},
+		{networkNeeds{dockerfile: offlineDF, localContext: true}, "bridge", true, "bridge", ""},
+		{networkNeeds{dockerfile: offlineDF, localContext: false}, "bridge", false, "bridge", ""},
+		{networkNeeds{dockerfile: onlineDF, localContext: true}, "bridge", false, "bridge", ""},
+		{networkNeeds{localContext: true}, "bridge", false, "bridge", ""},
 	}
 	for _, tt := range tests {
 		var errOut bytes.Buffer
-		got := chooseNetwork(tt.regs, tt.requested, tt.explicit, &errOut)
+		got := pickNetwork(tt.needs, tt.requested, tt.explicit, &errOut)
 		if got != tt.want {
-			t.Errorf("chooseNetwork(%v, %s, %v) = %s, want %s", tt.regs, tt.requested, tt.explicit, got, tt.want)
+			t.Errorf("pickNetwork(%+v, %s, %v) = %s, want %s", tt.needs, tt.requested, tt.explicit, got, tt.want)
 		}
 		if tt.notice == "" && errOut.Len() > 0 || !strings.Contains(errOut.String(), tt.notice) {
 			t.Errorf("notice = %q, want %q", errOut.String(), tt.notice)
 		}
 		if strings.Count(errOut.String(), "\n") > 1 {
 			t.Errorf("notice is more than one line: %q", errOut.String())
+		}
+	}
+}
+
+func TestLocalContextAndFlagValue(t *testing.T) {
+	t.Parallel()
+	for argv, want := range map[string]bool{
+		"--dockerfile=D":                           true,
+		"--context=dir:///workspace/ --no-push":    true,
+		"-c /workspace/my-build":                   true,
+		"--context git://github.com/a/b.git":       false,
+		"--context=s3://bucket/ctx.tgz":            false,
+		"--context=dir:///a --context=https://x/y": false,
+	} {
+		if got := localContext(strings.Fields(argv)); got != want {
+			t.Errorf("localContext(%q) = %v, want %v", argv, got, want)
+		}
+	}
+	mounts := []plan.Mount{{Source: "/h/ws", Target: "/workspace"}, {Source: "/h/b", Target: "/workspace/b"}}
+	for p, want := range map[string]string{"/workspace/a/D": "/h/ws/a/D", "/workspace/b/D": "/h/b/D", "/etc/x": ""} {
+		if got, _ := hostPath(mounts, p); got != want {
+			t.Errorf("hostPath(%q) = %q, want %q", p, got, want)
 		}
 	}
 }

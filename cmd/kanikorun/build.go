@@ -3,13 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/kanikorun/kanikorun/creds"
-	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/runner"
 )
 
@@ -62,7 +60,11 @@ func buildAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	network := chooseNetwork(registryHosts(regs), c.String("network"), c.IsSet("network"), stderr)
+	network := pickNetwork(networkNeeds{
+		registries:   registryHosts(regs),
+		dockerfile:   b.Dockerfile,
+		localContext: localContext(b.Args(plan.LocalLayout(b, false))),
+	}, c.String("network"), c.IsSet("network"), stderr)
 
 	eng, err := runner.Connect(c.Context)
 	if err != nil {
@@ -104,29 +106,6 @@ func buildAction(c *cli.Context) error {
 		return exitCode(res.ExitCode)
 	}
 	return nil
-}
-
-// chooseNetwork picks the container's network: host networking when the
-// build must reach a registry on this machine's loopback interface, which a
-// bridged container cannot see, unless the user chose a network.
-func chooseNetwork(registries []string, requested string, explicit bool, stderr io.Writer) string {
-	var loop []string
-	for _, r := range registries {
-		if spec.IsLoopback(r) {
-			loop = append(loop, r)
-		}
-	}
-	if len(loop) == 0 {
-		return requested
-	}
-	if explicit && requested != "host" {
-		fmt.Fprintf(stderr, "kanikorun: warning: %s is on loopback and unreachable from --network %s\n", strings.Join(loop, ", "), requested)
-		return requested
-	}
-	if !explicit {
-		fmt.Fprintf(stderr, "kanikorun: using host networking: %s is on loopback\n", strings.Join(loop, ", "))
-	}
-	return "host"
 }
 
 // registryHosts lists the hosts of the registries a build touches.

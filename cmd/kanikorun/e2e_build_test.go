@@ -242,7 +242,7 @@ func TestBuildDryRunTouchesNothing(t *testing.T) {
 	}
 	line := strings.TrimSpace(r.stdout)
 	for _, want := range []string{
-		"docker run --rm --network host",
+		"docker run --rm --log-driver none --network host",
 		ctxDir + ":/workspace:ro",
 		"/kaniko/.docker/config.json:ro",
 		executorImage,

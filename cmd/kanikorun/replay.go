@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -77,8 +79,19 @@ func replayAction(c *cli.Context) error {
 		if len(pc.Entrypoint) > 1 {
 			argv = append(append([]string(nil), pc.Entrypoint[1:]...), pc.Args...)
 		}
-		regs, _ := creds.ArgRegistries(argv)
-		pc.Network = chooseNetwork(registryHosts(regs), c.String("network"), c.IsSet("network"), stderr)
+		regs, err := creds.ArgRegistries(argv)
+		needs := networkNeeds{registries: registryHosts(regs), localContext: localContext(argv)}
+		if err != nil {
+			needs.localContext = false // unreadable arguments: keep the network
+		}
+		if df, ok := flagValue(argv, "dockerfile", "f"); ok {
+			if !strings.HasPrefix(df, "/") {
+				ctxDir, _ := flagValue(argv, "context", "c")
+				df = path.Join(strings.TrimPrefix(ctxDir, "dir://"), df)
+			}
+			needs.dockerfile, _ = hostPath(pc.Mounts, df)
+		}
+		pc.Network = pickNetwork(needs, c.String("network"), c.IsSet("network"), stderr)
 	}
 
 	eng, err := runner.Connect(c.Context)

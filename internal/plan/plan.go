@@ -117,7 +117,7 @@ func (c Container) AllMounts() []Mount {
 // DockerRun renders the plan as the equivalent docker CLI command line,
 // shell-quoted, for --dry-run and for people who want to see what runs.
 func (c Container) DockerRun() string {
-	w := []string{"docker", "run", "--rm"}
+	w := []string{"docker", "run", "--rm", "--log-driver", "none"}
 	if c.Network != "" && c.Network != "default" {
 		w = append(w, "--network", c.Network)
 	}
