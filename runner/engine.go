@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
@@ -53,4 +54,4 @@ func Connect(ctx context.Context) (Engine, error) {
 	return cli, nil
 }
 
-func isNotFound(err error) bool { return client.IsErrNotFound(err) }
+func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }

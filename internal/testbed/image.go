@@ -134,7 +134,7 @@ func buildStandIn(ctx context.Context) ([]byte, error) {
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return nil, fmt.Errorf("building the stand-in executor needs the go command on PATH: %w", err)
 	}
 	out, err := os.MkdirTemp("", "kanikorun-standin-")
 	if err != nil {
