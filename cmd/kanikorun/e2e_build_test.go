@@ -308,6 +308,21 @@ func TestBuildCtrlC(t *testing.T) {
 	assertNothingLeft(t, ctxDir, tmp)
 }
 
+func TestBuildTimeoutRemovesTheContainer(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 60\n"})
+	r := kanikorun(t, "build", "--no-push", "--timeout", "3s", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	if r.code != exitTimeout {
+		t.Fatalf("exit %d, want %d:\n%s", r.code, exitTimeout, r)
+	}
+	last := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	if l := last[len(last)-1]; !strings.Contains(l, "timed out after 3s") || !strings.Contains(l, "--timeout") {
+		t.Errorf("last stderr line %q", l)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
 func TestBuildPullsTheExecutor(t *testing.T) {
 	cli := testbed.RequireDocker(t)
 	ctx := context.Background()
