@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -13,12 +12,7 @@ import (
 
 func buildCommand() *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
-	flags = append(flags,
-		&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
-		&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (host is chosen for loopback registries)"},
-		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
-		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
-	)
+	flags = append(flags, runFlags()...)
 	flags = append(flags, lintFlags()...)
 	return &cli.Command{
 		Name:      "build",
@@ -35,13 +29,9 @@ func buildAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pull, err := runner.ParsePullPolicy(c.String("pull"))
+	settings, err := parseRunFlags(c)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	timeout, err := parseTimeout(c)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	if err := preflight(c, b, modeLocal); err != nil {
 		return err
@@ -75,20 +65,10 @@ func buildAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, runner.DryRun(b, network))
 		return nil
 	}
-	seen := newWatcher(stderr)
-	r := &runner.Runner{
-		Engine: eng, Stdout: stdout, Stderr: seen, Pull: pull, Timeout: timeout,
-		RegistryAuth: executorAuth(c.Context, c, b.ExecutorImage, stderr),
-	}
+	r, seen := newRunner(c, eng, settings, b.ExecutorImage)
 	res, err := r.Build(c.Context, runner.Local{Build: b, DockerConfig: cfg, Network: network})
-	switch {
-	case errors.Is(err, runner.ErrInterrupted):
-		fmt.Fprintln(stderr, "kanikorun: interrupted; the executor container was removed")
-		return exitCode(exitInterrupted)
-	case errors.Is(err, runner.ErrTimeout):
-		return &exitError{code: exitTimeout, err: err}
-	case err != nil:
-		return err
+	if err != nil {
+		return runFailed(err, stderr)
 	}
 	for _, n := range res.Loaded {
 		fmt.Fprintf(stderr, "kanikorun: loaded image %s\n", n)
@@ -96,16 +76,7 @@ func buildAction(c *cli.Context) error {
 	if b.Outputs.TarPath != "" && res.ExitCode == 0 {
 		fmt.Fprintf(stderr, "kanikorun: wrote %s\n", b.Outputs.TarPath)
 	}
-	if res.Digest != "" {
-		fmt.Fprintln(stdout, res.Digest)
-	}
-	if res.ExitCode != 0 {
-		if a := seen.advice(); a != "" {
-			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
-		}
-		return exitCode(res.ExitCode)
-	}
-	return nil
+	return finished(res.Result, seen, stdout, stderr)
 }
 
 // registryHosts lists the hosts of the registries a build touches.

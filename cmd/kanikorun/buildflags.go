@@ -1,9 +1,7 @@
 package main
 
 import (
-	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -131,13 +129,4 @@ func hasFlag(cmd *cli.Command, name string) bool {
 		}
 	}
 	return false
-}
-
-// parseTimeout reads --timeout.
-func parseTimeout(c *cli.Context) (time.Duration, error) {
-	d := c.Duration("timeout")
-	if d < 0 {
-		return 0, fmt.Errorf("invalid --timeout %s: give a positive duration such as 30m", d)
-	}
-	return d, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -19,18 +18,14 @@ func replayCommand() *cli.Command {
 		Name:      "replay",
 		Usage:     "run the kaniko container of a Job or Pod manifest on the local daemon: same image, arguments and mount targets",
 		ArgsUsage: "MANIFEST.yaml|-",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "claim", Usage: "map PersistentVolumeClaim `NAME=HOSTDIR` (repeatable)"},
 			&cli.StringSliceFlag{Name: "secret", Usage: "map Secret `NAME=HOSTFILE`: a config.json or the Secret's YAML (repeatable)"},
 			&cli.StringSliceFlag{Name: "volume", Usage: "map any pod volume `NAME=HOSTPATH` (repeatable)"},
 			&cli.StringFlag{Name: "container", Usage: "the executor container's `NAME` when the pod has several"},
 			&cli.StringFlag{Name: flagDigestFile, Usage: "write the image digest to `PATH` on the host"},
 			&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` for pulling the executor image"},
-			&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
-			&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (host is chosen for loopback registries)"},
-			&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION`; 0 means no limit"},
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
-		},
+		}, runFlags()...),
 		Action: replayAction,
 	}
 }
@@ -40,13 +35,9 @@ func replayAction(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErr("give one MANIFEST file (or - for stdin)")
 	}
-	pull, err := runner.ParsePullPolicy(c.String("pull"))
+	settings, err := parseRunFlags(c)
 	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	timeout, err := parseTimeout(c)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return err
 	}
 	o := kube.ReplayOptions{Container: c.String("container")}
 	for flag, dst := range map[string]*map[string]string{"claim": &o.Claims, "secret": &o.Secrets, "volume": &o.Volumes} {
@@ -103,34 +94,15 @@ func replayAction(c *cli.Context) error {
 		fmt.Fprintln(stdout, pc.DockerRun())
 		return nil
 	}
-	seen := newWatcher(stderr)
-	r := &runner.Runner{
-		Engine: eng, Stdout: stdout, Stderr: seen, Pull: pull, Timeout: timeout,
-		RegistryAuth: executorAuth(c.Context, c, pc.Image, stderr),
-	}
+	r, seen := newRunner(c, eng, settings, pc.Image)
 	res, err := r.Run(c.Context, pc)
-	switch {
-	case errors.Is(err, runner.ErrInterrupted):
-		fmt.Fprintln(stderr, "kanikorun: interrupted; the executor container was removed")
-		return exitCode(exitInterrupted)
-	case errors.Is(err, runner.ErrTimeout):
-		return &exitError{code: exitTimeout, err: err}
-	case err != nil:
-		return err
+	if err != nil {
+		return runFailed(err, stderr)
 	}
-	if res.Digest != "" {
-		if p := c.String(flagDigestFile); p != "" && res.ExitCode == 0 {
-			if err := os.WriteFile(p, []byte(res.Digest+"\n"), 0o644); err != nil {
-				return fmt.Errorf("writing --digest-file %q: %w", p, err)
-			}
+	if p := c.String(flagDigestFile); p != "" && res.Digest != "" && res.ExitCode == 0 {
+		if err := os.WriteFile(p, []byte(res.Digest+"\n"), 0o644); err != nil {
+			return fmt.Errorf("writing --digest-file %q: %w", p, err)
 		}
-		fmt.Fprintln(stdout, res.Digest)
 	}
-	if res.ExitCode != 0 {
-		if a := seen.advice(); a != "" {
-			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
-		}
-		return exitCode(res.ExitCode)
-	}
-	return nil
+	return finished(res, seen, stdout, stderr)
 }
