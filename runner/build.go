@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -66,6 +65,10 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 		out.Loaded = names
 	}
 	if o := l.Build.Outputs; o.TarPath != "" {
+		// The executor needed it world-writable; the user's file is not.
+		if err := os.Chmod(w.partialTar, 0o644); err != nil {
+			return out, fmt.Errorf("%w: %v", ErrOutput, err)
+		}
 		if err := os.Rename(w.partialTar, o.TarPath); err != nil {
 			return out, fmt.Errorf("%w: moving the tarball to %q: %v", ErrOutput, o.TarPath, err)
 		}
@@ -215,7 +218,5 @@ func DryRun(b *spec.Build, network string) string {
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"
 	}
-	line := plan.Local(b, files, network).DockerRun()
-	// Keep the variable expandable by the shell that runs the line.
-	return strings.ReplaceAll(line, "'$KANIKORUN_TMP", "\"$KANIKORUN_TMP\"'")
+	return plan.Local(b, files, network).DockerRun()
 }

@@ -49,9 +49,17 @@ func Connect(ctx context.Context) (Engine, error) {
 	}
 	if _, err := cli.Ping(ctx); err != nil {
 		_ = cli.Close()
+		if client.IsErrConnectionFailed(err) {
+			return nil, fmt.Errorf("%w at %s; start Docker or point DOCKER_HOST at a running daemon", ErrDaemonUnreachable, cli.DaemonHost())
+		}
 		return nil, fmt.Errorf("%w at %s: %v; start Docker or point DOCKER_HOST at a running daemon", ErrDaemonUnreachable, cli.DaemonHost(), oneLine(err))
 	}
 	return cli, nil
 }
 
 func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+
+func isConflict(err error) bool { return cerrdefs.IsConflict(err) }
+
+// quietLoad asks the daemon for a terse load response.
+var quietLoad = client.ImageLoadWithQuiet(true)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 )
 
@@ -24,7 +23,7 @@ func (r *Runner) Load(ctx context.Context, tarPath string) ([]string, error) {
 		return nil, fmt.Errorf("%w: opening %q: %v", ErrLoad, tarPath, err)
 	}
 	defer f.Close()
-	resp, err := r.Engine.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
+	resp, err := r.Engine.ImageLoad(ctx, f, quietLoad)
 	if err != nil {
 		return nil, r.ctxOr(ctx, fmt.Errorf("%w: %s", ErrLoad, oneLine(err)))
 	}

@@ -90,9 +90,12 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 		copied <- err
 	}()
 
-	waitC, waitErr := r.Engine.ContainerWait(ctx, id, container.WaitConditionNextExit)
+	// With AutoRemove the daemon removes the container when it exits, even
+	// if kanikorun itself is killed; waiting for "removed" (as docker run
+	// --rm does) returns the exit code once it is gone.
+	waitC, waitErr := r.Engine.ContainerWait(ctx, id, container.WaitConditionRemoved)
 	if err := r.Engine.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return Result{}, r.ctxOr(ctx, fmt.Errorf("starting executor container: %v", oneLine(err)))
+		return Result{}, r.ctxOr(ctx, fmt.Errorf("starting executor container: %v%s", oneLine(err), networkHint(err, c.Network)))
 	}
 	var res Result
 	select {
@@ -142,7 +145,7 @@ func (r *Runner) create(ctx context.Context, c plan.Container) (string, error) {
 			return created.ID, nil
 		}
 		if !isNotFound(err) || attempt > 0 {
-			return "", fmt.Errorf("creating executor container from %q: %v", c.Image, oneLine(err))
+			return "", fmt.Errorf("creating executor container from %q: %v%s", c.Image, oneLine(err), networkHint(err, c.Network))
 		}
 		if err := r.missingImage(ctx, c.Image); err != nil {
 			return "", err
@@ -156,7 +159,9 @@ func (r *Runner) remove(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	err := r.Engine.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err != nil && !isNotFound(err) {
+	// Not found or already being removed: the daemon's AutoRemove got
+	// there first.
+	if err != nil && !isNotFound(err) && !isConflict(err) {
 		fmt.Fprintf(r.Stderr, "kanikorun: could not remove container %s: %v; remove it with: docker rm -f %s\n", shortID(id), oneLine(err), shortID(id))
 	}
 }
@@ -200,7 +205,8 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 		Privileged:  false,
 		// The output is streamed through the attach connection; a copy in
 		// the daemon's log files would only cost disk writes.
-		LogConfig: container.LogConfig{Type: "none"},
+		LogConfig:  container.LogConfig{Type: "none"},
+		AutoRemove: true,
 	}
 	if c.NoNewPrivileges {
 		host.SecurityOpt = append(host.SecurityOpt, "no-new-privileges")
@@ -216,6 +222,14 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 		})
 	}
 	return cfg, host
+}
+
+// networkHint says what to do when the daemon does not know the network.
+func networkHint(err error, network string) string {
+	if msg := err.Error(); strings.Contains(msg, "network") && strings.Contains(msg, "not found") {
+		return fmt.Sprintf("; --network %q names no network: use bridge, host, none or one that docker network ls lists", network)
+	}
+	return ""
 }
 
 func shortID(id string) string {

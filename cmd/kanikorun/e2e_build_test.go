@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -120,6 +121,9 @@ func TestBuildNoPushTar(t *testing.T) {
 		"--executor-image", executorImage, "--pull", "never", ctxDir)
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
+	}
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm()&0o022 != 0 {
+		t.Errorf("tarball %v, mode %v: want it not group/world-writable", err, st.Mode())
 	}
 	img, err := tarball.ImageFromPath(out, nil)
 	if err != nil {
@@ -243,8 +247,8 @@ func TestBuildDryRunTouchesNothing(t *testing.T) {
 	line := strings.TrimSpace(r.stdout)
 	for _, want := range []string{
 		"docker run --rm --log-driver none --network host",
-		ctxDir + ":/workspace:ro",
-		"/kaniko/.docker/config.json:ro",
+		"--mount type=bind,source=" + ctxDir + ",target=/workspace,readonly",
+		"/config.json,target=/kaniko/.docker/config.json,readonly",
 		executorImage,
 		"--destination=" + reg.Ref("app/dry:1"),
 		"--verbosity=debug",
@@ -321,6 +325,54 @@ func TestBuildTimeoutRemovesTheContainer(t *testing.T) {
 		t.Errorf("last stderr line %q", l)
 	}
 	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestBuildKilledStillRemovesTheContainer: even when kanikorun dies
+// without a chance to clean up (SIGKILL), the daemon removes the container
+// once the executor exits (AutoRemove, as docker run --rm).
+func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
+	isolate(t)
+	cli := testbed.RequireDocker(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 2\n"})
+	cmd := exec.Command(kanikorunBinary(t), "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	cmd.Env = os.Environ()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() && !strings.Contains(sc.Text(), "sleep 2") {
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	filter := map[string]string{spec.ContextLabel: ctxDir}
+	if ids, _ := testbed.Containers(context.Background(), cli, filter); len(ids) != 1 {
+		t.Fatalf("right after SIGKILL: %d containers, want the running one", len(ids))
+	}
+	// Poll (not a timing assertion): the executor sleeps 2 s, then the
+	// daemon removes its container.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ids, err := testbed.Containers(context.Background(), cli, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, id := range ids {
+				_ = cli.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true})
+			}
+			t.Fatalf("container %v still there a minute after the executor finished", ids)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func TestBuildPullsTheExecutor(t *testing.T) {

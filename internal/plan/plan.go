@@ -139,11 +139,13 @@ func (c Container) DockerRun() string {
 		w = append(w, "-w", c.WorkingDir)
 	}
 	for _, m := range c.AllMounts() {
-		v := m.Source + ":" + m.Target
+		// --mount, unlike -v, refuses a missing source instead of
+		// creating an empty directory in its place, as the runner does.
+		v := "type=bind,source=" + m.Source + ",target=" + m.Target
 		if m.ReadOnly {
-			v += ":ro"
+			v += ",readonly"
 		}
-		w = append(w, "-v", v)
+		w = append(w, "--mount", v)
 	}
 	var rest []string
 	if c.Entrypoint != nil {
@@ -164,20 +166,29 @@ func (c Container) DockerRun() string {
 	return strings.Join(q, " ")
 }
 
-// ShellQuote quotes s for a POSIX shell when it needs quoting.
+// ShellQuote quotes s for a POSIX shell when it needs quoting. A string
+// whose only special characters are $NAME references is double-quoted, so
+// the shell expands them (kanikorun's --dry-run uses $KANIKORUN_TMP for the
+// files it generates at run time).
 func ShellQuote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	safe := true
+	safe, vars := true, false
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r)) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r):
+		case r == '$':
+			vars = true
+		default:
 			safe = false
-			break
 		}
 	}
-	if safe {
+	switch {
+	case safe && !vars:
 		return s
+	case safe:
+		return `"` + s + `"`
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
