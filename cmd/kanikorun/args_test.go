@@ -117,3 +117,27 @@ func TestLocalContextAndFlagValue(t *testing.T) {
 		}
 	}
 }
+
+func TestExecutorFiles(t *testing.T) {
+	t.Parallel()
+	mounts := []plan.Mount{{Source: "/h/ws", Target: "/workspace"}}
+	tests := []struct {
+		argv             string
+		context, df, pod string
+	}{
+		{"--context=/workspace/my-build --dockerfile=/workspace/my-build/Dockerfile", "/h/ws/my-build", "/h/ws/my-build/Dockerfile", "/workspace/my-build/Dockerfile"},
+		{"--context=dir:///workspace/ --dockerfile=sub/D", "/h/ws", "/h/ws/sub/D", "/workspace/sub/D"},
+		{"-d x", "/h/ws", "/h/ws/Dockerfile", "/workspace/Dockerfile"},
+		{"--context=git://github.com/a/b", "", "", ""},
+		{"--context=/elsewhere --dockerfile=D", "", "", "/elsewhere/D"},
+	}
+	for _, tt := range tests {
+		f := executorFiles(strings.Fields(tt.argv), mounts)
+		if f.context != tt.context || f.dockerfile != tt.df || f.dockerfileInPod != tt.pod {
+			t.Errorf("executorFiles(%q) = %+v, want context %q dockerfile %q in pod %q", tt.argv, f, tt.context, tt.df, tt.pod)
+		}
+	}
+	if got := flagValues(strings.Fields("--build-arg=A=1 --build-arg B=2 --target x"), "build-arg", ""); strings.Join(got, ",") != "A=1,B=2" {
+		t.Errorf("flagValues = %q", got)
+	}
+}

@@ -17,7 +17,9 @@ func credsCommand() *cli.Command {
 		Name:      "creds",
 		Usage:     "show which registries a build gets credentials for, and where each comes from (never the secret)",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
-		Flags:     describeFlags(),
+		// Every build flag is accepted, so a build's command line works
+		// here unchanged; only the ones that decide registries matter.
+		Flags: append(append(append(describeFlags(), outputFlags()...), runFlags()...), lintFlags()...),
 		Action: func(c *cli.Context) error {
 			b, err := describe(c)
 			if err != nil {
@@ -60,10 +62,15 @@ func executorAuth(ctx context.Context, c *cli.Context, image string, stderr io.W
 	if err != nil {
 		return nil
 	}
-	res, err := creds.Resolve(ctx, c.String(flagDockerConfig), []creds.Registry{reg})
-	if err != nil && !errors.Is(err, creds.ErrPushCredentials) {
-		fmt.Fprintf(stderr, "kanikorun: warning: pulling the executor anonymously: %v\n", err)
-		return nil
+	dir := c.String(flagDockerConfig)
+	// Resolved only when the daemon actually pulls: no credential helper
+	// runs for an image that is already there.
+	return func(string) string {
+		res, err := creds.Resolve(ctx, dir, []creds.Registry{reg})
+		if err != nil && !errors.Is(err, creds.ErrPushCredentials) {
+			fmt.Fprintf(stderr, "kanikorun: warning: pulling the executor anonymously: %v\n", err)
+			return ""
+		}
+		return res.AuthFor(reg.Host)
 	}
-	return func(string) string { return res.AuthFor(reg.Host) }
 }

@@ -13,7 +13,9 @@ import (
 const heredocRun = "FROM scratch\nRUN <<EOT\necho hi > /x\nEOT\n"
 
 func TestLintCommandOutput(t *testing.T) {
-	t.Parallel()
+	// No flavour override from the environment: the unknown-image notice
+	// is part of what is checked.
+	t.Setenv("KANIKORUN_EXECUTOR_FLAVOR", "")
 	ctxDir := buildContext(t, map[string]string{
 		"Dockerfile": "# syntax=docker/dockerfile:1\nFROM scratch\n" +
 			"RUN <<EOT\necho hi\nEOT\n" +
@@ -190,4 +192,42 @@ func executorImageOrDefault() string {
 		return executorImage
 	}
 	return "gcr.io/kaniko-project/executor:v1.24.0"
+}
+
+// TestReplayRunsThePreflight: replay is a build too; the Dockerfile it
+// checks is the one the manifest's arguments name, found through the
+// volume mappings.
+func TestReplayRunsThePreflight(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	claim := t.TempDir()
+	ctxDir := writeTree(t, claim+"/app", map[string]string{"Dockerfile": heredocRun})
+	job := kanikorun(t, "job", "--no-lint", "--no-push", "--executor-image", executorImage, ctxDir)
+	if job.code != 0 {
+		t.Fatalf("job: %s", job)
+	}
+	manifest := writeTree(t, t.TempDir(), map[string]string{"job.yaml": job.stdout}) + "/job.yaml"
+	r := kanikorun(t, "replay", manifest, "--claim", "kaniko-workspace="+claim, "--pull", "never")
+	if r.code != exitLint || !strings.Contains(r.stderr, "/workspace/app/Dockerfile:2:") || !strings.Contains(r.stderr, "KR003") {
+		t.Errorf("replay of a heredoc build: exit %d\n%s", r.code, r)
+	}
+	if strings.Contains(r.stderr, testbed.ArgvMarker) {
+		t.Error("the executor ran")
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestBuildNamesTheAssumedExecutorOnce: for an image kanikorun does not
+// know, the build says once which capabilities it checked against.
+func TestBuildNamesTheAssumedExecutorOnce(t *testing.T) {
+	t.Setenv("KANIKORUN_EXECUTOR_FLAVOR", "")
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": heredocRun})
+	r := kanikorun(t, "job", "--executor-image", "registry.corp.example/mirror/kaniko:v1.28.3", ctxDir)
+	if strings.Count(r.stderr, "KR021") != 1 || !strings.Contains(r.stderr, "--executor-flavor") || r.code != exitLint {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
+	}
+	r = kanikorun(t, "job", "--executor-image", "registry.corp.example/mirror/kaniko:v1.28.3", "--executor-flavor", "fork", ctxDir)
+	if r.code != 0 || strings.Contains(r.stderr, "KR0") {
+		t.Errorf("with --executor-flavor fork: exit %d\n%s", r.code, r.stderr)
+	}
 }

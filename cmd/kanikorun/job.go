@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/kube"
 )
 
@@ -28,6 +30,9 @@ func jobCommand() *cli.Command {
 		&cli.StringFlag{Name: "service-account", Usage: "run the pod as service account `NAME`"},
 	)
 	flags = append(flags, lintFlags()...)
+	// A build's command line works here unchanged; the local-run flags
+	// mean nothing for a Job and are ignored.
+	flags = append(flags, runFlags()...)
 	return &cli.Command{
 		Name:      "job",
 		Usage:     "print the Kubernetes Job that runs the same build in a cluster",
@@ -77,7 +82,15 @@ func jobAction(c *cli.Context) error {
 	if err := preflight(c, b, modeJob); err != nil {
 		return err
 	}
+	for _, a := range c.StringSlice(flagBuildArg) {
+		if !strings.Contains(a, "=") {
+			if _, ok := lookupEnv(a); ok {
+				fmt.Fprintf(stderr, "kanikorun: warning: build arg %s is taken from your environment and written into the Job's arguments; if it is a secret, pass it another way\n", a)
+			}
+		}
+	}
 	var secret []byte
+	credsFound := false
 	if o.WithSecret {
 		cr, _, err := resolveCreds(c.Context, c, b, stderr)
 		if err != nil {
@@ -85,6 +98,14 @@ func jobAction(c *cli.Context) error {
 		}
 		if secret, err = cr.DockerConfigJSONSecret(); err != nil {
 			return err
+		}
+		for _, src := range cr.Sources {
+			switch {
+			case src.Kind == creds.None && src.Push:
+				fmt.Fprintf(stderr, "kanikorun: warning: no credentials for %s on this machine: the Secret holds none for it; log in with docker login %s\n", src.Registry, src.Registry)
+			case src.Kind == creds.Inline || src.Kind == creds.Helper || src.Kind == creds.InExecutor:
+				credsFound = true
+			}
 		}
 	}
 	r, err := kube.Render(b, o, secret)
@@ -94,7 +115,7 @@ func jobAction(c *cli.Context) error {
 	for _, w := range r.Warnings {
 		fmt.Fprintf(stderr, "kanikorun: warning: %s\n", w)
 	}
-	if o.WithSecret {
+	if o.WithSecret && credsFound {
 		fmt.Fprintln(stderr, "kanikorun: warning: the output contains registry credentials (a Secret); do not commit or share it")
 	}
 	return kube.Encode(stdout, r.Objects(), format)

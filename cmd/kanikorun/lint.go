@@ -24,7 +24,7 @@ const exitLint = 1
 // lintRuleFlags tune the preflight checks wherever they run.
 func lintRuleFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "executor-flavor", Usage: "check against `FLAVOR` upstream or fork instead of the one the executor image implies"},
+		&cli.StringFlag{Name: "executor-flavor", EnvVars: []string{"KANIKORUN_EXECUTOR_FLAVOR"}, Usage: "check against `FLAVOR` upstream or fork instead of the one the executor image implies"},
 		&cli.StringSliceFlag{Name: "ignore", Usage: "leave out preflight rule `ID` (repeatable, or comma-separated)"},
 		&cli.BoolFlag{Name: "strict", Usage: "treat preflight warnings as errors"},
 	}
@@ -88,22 +88,16 @@ func lintOptions(c *cli.Context, b *spec.Build, mode lint.Mode) lint.Options {
 	if display == "" {
 		display = "Dockerfile"
 	}
-	var ignore []string
-	for _, v := range c.StringSlice("ignore") {
-		ignore = append(ignore, strings.Split(v, ",")...)
-	}
-	return lint.Options{
+	return lintOptionsFor(c, lint.Options{
 		Dockerfile:    b.Dockerfile,
 		DisplayName:   display,
 		Context:       b.Context,
 		BuildArgs:     b.BuildArgs,
 		Target:        b.Target,
 		ExecutorImage: b.ExecutorImage,
-		Flavor:        c.String("executor-flavor"),
 		Mode:          mode,
-		Ignore:        ignore,
 		Secrets:       executorSecrets(b.ExtraArgs),
-	}
+	})
 }
 
 // executorSecrets lists the ids of the fork's --secret flags among the
@@ -132,23 +126,37 @@ func executorSecrets(args []string) []string {
 // preflight runs the checks at the start of a command that builds. Findings
 // go to stderr; errors stop the command before anything is created.
 func preflight(c *cli.Context, b *spec.Build, mode lintMode) error {
-	if c.Bool("no-lint") {
-		return nil
-	}
 	m := lint.Local
 	if mode == modeJob {
 		m = lint.Job
 	}
-	rep, err := lint.Lint(lintOptions(c, b, m))
+	return runPreflight(c, lintOptions(c, b, m))
+}
+
+// lintOptionsFor adds the command's rule flags to options built elsewhere
+// (replay reads them from a manifest).
+func lintOptionsFor(c *cli.Context, o lint.Options) lint.Options {
+	for _, v := range c.StringSlice("ignore") {
+		o.Ignore = append(o.Ignore, strings.Split(v, ",")...)
+	}
+	o.Flavor = c.String("executor-flavor")
+	return o
+}
+
+func runPreflight(c *cli.Context, o lint.Options) error {
+	if c.Bool("no-lint") {
+		return nil
+	}
+	rep, err := lint.Lint(o)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
-	// Infos (directives kaniko ignores, unused stages, an executor image
-	// checked as upstream) are for `kanikorun lint`; a build shows what
-	// can go wrong.
+	// Infos (directives kaniko ignores, unused stages) are for `kanikorun
+	// lint`; a build shows what can go wrong, and once which executor the
+	// checks assumed when it does not know the image.
 	var shown []lint.Finding
 	for _, f := range rep.Findings {
-		if f.Severity >= lint.Warning {
+		if f.Severity >= lint.Warning || f.ID == lint.RuleUnknownExecutor {
 			shown = append(shown, f)
 		}
 	}

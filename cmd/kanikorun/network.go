@@ -61,23 +61,74 @@ func localContext(argv []string) bool {
 	return !ok || strings.HasPrefix(c, "dir://") || strings.HasPrefix(c, "/") || !strings.Contains(c, "://")
 }
 
-// flagValue returns the last value of an executor flag given as --long=V,
-// --long V, -s=V or -s V.
-func flagValue(argv []string, long, short string) (string, bool) {
-	var v string
-	found := false
+// flagValues returns every value of an executor flag given as --long=V,
+// --long V, -s=V or -s V (short may be empty).
+func flagValues(argv []string, long, short string) []string {
+	names := []string{"--" + long}
+	if short != "" {
+		names = append(names, "-"+short)
+	}
+	var vs []string
 	for i := 0; i < len(argv); i++ {
-		a := argv[i]
-		for _, name := range []string{"--" + long, "-" + short} {
-			if rest, ok := strings.CutPrefix(a, name+"="); ok {
-				v, found = rest, true
-			} else if a == name && i+1 < len(argv) {
-				v, found = argv[i+1], true
+		for _, name := range names {
+			if rest, ok := strings.CutPrefix(argv[i], name+"="); ok {
+				vs = append(vs, rest)
+			} else if argv[i] == name && i+1 < len(argv) {
+				vs = append(vs, argv[i+1])
 				i++
 			}
 		}
 	}
-	return v, found
+	return vs
+}
+
+// flagValue returns the last value of an executor flag.
+func flagValue(argv []string, long, short string) (string, bool) {
+	vs := flagValues(argv, long, short)
+	if len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
+}
+
+func lastOr(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[len(vs)-1]
+}
+
+// podFiles are where an executor argument list's context and Dockerfile
+// live on the host, through the container's bind mounts.
+type podFiles struct {
+	context, dockerfile string // host paths; empty when not a local file
+	dockerfileInPod     string // the path the executor reads
+}
+
+// executorFiles resolves the context and Dockerfile an executor argument
+// list names, with kaniko's defaults (context /workspace/, Dockerfile
+// "Dockerfile" relative to it).
+func executorFiles(argv []string, mounts []plan.Mount) podFiles {
+	var f podFiles
+	ctxDir, ok := flagValue(argv, "context", "c")
+	if !ok {
+		ctxDir = spec.WorkspaceDir + "/"
+	}
+	if !localContext(argv) {
+		return f
+	}
+	ctxDir = strings.TrimPrefix(ctxDir, "dir://")
+	f.context, _ = hostPath(mounts, path.Clean(ctxDir))
+	df, ok := flagValue(argv, "dockerfile", "f")
+	if !ok {
+		df = "Dockerfile"
+	}
+	if !strings.HasPrefix(df, "/") {
+		df = path.Join(ctxDir, df)
+	}
+	f.dockerfileInPod = df
+	f.dockerfile, _ = hostPath(mounts, df)
+	return f
 }
 
 // hostPath maps a container path to its host path through the plan's bind

@@ -3,13 +3,12 @@ package main
 import (
 	"fmt"
 	"os"
-	"path"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/kube"
+	"github.com/kanikorun/kanikorun/internal/lint"
 	"github.com/kanikorun/kanikorun/runner"
 )
 
@@ -25,7 +24,7 @@ func replayCommand() *cli.Command {
 			&cli.StringFlag{Name: "container", Usage: "the executor container's `NAME` when the pod has several"},
 			&cli.StringFlag{Name: flagDigestFile, Usage: "write the image digest to `PATH` on the host"},
 			&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` for pulling the executor image"},
-		}, runFlags()...),
+		}, append(runFlags(), lintFlags()...)...),
 		Action: replayAction,
 	}
 }
@@ -65,22 +64,31 @@ func replayAction(c *cli.Context) error {
 		fmt.Fprintf(stderr, "kanikorun: warning: %s\n", w)
 	}
 	pc := rep.Container
-	if pc.Network == "" {
-		argv := pc.Args
-		if len(pc.Entrypoint) > 1 {
-			argv = append(append([]string(nil), pc.Entrypoint[1:]...), pc.Args...)
+	argv := pc.Args
+	if len(pc.Entrypoint) > 1 {
+		argv = append(append([]string(nil), pc.Entrypoint[1:]...), pc.Args...)
+	}
+	files := executorFiles(argv, pc.Mounts)
+	if files.dockerfile != "" {
+		o := lintOptionsFor(c, lint.Options{
+			Dockerfile:    files.dockerfile,
+			DisplayName:   files.dockerfileInPod,
+			Context:       files.context,
+			BuildArgs:     flagValues(argv, "build-arg", ""),
+			Target:        lastOr(flagValues(argv, "target", "")),
+			ExecutorImage: pc.Image,
+			Mode:          lint.Local,
+			Secrets:       executorSecrets(argv),
+		})
+		if err := runPreflight(c, o); err != nil {
+			return err
 		}
+	}
+	if pc.Network == "" {
 		regs, err := creds.ArgRegistries(argv)
-		needs := networkNeeds{registries: registryHosts(regs), localContext: localContext(argv)}
+		needs := networkNeeds{registries: registryHosts(regs), localContext: files.context != "", dockerfile: files.dockerfile}
 		if err != nil {
 			needs.localContext = false // unreadable arguments: keep the network
-		}
-		if df, ok := flagValue(argv, "dockerfile", "f"); ok {
-			if !strings.HasPrefix(df, "/") {
-				ctxDir, _ := flagValue(argv, "context", "c")
-				df = path.Join(strings.TrimPrefix(ctxDir, "dir://"), df)
-			}
-			needs.dockerfile, _ = hostPath(pc.Mounts, df)
 		}
 		pc.Network = pickNetwork(needs, c.String("network"), c.IsSet("network"), stderr)
 	}
