@@ -9,8 +9,8 @@
 // build touches, Resolve asks the host's docker configuration and helpers
 // for exactly those, and ConfigJSON writes a minimal config.json holding
 // inline "auths" only (plus "credHelpers" entries for the helpers the
-// executor image ships itself). WriteTempConfig stores it in a private
-// temporary file for the runner to mount read-only.
+// executor image ships itself), which the runner stores in a private
+// temporary file and mounts read-only.
 //
 // Secrets leave the package only through ConfigJSON,
 // DockerConfigJSONSecret and AuthFor: the exported types print redacted,
@@ -239,7 +239,7 @@ func (r *Resolved) configFile() *configfile.ConfigFile {
 // ConfigJSON returns the minimal config.json for the executor:
 // {"auths": {...}} with one entry per registry that has credentials, plus
 // "credHelpers" for in-executor helpers. It contains secrets: write it
-// only with WriteTempConfig.
+// only to a private file (the runner's 0600 file in a 0700 directory).
 func (r *Resolved) ConfigJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	// SaveToWriter is the docker CLI's own encoder: it folds user name and

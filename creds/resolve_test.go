@@ -637,52 +637,6 @@ func TestAuthFor(t *testing.T) {
 	}
 }
 
-func TestWriteTempConfig(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	data := []byte(`{"auths":{}}` + "\n")
-	path, cleanup, err := WriteTempConfig(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Dir(path)
-	if filepath.Dir(dir) != tmp || filepath.Base(path) != "config.json" {
-		t.Errorf("path %q is not config.json in a fresh directory under %q", path, tmp)
-	}
-	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 || !st.IsDir() {
-		t.Errorf("directory mode = %v, %v; want 0700", st.Mode(), err)
-	}
-	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 || !st.Mode().IsRegular() {
-		t.Errorf("file mode = %v, %v; want 0600", st.Mode(), err)
-	}
-	if got, err := os.ReadFile(path); err != nil || string(got) != string(data) {
-		t.Errorf("content = %q, %v", got, err)
-	}
-	path2, cleanup2, err := WriteTempConfig(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if filepath.Dir(path2) == dir {
-		t.Error("two builds share a directory")
-	}
-	must(t, cleanup())
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("directory still there after cleanup: %v", err)
-	}
-	must(t, cleanup())
-	must(t, cleanup2())
-	if left, _ := os.ReadDir(tmp); len(left) != 0 {
-		t.Errorf("left in TMPDIR: %v", left)
-	}
-}
-
-func TestWriteTempConfigFails(t *testing.T) {
-	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
-	if _, _, err := WriteTempConfig([]byte("{}")); err == nil || !strings.Contains(err.Error(), "TMPDIR") {
-		t.Errorf("error = %v, want one pointing at TMPDIR", err)
-	}
-}
-
 // kanikoSeesNothingFor checks that a registry absent from the generated
 // file is anonymous to kaniko's keychain.
 func TestKanikoAnonymousWhenNone(t *testing.T) {
@@ -741,11 +695,7 @@ func TestBuildToMountedConfig(t *testing.T) {
 	must(t, err)
 	res, err := Resolve(context.Background(), "", regs)
 	must(t, err)
-	path, cleanup, err := WriteTempConfig(configJSON(t, res))
-	must(t, err)
-	t.Cleanup(func() { _ = cleanup() })
-	data, err := os.ReadFile(path)
-	must(t, err)
+	data := configJSON(t, res)
 
 	g := decode(t, data)
 	if keys := sortedKeys(g.auths); !reflect.DeepEqual(keys, []string{"127.0.0.1:5000", "https://index.docker.io/v1/", "registry.example.com"}) {
@@ -758,9 +708,5 @@ func TestBuildToMountedConfig(t *testing.T) {
 		if got := kanikoSees(t, data, ref).Username; got != user {
 			t.Errorf("kaniko sees user %q for %q, want %q", got, ref, user)
 		}
-	}
-	must(t, cleanup())
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("config still there after cleanup: %v", err)
 	}
 }

@@ -75,7 +75,7 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 		w.partialTar = ""
 	}
 	if o := l.Build.Outputs; o.DigestFile != "" && res.Digest != "" {
-		if err := writeFileAtomic(o.DigestFile, []byte(res.Digest+"\n")); err != nil {
+		if err := WriteOutput(o.DigestFile, []byte(res.Digest+"\n")); err != nil {
 			return out, fmt.Errorf("%w: writing --digest-file %q: %v", ErrOutput, o.DigestFile, err)
 		}
 	}
@@ -87,12 +87,12 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 // build.
 func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 	if o := b.Outputs; o.TarPath != "" {
-		if err := checkOutput("--tar", o.TarPath); err != nil {
+		if err := CheckOutput("--tar", o.TarPath); err != nil {
 			return nil, err
 		}
 	}
 	if o := b.Outputs; o.DigestFile != "" {
-		if err := checkOutput("--digest-file", o.DigestFile); err != nil {
+		if err := CheckOutput("--digest-file", o.DigestFile); err != nil {
 			return nil, err
 		}
 	}
@@ -157,9 +157,9 @@ func (w *workdir) cleanup() {
 	_ = os.RemoveAll(w.dir)
 }
 
-// checkOutput makes sure path can be created: its directory exists and is
+// CheckOutput makes sure path can be created: its directory exists and is
 // writable, and path itself is not a directory. It leaves nothing behind.
-func checkOutput(flag, path string) error {
+func CheckOutput(flag, path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("%w: %s %q is a directory; give a file path", ErrOutput, flag, path)
 	}
@@ -188,7 +188,9 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-func writeFileAtomic(path string, data []byte) error {
+// WriteOutput writes a result file the user asked for: whole or not at
+// all, never a partial file.
+func WriteOutput(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".kanikorun-*")
 	if err != nil {
 		return err

@@ -300,3 +300,42 @@ func TestLoadedNames(t *testing.T) {
 		t.Fatalf("err = %v, want ErrLoad", err)
 	}
 }
+
+func TestBuildMountsPrivateCredentialsReadOnly(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	f := &fakeEngine{haveImage: true}
+	var checked bool
+	f.onStart = func() {
+		for _, m := range f.hostConfig.Mounts {
+			if m.Target != spec.DockerConfigPath {
+				continue
+			}
+			checked = true
+			if !m.ReadOnly {
+				t.Error("credentials mounted read-write")
+			}
+			st, err := os.Stat(m.Source)
+			if err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("config.json mode %v, %v; want 0600", st.Mode(), err)
+			}
+			dst, err := os.Stat(filepath.Dir(m.Source))
+			if err != nil || dst.Mode().Perm() != 0o700 {
+				t.Errorf("its directory mode %v, %v; want 0700", dst.Mode(), err)
+			}
+			if b, _ := os.ReadFile(m.Source); string(b) != `{"auths":{"r":{"auth":"eDp5"}}}` {
+				t.Errorf("config.json = %q", b)
+			}
+		}
+	}
+	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard}
+	if _, err := r.Build(context.Background(), Local{Build: testBuild(t), DockerConfig: []byte(`{"auths":{"r":{"auth":"eDp5"}}}`), Network: "none"}); err != nil {
+		t.Fatal(err)
+	}
+	if !checked {
+		t.Fatal("no credentials mount")
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in TMPDIR: %v", left)
+	}
+}

@@ -133,5 +133,6 @@ func oneLine(s string) string {
 	return s
 }
 
-// getenv is os.LookupEnv; a variable so tests could replace it.
+// lookupEnv is os.LookupEnv, in one place for the flags that read the
+// environment (bare --build-arg KEY).
 var lookupEnv = os.LookupEnv

@@ -236,6 +236,39 @@ func TestBuildDockerfileOutsideContextAndDockerignore(t *testing.T) {
 	assertNothingLeft(t, ctxDir, tmp)
 }
 
+// TestBuildDockerfileIgnoreTravelsWithIt: kaniko reads
+// <Dockerfile>.dockerignore before the context's .dockerignore; for a
+// Dockerfile mounted apart, its ignore file must be mounted beside it.
+func TestBuildDockerfileIgnoreTravelsWithIt(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	ctxDir := buildContext(t, map[string]string{"keep.txt": "keep\n", "drop.txt": "drop\n", ".dockerignore": "keep.txt\n"})
+	dfDir := writeTree(t, t.TempDir(), map[string]string{
+		"app.Dockerfile":              "FROM scratch\nCOPY . /src/\n",
+		"app.Dockerfile.dockerignore": "drop.txt\n",
+	})
+	dest := reg.Ref("app/dfignore:1")
+	r := kanikorun(t, "build", "-f", dfDir+"/app.Dockerfile", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	if r.code != 0 {
+		t.Fatalf("build failed:\n%s", r)
+	}
+	img, err := reg.Image(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := testbed.Files(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := files["src/drop.txt"]; ok {
+		t.Errorf("app.Dockerfile.dockerignore not honoured: %v", files)
+	}
+	if files["src/keep.txt"] != "keep\n" {
+		t.Errorf("the context's .dockerignore was used instead of the Dockerfile's: %v", files)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
 func TestBuildDryRunTouchesNothing(t *testing.T) {
 	tmp := isolate(t)
 	testbed.RequireDocker(t)

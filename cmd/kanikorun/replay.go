@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -37,6 +36,11 @@ func replayAction(c *cli.Context) error {
 	settings, err := parseRunFlags(c)
 	if err != nil {
 		return err
+	}
+	if p := c.String(flagDigestFile); p != "" {
+		if err := runner.CheckOutput("--digest-file", p); err != nil {
+			return &exitError{code: exitUsage, err: err}
+		}
 	}
 	o := kube.ReplayOptions{Container: c.String("container")}
 	for flag, dst := range map[string]*map[string]string{"claim": &o.Claims, "secret": &o.Secrets, "volume": &o.Volumes} {
@@ -108,7 +112,7 @@ func replayAction(c *cli.Context) error {
 		return runFailed(err, stderr)
 	}
 	if p := c.String(flagDigestFile); p != "" && res.Digest != "" && res.ExitCode == 0 {
-		if err := os.WriteFile(p, []byte(res.Digest+"\n"), 0o644); err != nil {
+		if err := runner.WriteOutput(p, []byte(res.Digest+"\n")); err != nil {
 			return fmt.Errorf("writing --digest-file %q: %w", p, err)
 		}
 	}

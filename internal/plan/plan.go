@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"os"
 	"sort"
 	"strings"
 
@@ -94,7 +95,13 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 	}
 	c.Mounts = append(c.Mounts, Mount{Source: b.Context, Target: spec.WorkspaceDir, ReadOnly: true})
 	if _, inside := b.DockerfileInContext(); !inside {
-		c.Mounts = append(c.Mounts, Mount{Source: b.Dockerfile, Target: b.ContainerDockerfile(spec.WorkspaceDir), ReadOnly: true})
+		target := b.ContainerDockerfile(spec.WorkspaceDir)
+		c.Mounts = append(c.Mounts, Mount{Source: b.Dockerfile, Target: target, ReadOnly: true})
+		// kaniko reads <Dockerfile>.dockerignore before the context's
+		// .dockerignore; it must travel with a Dockerfile mounted apart.
+		if ignore := b.Dockerfile + ".dockerignore"; isFile(ignore) {
+			c.Mounts = append(c.Mounts, Mount{Source: ignore, Target: target + ".dockerignore", ReadOnly: true})
+		}
 	}
 	if f.DockerConfig != "" {
 		c.Mounts = append(c.Mounts, Mount{Source: f.DockerConfig, Target: spec.DockerConfigPath, ReadOnly: true})
@@ -103,6 +110,11 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 		c.Mounts = append(c.Mounts, Mount{Source: f.Tar, Target: spec.LocalTarPath})
 	}
 	return c
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }
 
 // AllMounts returns the plan's mounts including the digest file mount.
