@@ -230,4 +230,9 @@ func TestBuildNamesTheAssumedExecutorOnce(t *testing.T) {
 	if r.code != 0 || strings.Contains(r.stderr, "KR0") {
 		t.Errorf("with --executor-flavor fork: exit %d\n%s", r.code, r.stderr)
 	}
+	// Overriding a known image's flavour is allowed, but said.
+	r = kanikorun(t, "job", "--executor-flavor", "fork", ctxDir)
+	if r.code != 0 || !strings.Contains(r.stderr, "warning: --executor-flavor fork contradicts gcr.io/kaniko-project/executor:v1.24.0") {
+		t.Errorf("contradicting override: exit %d\n%s", r.code, r.stderr)
+	}
 }

@@ -151,6 +151,14 @@ func runPreflight(c *cli.Context, o lint.Options) error {
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
+	stderr := c.App.ErrWriter
+	if o.Flavor != "" {
+		// An override that contradicts a known image lets the checks pass
+		// what that executor builds wrong.
+		if known, err := lint.ResolveExecutor(o.ExecutorImage, ""); err == nil && known.Notice == "" && string(known.Flavor) != strings.ToLower(o.Flavor) {
+			fmt.Fprintf(stderr, "kanikorun: warning: --executor-flavor %s contradicts %s, which is %s: the checks may pass what it builds wrong\n", o.Flavor, known.Image, known.Flavor)
+		}
+	}
 	// Infos (directives kaniko ignores, unused stages) are for `kanikorun
 	// lint`; a build shows what can go wrong, and once which executor the
 	// checks assumed when it does not know the image.
@@ -160,7 +168,6 @@ func runPreflight(c *cli.Context, o lint.Options) error {
 			shown = append(shown, f)
 		}
 	}
-	stderr := c.App.ErrWriter
 	if err := lint.WriteText(stderr, shown); err != nil {
 		return err
 	}
