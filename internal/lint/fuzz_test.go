@@ -61,6 +61,7 @@ func FuzzLint(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		_ = sourceNeedsNetwork(src) // must not panic
 		for _, o := range []Options{
 			{Context: ctx, BuildArgs: []string{"VERSION=1"}, Target: "build"},
 			{Context: ctx, Flavor: "fork", Mode: Job},

@@ -1,19 +1,17 @@
 package lint
 
 import (
-	"bytes"
 	"os"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // NeedsNetwork reports whether building the Dockerfile may reach the
 // network by itself: a base image or COPY --from image to pull, a RUN step
 // (which may download anything), an ADD of a URL or git repository, or an
 // ONBUILD trigger. It is conservative: anything it cannot read needs the
-// network. Registries named by executor flags (destinations, caches,
+// network, and so does an ADD source or COPY --from with a variable in it. Registries named by executor flags (destinations, caches,
 // mirrors) are the caller's to add.
 func NeedsNetwork(dockerfile string) bool {
 	src, err := os.ReadFile(dockerfile)
@@ -23,8 +21,15 @@ func NeedsNetwork(dockerfile string) bool {
 	return sourceNeedsNetwork(src)
 }
 
-func sourceNeedsNetwork(src []byte) bool {
-	res, err := parser.Parse(bytes.NewReader(src))
+func sourceNeedsNetwork(src []byte) (needs bool) {
+	// A parser panic on odd input must not take the build down: assume
+	// the network is needed.
+	defer func() {
+		if recover() != nil {
+			needs = true
+		}
+	}()
+	res, err := parseDockerfile(src)
 	if err != nil {
 		return true
 	}
@@ -44,11 +49,15 @@ func sourceNeedsNetwork(src []byte) bool {
 				return true
 			case *instructions.AddCommand:
 				for _, src := range c.SourcePaths {
-					if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") {
+					// A variable may expand to a URL (ARG URL=https://...;
+					// ADD $URL /x): with no network the download fails.
+					if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") || strings.Contains(src, "$") {
 						return true
 					}
 				}
 			case *instructions.CopyCommand:
+				// --from=$STAGE may name an image; it is never a key of
+				// known, so a variable always counts as a pull.
 				if c.From != "" && !known[strings.ToLower(c.From)] && !isIndex(c.From, i) {
 					return true
 				}

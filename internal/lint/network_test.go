@@ -21,6 +21,18 @@ func TestNeedsNetwork(t *testing.T) {
 		{"ONBUILD", "FROM scratch\nONBUILD RUN true\n", true},
 		{"ARG in FROM", "ARG BASE=scratch\nFROM $BASE\n", true},
 		{"unparsable", "FROM scratch\nCOPY\n", true},
+		// A variable may hold a URL: ADD downloads what it expands to.
+		{"ADD $URL", "FROM scratch\nARG URL=https://example.com/x\nADD $URL /x\n", true},
+		{"ADD ${URL}", "FROM scratch\nENV URL=https://example.com/x\nADD ${URL} /x\n", true},
+		{"ADD variable without a value", "FROM scratch\nARG SRC\nADD ${SRC:-a.tar} /x\n", true},
+		{"ADD quoted JSON variable", "FROM scratch\nARG URL\nADD [\"$URL\", \"/x\"]\n", true},
+		{"ADD git over https", "FROM scratch\nADD https://github.com/a/b.git#main /b\n", true},
+		{"ADD URL in upper case", "FROM scratch\nADD HTTPS://EXAMPLE.COM/x /x\n", true},
+		{"ADD local next to a variable dest", "FROM scratch\nARG DEST=/x\nADD a.tar $DEST\n", false},
+		{"COPY --from variable", "FROM scratch AS build\nFROM scratch\nARG FROM=build\nCOPY --from=$FROM /a /a\n", true},
+		{"COPY --from braced variable", "FROM scratch AS build\nFROM scratch\nCOPY --from=${STAGE} /a /a\n", true},
+		{"COPY variable source", "FROM scratch\nARG SRC=a\nCOPY $SRC /a\n", false},
+		{"check directive", "# check=skip=all\nFROM scratch\nCOPY a /a\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
