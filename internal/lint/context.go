@@ -36,10 +36,13 @@ type contextIndex struct {
 	bufs     [][]byte              // free dirent buffers (Linux)
 }
 
-func newContextIndex(root string) *contextIndex {
+// newContextIndex indexes the context at root, excluding what the ignore
+// file at ignorePath lists (see dockerignorePath); a missing file
+// excludes nothing.
+func newContextIndex(root, ignorePath string) *contextIndex {
 	return &contextIndex{
 		root:       root,
-		ignorePath: filepath.Join(root, ".dockerignore"),
+		ignorePath: ignorePath,
 		results:    map[string]srcStatus{},
 		included:   map[string]scanResult{},
 	}
@@ -48,10 +51,15 @@ func newContextIndex(root string) *contextIndex {
 type srcState int
 
 const (
-	srcOK srcState = iota
-	srcMissing
-	srcExcluded
-	srcUnknown // unreadable: say nothing rather than guess
+	srcOK       srcState = iota
+	srcMissing           // nothing in the context has that name or matches
+	srcExcluded          // it exists, but .dockerignore excludes it and all below it
+	// srcEmptied is a directory that is not excluded itself but whose
+	// every entry is: Docker and kaniko both copy it, as an empty
+	// directory.
+	srcEmptied
+	srcBadPattern // a wildcard filepath.Match rejects: kaniko stops
+	srcUnknown    // unreadable: say nothing rather than guess
 )
 
 type srcStatus struct {
@@ -59,8 +67,25 @@ type srcStatus struct {
 	detail string
 }
 
-// loadIgnore reads .dockerignore with the parser and matcher Docker uses.
-// kaniko reads only <context>/.dockerignore (not <Dockerfile>.dockerignore).
+// dockerignorePath says which ignore file kaniko reads, as its
+// getExcludedFiles (pkg/util/fs_util.go) does: <dockerfile>.dockerignore
+// when that exists, else <context>/.dockerignore, never both (BuildKit
+// picks the same way). kanikorun mounts a Dockerfile from outside the
+// context with its ignore file beside it (plan.Local), so the rule holds
+// wherever the Dockerfile lives.
+func dockerignorePath(dockerfile, context string) string {
+	if dockerfile != "" {
+		own := dockerfile + ".dockerignore"
+		// kaniko's FilepathExists: anything Lstat finds.
+		if _, err := os.Lstat(own); err == nil {
+			return own
+		}
+	}
+	return filepath.Join(context, ".dockerignore")
+}
+
+// loadIgnore reads the ignore file with the parser and matcher Docker
+// uses.
 func (c *contextIndex) loadIgnore() {
 	if c.ignoreLoaded {
 		return
@@ -130,7 +155,7 @@ func (c *contextIndex) classify(rel string) srcStatus {
 		return c.entryStatus(rel, fi.IsDir())
 	}
 	if _, err := path.Match(rel, ""); err != nil {
-		return srcStatus{state: srcMissing, detail: fmt.Sprintf("invalid wildcard: %v", err)}
+		return srcStatus{state: srcBadPattern, detail: err.Error()}
 	}
 	matched, unreadable := false, false
 	result := srcStatus{state: srcExcluded}
@@ -142,6 +167,10 @@ func (c *contextIndex) classify(rel string) srcStatus {
 			return true
 		case srcUnknown:
 			result = srcStatus{state: srcUnknown}
+		case srcEmptied:
+			if result.state == srcExcluded {
+				result = srcStatus{state: srcEmptied}
+			}
 		}
 		return false
 	})
@@ -205,7 +234,7 @@ func joinRel(dir, name string) string {
 // entryStatus says whether kaniko copies anything for an existing entry:
 // a file unless .dockerignore excludes it, a directory if anything in it
 // survives .dockerignore (an empty directory that is not itself excluded
-// is copied as such).
+// is copied as such; one emptied by .dockerignore is srcEmptied).
 func (c *contextIndex) entryStatus(rel string, isDir bool) srcStatus {
 	if c.pm == nil {
 		return srcStatus{state: srcOK}
@@ -250,6 +279,8 @@ func verdict(r scanResult, excluded bool) srcStatus {
 		return srcStatus{state: srcUnknown}
 	case r.included || (r.empty && !excluded):
 		return srcStatus{state: srcOK}
+	case !excluded:
+		return srcStatus{state: srcEmptied}
 	}
 	return srcStatus{state: srcExcluded}
 }

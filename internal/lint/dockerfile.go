@@ -2,7 +2,9 @@ package lint
 
 import (
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +34,9 @@ type stage struct {
 	node  *parser.Node
 	cmds  []command
 	deps  map[int]bool
+	// depsUnknown: it may use an earlier stage through a variable the
+	// linter cannot resolve.
+	depsUnknown bool
 }
 
 type command struct {
@@ -111,13 +116,54 @@ func (l *linter) check(df *dockerfile) {
 	}
 	workdirs := make([]string, len(df.stages))
 	for _, s := range df.stages {
+		l.curStage = s.index + 1
 		wd := l.checkFrom(s, meta, byName)
 		if bi, ok := l.baseStage(s, meta, byName); ok {
 			wd = workdirs[bi]
 		}
 		workdirs[s.index] = l.checkStage(s, meta, byName, wd)
 	}
-	l.checkTargetAndUse(df, byName)
+	l.curStage = 0
+	if built := l.checkTargetAndUse(df, byName); built != nil {
+		l.notBuilt(df, built)
+	}
+}
+
+// buildTimeRules are the rules about what happens while kaniko builds a
+// stage. The others (a parse error, --target) stop kaniko whichever stages
+// it builds, and so do --exclude and --parents on upstream, whose parser
+// does not know them (see buildTime).
+var buildTimeRules = map[string]bool{
+	RuleRunHeredoc: true, RuleCopyHeredoc: true, RuleMountSecret: true, RuleMountOther: true,
+	RuleRunFlags: true, RuleFromPlatform: true, RuleMountedDest: true, RuleMountedRun: true,
+	RuleSourceMissing: true, RuleSourceIgnored: true, RuleFromArg: true, RuleStageRef: true,
+	RuleURLChecksum: true, RuleChecksumLocal: true,
+}
+
+// notBuilt turns findings in stages the executor does not build into
+// notes: they cannot fail this build or change its image. kaniko stops
+// after the target stage (MakeKanikoStages), and the fork, whose
+// --skip-unused-stages defaults to true, also skips stages the target does
+// not use.
+func (l *linter) notBuilt(df *dockerfile, built []bool) {
+	for i := range l.findings {
+		f := &l.findings[i]
+		if f.stage == 0 || built[f.stage-1] || !l.buildTime(f.ID) || f.Severity == Info {
+			continue
+		}
+		f.Severity = Info
+		f.Message += fmt.Sprintf(" (%s is not built for this target)", df.stages[f.stage-1].label())
+	}
+}
+
+// buildTime reports whether rule id is about building a stage with this
+// executor rather than parsing the Dockerfile.
+func (l *linter) buildTime(id string) bool {
+	if id == RuleExclude || id == RuleParents {
+		// The fork parses both flags and ignores them.
+		return l.exec.Flavor == Fork
+	}
+	return buildTimeRules[id]
 }
 
 // metaScope is what FROM lines can expand: the ARGs before the first FROM
@@ -196,6 +242,7 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 	}
 	base, unmatched, err := l.resolveBase(s, meta)
 	if err != nil {
+		s.depsUnknown = true
 		line, col := l.at(n, s.from.BaseName)
 		l.add(finding{Finding: Finding{ID: RuleFromArg, Severity: Error, Line: line, Column: col,
 			Message: oneLine(fmt.Sprintf("FROM %s cannot be expanded: %v", s.from.BaseName, err)),
@@ -231,6 +278,7 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 			Hint: fmt.Sprintf("give it a default (ARG %s=value before the first FROM) or pass --build-arg %s=value", v, v)}, anchor: n.StartLine})
 	}
 	if !reliable {
+		s.depsUnknown = true
 		return ""
 	}
 	lower := strings.ToLower(base)
@@ -368,12 +416,12 @@ func (l *linter) checkStage(s *stage, meta *metaScope, byName map[string]int, wo
 				workdir = ""
 			}
 			if workdir != "" {
-				l.checkMountedPath(n, "WORKDIR "+cmd.Path, workdir, cmd.Path)
+				l.checkMountedPath(n, "WORKDIR "+cmd.Path, workdir, cmd.Path, true)
 			}
 		case *instructions.VolumeCommand:
 			reported := 0
 			for _, v := range cmd.Volumes {
-				if p, ok := l.absPath(v, env, workdir); ok && reported < 3 && l.checkMountedPath(n, "VOLUME "+v, p, v) {
+				if p, ok := l.absPath(v, env, workdir); ok && reported < 3 && l.checkMountedPath(n, "VOLUME "+v, p, v, true) {
 					reported++
 				}
 			}
@@ -509,6 +557,8 @@ func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.N
 		if m.From != "" {
 			if i, ok := byName[strings.ToLower(m.From)]; ok && i < s.index {
 				s.deps[i] = true
+			} else if strings.Contains(m.From, "$") {
+				s.depsUnknown = true
 			}
 		}
 		f, ok := mountFeatures[m.Type]
@@ -595,7 +645,7 @@ func (l *linter) checkCopy(s *stage, cmd *instructions.CopyCommand, n *parser.No
 		l.checkSources(n, "COPY", cmd.SourcePaths, env)
 	}
 	if p, ok := l.absPath(cmd.DestPath, env, workdir); ok {
-		l.checkMountedPath(n, "COPY destination "+cmd.DestPath, p, cmd.DestPath)
+		l.checkMountedPath(n, "COPY destination "+cmd.DestPath, p, cmd.DestPath, false)
 	}
 }
 
@@ -616,6 +666,7 @@ func (l *linter) checkExclude(n *parser.Node, inst string, patterns []string) {
 // an image.
 func (l *linter) checkCopyFrom(s *stage, from string, n *parser.Node, byName map[string]int) {
 	if strings.Contains(from, "$") {
+		s.depsUnknown = true
 		return
 	}
 	bad := func(msg, hint string) {
@@ -679,9 +730,9 @@ func (l *linter) checkAdd(cmd *instructions.AddCommand, n *parser.Node, env *env
 			fmt.Sprintf("ADD --checksum on the local source %s is ignored: the checksum is not verified", local[0]),
 			"remove --checksum, or verify the file with sha256sum -c in a RUN step")
 	}
-	l.checkSources(n, "ADD", local, env)
+	l.checkSources(n, "ADD", cmd.SourcePaths, env)
 	if p, ok := l.absPath(cmd.DestPath, env, workdir); ok {
-		l.checkMountedPath(n, "ADD destination "+cmd.DestPath, p, cmd.DestPath)
+		l.checkMountedPath(n, "ADD destination "+cmd.DestPath, p, cmd.DestPath, false)
 	}
 }
 
@@ -694,44 +745,121 @@ func isGitSource(s string) bool {
 		strings.HasPrefix(s, "ssh://") || (isURL(s) && (strings.HasSuffix(s, ".git") || strings.Contains(s, ".git#")))
 }
 
-// checkSources checks COPY/ADD sources against the context and its
-// .dockerignore. Sources whose name depends on unknown variables are
-// skipped.
+// checkSources checks the sources of one COPY/ADD against the context and
+// its ignore file the way kaniko resolves them (ResolveSources and
+// IsSrcsValid in pkg/util/command_util.go, v1.23 and later):
+//
+//   - without a wildcard anywhere in the instruction, a source that does
+//     not exist stops the build (lstat: no such file or directory);
+//   - with a wildcard in any source, every source is matched against the
+//     context's files, and whatever matches nothing is dropped without a
+//     word, a plain name included; even an instruction that copies
+//     nothing only logs "No files to copy";
+//   - what .dockerignore excludes is skipped, never an error.
+//
+// BuildKit fails on a plain name it cannot find (an excluded one
+// included) and accepts wildcards that match nothing. So a plain name
+// that is missing or excluded is an error (kaniko stops, or builds
+// without it where docker build fails); a wildcard that matches nothing,
+// or only excluded files, is worth a warning only when the instruction as
+// a whole copies nothing. URLs and sources with unknown variables count
+// as copying something.
 func (l *linter) checkSources(n *parser.Node, inst string, sources []string, env *envMap) {
 	if l.ctx == nil {
 		return
 	}
+	type source struct {
+		raw, val string
+		st       srcStatus
+	}
+	var local []source
+	copies, wildcard := false, false
 	for _, src := range sources {
-		if isURL(src) {
-			continue
-		}
 		x, ok := l.expand(src, env)
 		if !ok {
+			// Its value, and so whether it has a wildcard, is unknown.
+			copies = true
 			continue
 		}
-		switch st := l.ctx.check(x); st.state {
-		case srcMissing:
-			line, col := l.at(n, src)
-			msg := fmt.Sprintf("%s source %s matches nothing in the context %s", inst, src, l.o.Context)
-			if st.detail != "" {
-				msg += ": " + st.detail
-			}
-			l.add(finding{Finding: Finding{ID: RuleSourceMissing, Severity: Error, Line: line, Column: col,
-				Message: oneLine(msg),
-				Hint:    "fix the path (sources are relative to the context root) or add the file"}, anchor: n.StartLine})
-		case srcExcluded:
-			line, col := l.at(n, src)
-			l.add(finding{Finding: Finding{ID: RuleSourceIgnored, Severity: Error, Line: line, Column: col,
-				Message: fmt.Sprintf("%s source %s is excluded by .dockerignore: kaniko copies nothing for it", inst, src),
-				Hint:    "remove the matching pattern from .dockerignore or add an exception (!" + strings.TrimPrefix(path.Clean("/"+x), "/") + ")"}, anchor: n.StartLine})
+		if hasWildcard(x) {
+			wildcard = true
 		}
-		if l.ctx.ignoreErr != nil && !l.ctx.ignoreReported {
-			l.ctx.ignoreReported = true
-			l.findings = append(l.findings, finding{Finding: Finding{ID: RuleParse, Severity: Error, File: l.ctx.ignorePath,
-				Message: oneLine(l.ctx.ignoreErr.Error()),
-				Hint:    "fix the pattern; see https://docs.docker.com/build/concepts/context/#dockerignore-files"}})
+		if isURL(x) || isGitSource(x) {
+			copies = true
+			continue
 		}
+		st := l.ctx.check(x)
+		if st.state == srcOK || st.state == srcUnknown {
+			copies = true
+		}
+		local = append(local, source{raw: src, val: x, st: st})
 	}
+	ignoreName := filepath.Base(l.ctx.ignorePath)
+	for _, s := range local {
+		src, x := s.raw, s.val
+		plain := !hasWildcard(x)
+		var id, msg, hint string
+		sev := Error
+		switch st := s.st.state; {
+		case st == srcBadPattern:
+			id = RuleSourceMissing
+			msg = fmt.Sprintf("%s source %s is not a valid wildcard (%s): kaniko stops with 'failed to resolve sources'", inst, src, s.st.detail)
+			hint = "fix the pattern: an unclosed [ is the usual cause; match a literal [ with [[]"
+		case plain && st == srcMissing && wildcard:
+			id = RuleSourceMissing
+			msg = fmt.Sprintf("%s source %s matches nothing in the context %s: kaniko leaves it out without a word because another source has a wildcard (docker build fails)", inst, src, l.o.Context)
+			hint = "fix the path (sources are relative to the context root) or add the file; for an optional file write a wildcard, e.g. " + optionalPattern(src)
+		case plain && st == srcMissing:
+			id = RuleSourceMissing
+			msg = fmt.Sprintf("%s source %s matches nothing in the context %s: kaniko stops with 'no such file or directory'", inst, src, l.o.Context)
+			hint = "fix the path (sources are relative to the context root) or add the file"
+		case plain && st == srcExcluded:
+			id = RuleSourceIgnored
+			msg = fmt.Sprintf("%s source %s is excluded by %s: kaniko copies nothing for it and goes on (docker build fails)", inst, src, ignoreName)
+			hint = "remove the matching pattern from " + ignoreName + " or add an exception (!" + strings.TrimPrefix(path.Clean("/"+x), "/") + ")"
+		case copies:
+			// An optional wildcard, or a directory .dockerignore empties,
+			// next to a source that copies something: fine for both.
+			continue
+		case st == srcMissing:
+			id, sev = RuleSourceMissing, Warning
+			msg = fmt.Sprintf("%s source %s matches nothing in the context %s, so this %s copies nothing (kaniko logs 'No files to copy' and goes on)", inst, src, l.o.Context, inst)
+			hint = "fix the pattern if the files should be there; if they are optional, say so with # kanikorun:ignore=" + RuleSourceMissing
+		case st == srcExcluded:
+			id, sev = RuleSourceIgnored, Warning
+			msg = fmt.Sprintf("%s source %s: all it matches is excluded by %s, so this %s copies nothing", inst, src, ignoreName, inst)
+			hint = "remove the matching pattern from " + ignoreName + " or add an exception (!path)"
+		case st == srcEmptied:
+			id, sev = RuleSourceIgnored, Warning
+			msg = fmt.Sprintf("%s source %s: every file in it is excluded by %s, so this %s copies only empty directories", inst, src, ignoreName, inst)
+			hint = "remove the matching pattern from " + ignoreName + " or add an exception for what to keep (!" + strings.TrimPrefix(path.Clean("/"+x), "/") + "/<file>)"
+		default:
+			continue
+		}
+		line, col := l.at(n, src)
+		l.add(finding{Finding: Finding{ID: id, Severity: sev, Line: line, Column: col,
+			Message: oneLine(msg), Hint: hint}, anchor: n.StartLine})
+	}
+	if l.ctx.ignoreErr != nil && !l.ctx.ignoreReported {
+		l.ctx.ignoreReported = true
+		l.findings = append(l.findings, finding{Finding: Finding{ID: RuleParse, Severity: Error, File: l.ctx.ignorePath,
+			Message: oneLine(l.ctx.ignoreErr.Error()),
+			Hint:    "fix the pattern; see https://docs.docker.com/build/concepts/context/#dockerignore-files"}})
+	}
+}
+
+// optionalPattern turns a plain source into a wildcard that matches it
+// and may match nothing (yarn.lock -> yarn.loc[k]), the idiom for an
+// optional file.
+func optionalPattern(src string) string {
+	if src == "" {
+		return src
+	}
+	last := src[len(src)-1]
+	if last == '/' || last == '.' {
+		return src
+	}
+	return src[:len(src)-1] + "[" + string(last) + "]"
 }
 
 // Mounted directories a Dockerfile must not write to.
@@ -772,28 +900,65 @@ func (l *linter) mountedWhy(dir string) string {
 	return "kanikorun mounts the build context read-only at /workspace, so the write fails (or the content is silently missing from the image)"
 }
 
+// existsInExecutor reports whether directory p exists in the executor
+// container before the build starts: the mount points themselves, and
+// locally a directory of the context under /workspace. kaniko creates a
+// WORKDIR or VOLUME only when it is missing, and `mkdir -p` leaves an
+// existing directory alone, so neither writes to the read-only mount.
+func (l *linter) existsInExecutor(p string) bool {
+	p = path.Clean(p)
+	if p == workspaceDir || p == kanikoDir {
+		return true
+	}
+	rel, ok := strings.CutPrefix(p, workspaceDir+"/")
+	if !ok || l.o.Mode != Local || l.o.Context == "" {
+		return false
+	}
+	// Lstat: a symbolic link may point elsewhere inside the container.
+	fi, err := os.Lstat(filepath.Join(l.o.Context, filepath.FromSlash(rel)))
+	return err == nil && fi.IsDir()
+}
+
 // checkMountedPath reports a WORKDIR, COPY/ADD destination or VOLUME under
-// a mounted directory, and whether it did.
-func (l *linter) checkMountedPath(n *parser.Node, what, abs, token string) bool {
+// a mounted directory, and whether it did. creates is true for WORKDIR and
+// VOLUME, which only create a directory: that fails only where kaniko must
+// make it under the read-only /workspace; anywhere else the build goes on
+// and the directory is merely missing from the image (the container
+// runtime creates a missing WORKDIR or VOLUME at start), so it is a
+// warning.
+func (l *linter) checkMountedPath(n *parser.Node, what, abs, token string, creates bool) bool {
 	dir, ok := mountedDir(abs)
 	if !ok {
 		return false
 	}
 	line, col := l.atLast(n, token)
-	msg := fmt.Sprintf("%s is under %s: %s", what, dir, l.mountedWhy(dir))
-	if abs != token {
-		msg = fmt.Sprintf("%s resolves to %s, under %s: %s", what, abs, dir, l.mountedWhy(dir))
+	why := l.mountedWhy(dir)
+	sev := l.mountedSeverity()
+	if creates && sev == Error {
+		switch {
+		case dir == kanikoDir:
+			sev = Warning
+			why = "kaniko creates it in its own directory, which it never puts in the image; anything a later step writes there is lost"
+		case l.existsInExecutor(abs):
+			sev = Warning
+			why = "it exists in the read-only context mount, so kaniko need not create it, but it is not in the image and anything a later step writes there fails"
+		}
 	}
-	l.add(finding{Finding: Finding{ID: RuleMountedDest, Severity: l.mountedSeverity(), Line: line, Column: col,
+	msg := fmt.Sprintf("%s is under %s: %s", what, dir, why)
+	if abs != token {
+		msg = fmt.Sprintf("%s resolves to %s, under %s: %s", what, abs, dir, why)
+	}
+	l.add(finding{Finding: Finding{ID: RuleMountedDest, Severity: sev, Line: line, Column: col,
 		Message: msg, Hint: "use a directory outside /workspace and /kaniko, e.g. /app or /src"}, anchor: n.StartLine})
 	return true
 }
 
 // checkTargetAndUse checks --target and reports stages the target does not
-// need.
-func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) {
+// need. It returns which stages the executor builds, nil when that is not
+// known.
+func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) []bool {
 	if len(df.stages) == 0 {
-		return
+		return nil
 	}
 	target := len(df.stages) - 1
 	if l.o.Target != "" {
@@ -811,7 +976,7 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) {
 			}
 			l.add(finding{Finding: Finding{ID: RuleTarget, Severity: Error,
 				Message: fmt.Sprintf("--target %s names no stage in the Dockerfile", l.o.Target), Hint: hint}})
-			return
+			return nil
 		}
 		target = i
 	}
@@ -825,6 +990,15 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) {
 			if d >= 0 && d < len(used) && !used[d] {
 				used[d] = true
 				stack = append(stack, d)
+			}
+		}
+		if df.stages[i].depsUnknown {
+			// It may use any earlier stage.
+			for d := 0; d < i; d++ {
+				if !used[d] {
+					used[d] = true
+					stack = append(stack, d)
+				}
 			}
 		}
 	}
@@ -844,4 +1018,9 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) {
 		l.add(finding{Finding: Finding{ID: RuleUnusedStage, Severity: Info, Line: line, Column: col,
 			Message: msg, Hint: hint}, anchor: s.node.StartLine})
 	}
+	built := make([]bool, len(df.stages))
+	for i := 0; i <= target; i++ {
+		built[i] = used[i] || l.exec.Flavor != Fork
+	}
+	return built
 }

@@ -7,7 +7,10 @@
 // What each executor can do lives in one capability table (executor.go),
 // derived from the measured behaviour of upstream kaniko v1.24.0 and the
 // osscontainertools fork v1.28.x; the rules turn its rows into findings with
-// stable IDs (rules.go).
+// stable IDs (rules.go). An error is only for what stops the executor or
+// builds a wrong image: what kaniko builds as BuildKit does (wildcards
+// matching nothing, a WORKDIR that exists, a stage the executor does not
+// build) is at most a warning or a note.
 package lint
 
 import (
@@ -53,8 +56,9 @@ type Options struct {
 	// as given, or "Dockerfile" when that is empty too.
 	DisplayName string
 	// Context is the host path of the build context, used to check
-	// COPY/ADD sources against its files and .dockerignore. Empty skips
-	// those checks.
+	// COPY/ADD sources against its files and the ignore file kaniko
+	// reads: <Dockerfile>.dockerignore when it exists, else
+	// <Context>/.dockerignore. Empty skips those checks.
 	Context string
 	// BuildArgs are KEY=VALUE pairs, already resolved.
 	BuildArgs []string
@@ -122,7 +126,8 @@ func Lint(o Options) (*Report, error) {
 }
 
 // LintSource lints Dockerfile content; o.Dockerfile is only used to name
-// the file in findings.
+// the file in findings and to find its own ignore file
+// (<Dockerfile>.dockerignore).
 func LintSource(src []byte, o Options) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -144,6 +149,9 @@ func LintSource(src []byte, o Options) (*Report, error) {
 type finding struct {
 	Finding
 	anchor int
+	// stage is the index+1 of the stage whose instructions the finding
+	// is about, 0 for none.
+	stage int
 }
 
 type linter struct {
@@ -159,6 +167,8 @@ type linter struct {
 	ctx       *contextIndex
 	cursors   map[cursorKey]*cursor
 	buildArgs map[string]string
+	// curStage is the index+1 of the stage being checked, 0 outside.
+	curStage int
 	// directiveErrLine is the line of a bad parser directive, if any.
 	directiveErrLine int
 }
@@ -197,7 +207,7 @@ func newLinter(src []byte, o Options, exec Executor) *linter {
 		}
 	}
 	if o.Context != "" {
-		l.ctx = newContextIndex(o.Context)
+		l.ctx = newContextIndex(o.Context, dockerignorePath(o.Dockerfile, o.Context))
 	}
 	return l
 }
@@ -298,6 +308,9 @@ func (l *linter) parseFailure(err error, n *parser.Node) {
 // add records a finding unless --ignore drops its rule.
 func (l *linter) add(f finding) {
 	f.File = l.file
+	if f.stage == 0 {
+		f.stage = l.curStage
+	}
 	l.findings = append(l.findings, f)
 }
 

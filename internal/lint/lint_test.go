@@ -297,6 +297,8 @@ func TestDockerignoreSemantics(t *testing.T) {
 		"empty/":             "",
 		"onlyignored/b.tmp":  "",
 		"onlyignored/c/d.md": "",
+		"tmponly/a.tmp":      "",
+		"tmponly/b/c.tmp":    "",
 	})
 	tests := []struct {
 		src  string
@@ -316,6 +318,10 @@ func TestDockerignoreSemantics(t *testing.T) {
 		{"vendor/gone", srcExcluded},
 		{"empty", srcOK},
 		{"onlyignored", srcOK}, // c/d.md: *.md is root-only, so it survives
+		{"tmponly/b", srcEmptied},
+		{"tmponly", srcOK}, // b survives, if only as an empty directory
+		{"tmponly/*", srcEmptied},
+		{"src/[", srcBadPattern},
 		{"nothing", srcMissing},
 		{"src/*.c", srcMissing},
 		{"*/x", srcMissing},
@@ -323,11 +329,70 @@ func TestDockerignoreSemantics(t *testing.T) {
 		{".", srcOK},
 		{"../src/a.go", srcOK},
 	}
-	c := newContextIndex(dir)
+	c := newContextIndex(dir, filepath.Join(dir, ".dockerignore"))
 	for _, tc := range tests {
 		if got := c.check(tc.src).state; got != tc.want {
 			t.Errorf("check(%q) = %d, want %d", tc.src, got, tc.want)
 		}
+	}
+}
+
+// TestDockerignoreLocation: kaniko's getExcludedFiles reads
+// <Dockerfile>.dockerignore when it exists and <context>/.dockerignore
+// otherwise, never both; kanikorun mounts a Dockerfile from outside the
+// context with its ignore file beside it.
+func TestDockerignoreLocation(t *testing.T) {
+	t.Parallel()
+	root := writeContext(t, map[string]string{
+		"ctx/.dockerignore":                      "*.md\n",
+		"ctx/Dockerfile.dockerignore":            "*.txt\n",
+		"ctx/docker/app.Dockerfile.dockerignore": "*.json\n",
+		"ctx/a.md":                               "",
+		"ctx/a.txt":                              "",
+		"ctx/a.json":                             "",
+		"outside/x.Dockerfile.dockerignore":      "*.md\n*.txt\n*.json\n",
+		"bare/a.md":                              "",
+		"bare/a.txt":                             "",
+		"bare/a.json":                            "",
+		"bare/Dockerfile.dockerignore":           "*.txt\n",
+	})
+	ctx := filepath.Join(root, "ctx")
+	src := "FROM alpine\nCOPY a.md /a/\nCOPY a.txt /b/\nCOPY a.json /c/\n"
+	tests := []struct {
+		name, context, dockerfile string
+		excluded                  string // the one source reported, "" for none
+		file                      string // the ignore file the message names
+	}{
+		{"own file wins", ctx, filepath.Join(ctx, "Dockerfile"), "a.txt", "Dockerfile.dockerignore"},
+		{"own file in a subdirectory", ctx, filepath.Join(ctx, "docker", "app.Dockerfile"), "a.json", "app.Dockerfile.dockerignore"},
+		{"no own file", ctx, filepath.Join(ctx, "other.Dockerfile"), "a.md", ".dockerignore"},
+		{"dockerfile outside the context", ctx, filepath.Join(root, "outside", "x.Dockerfile"), "a.md a.txt a.json", "x.Dockerfile.dockerignore"},
+		{"dockerfile outside the context without its own", ctx, filepath.Join(root, "outside", "y.Dockerfile"), "a.md", ".dockerignore"},
+		{"no dockerfile path", ctx, "", "a.md", ".dockerignore"},
+		{"own file without a context one", filepath.Join(root, "bare"), filepath.Join(root, "bare", "Dockerfile"), "a.txt", "Dockerfile.dockerignore"},
+		{"neither", filepath.Join(root, "bare"), filepath.Join(root, "bare", "prod.Dockerfile"), "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := withID(lintString(t, src, Options{Dockerfile: tc.dockerfile, Context: tc.context}), RuleSourceIgnored)
+			if tc.excluded == "" {
+				if len(got) != 0 {
+					t.Errorf("KR014 = %v, want none", got)
+				}
+				return
+			}
+			want := strings.Fields(tc.excluded)
+			if len(got) != len(want) {
+				t.Fatalf("KR014 = %v, want one error each for %v", got, want)
+			}
+			for i, f := range got {
+				if !strings.Contains(f.Message, "source "+want[i]+" ") ||
+					!strings.Contains(f.Message, "excluded by "+tc.file+":") || f.Severity != Error {
+					t.Errorf("KR014 = %v, want an error for %s naming %s", f, want[i], tc.file)
+				}
+			}
+		})
 	}
 }
 

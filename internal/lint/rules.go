@@ -47,6 +47,9 @@ type Rule struct {
 	// modeDependent rules are errors for a local build and warnings for a
 	// Job.
 	modeDependent bool
+	// severityDoc, when set, is the severity column for rules whose
+	// severity depends on the case.
+	severityDoc string
 }
 
 // rules is the documentation table, in ID order. Severities of the
@@ -83,17 +86,20 @@ var rules = []Rule{
 		Catches: "`FROM --platform=...` (ignored: the image is built for the executor's platform); `$BUILDPLATFORM`/`$TARGETPLATFORM` are not reported",
 		Fix:     "remove `--platform` and pass the executor flag `--custom-platform=<os/arch>`"},
 	{ID: RuleMountedDest, modeDependent: true,
-		Catches: "`WORKDIR`, `COPY`/`ADD` destination or `VOLUME` under `/workspace` (the read-only context mount; a Job's workspace volume) or `/kaniko` (never in the image)",
-		Fix:     "use another directory, e.g. `/app` or `/src`"},
+		severityDoc: "error (local), warning (job); warning for a `WORKDIR`/`VOLUME` kaniko need not create under the read-only `/workspace` (it exists in the context) or creates under `/kaniko`",
+		Catches:     "`WORKDIR`, `COPY`/`ADD` destination or `VOLUME` under `/workspace` (the read-only context mount; a Job's workspace volume) or `/kaniko` (never in the image)",
+		Fix:         "use another directory, e.g. `/app` or `/src`"},
 	{ID: RuleMountedRun, modeDependent: true,
 		Catches: "`RUN` that visibly writes under `/workspace` or `/kaniko` (redirection, `mkdir`, `touch`, `cp`/`mv`/`ln` target, `rm`, `chmod`, `sed -i`, `curl -o`, ...)",
 		Fix:     "write somewhere else, e.g. `/app` or `/tmp`"},
 	{ID: RuleSourceMissing, severity: Error,
-		Catches: "`COPY`/`ADD` source that matches nothing in the context",
-		Fix:     "fix the path (sources are relative to the context root) or add the file"},
+		severityDoc: "error; warning for a wildcard when the whole instruction copies nothing",
+		Catches:     "`COPY`/`ADD` source that matches nothing in the context: a plain name (kaniko stops, or leaves it out silently when another source has a wildcard), an invalid wildcard, or wildcards with which the instruction copies nothing (kaniko and BuildKit accept that)",
+		Fix:         "fix the path (sources are relative to the context root) or add the file"},
 	{ID: RuleSourceIgnored, severity: Error,
-		Catches: "`COPY`/`ADD` source whose every match is excluded by `.dockerignore` (a directory whose whole content is excluded counts)",
-		Fix:     "remove the pattern from `.dockerignore` or add an exception (`!path`)"},
+		severityDoc: "error; warning for a wildcard or a directory when the whole instruction copies nothing",
+		Catches:     "`COPY`/`ADD` source excluded by the ignore file kaniko reads (`<Dockerfile>.dockerignore`, else `.dockerignore`): a plain name (kaniko copies nothing for it, docker build fails), or wildcards and directories with which the instruction copies nothing",
+		Fix:         "remove the pattern from the ignore file or add an exception (`!path`)"},
 	{ID: RuleFromArg, severity: Error,
 		Catches: "`ARG` used in `FROM` with no default and no `--build-arg`",
 		Fix:     "give the ARG a default (`ARG NAME=value`) or pass `--build-arg NAME=value`"},
@@ -136,6 +142,9 @@ func Rules() []Rule {
 // severityText renders a rule's severity for one flavour for the README:
 // fixed, by mode, or from the capability rows the rule reports.
 func (r Rule) severityText(f Flavor) string {
+	if r.severityDoc != "" {
+		return r.severityDoc
+	}
 	if r.modeDependent {
 		return "error (local), warning (job)"
 	}

@@ -308,7 +308,13 @@ func (w *writeScan) apply(name string, spec writeSpec, args []word) {
 	}
 	switch role {
 	case roleAll:
+		// mkdir -p succeeds on a directory that exists, even on a
+		// read-only mount (EEXIST comes before EROFS).
+		parents := name == "mkdir" && (opts['p'] || long["--parents"])
 		for _, j := range operands {
+			if parents && args[j].ok && path.IsAbs(args[j].val) && w.l.existsInExecutor(args[j].val) {
+				continue
+			}
 			w.target(&args[j])
 		}
 	case roleMove:
