@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,10 +100,16 @@ func kindOf(o runtime.Object) string {
 // the package does not build the scheme.
 var schemeBuilt atomic.Bool
 
-// codecs holds the scheme and the strict decoder, built on first use:
+// codecSet is the scheme with its strict and lenient decoders.
+type codecSet struct {
+	scheme          *runtime.Scheme
+	strict, lenient *kjson.Serializer
+}
+
+// codecs holds the scheme and the decoders, built on first use:
 // registering the core and batch types walks hundreds of structs by
 // reflection, which a CLI that only lints must not pay for at start-up.
-var codecs = sync.OnceValues(func() (*runtime.Scheme, *kjson.Serializer) {
+var codecs = sync.OnceValue(func() *codecSet {
 	schemeBuilt.Store(true)
 	s := runtime.NewScheme()
 	// AddToScheme only fails on conflicting registrations, which two
@@ -112,7 +120,11 @@ var codecs = sync.OnceValues(func() (*runtime.Scheme, *kjson.Serializer) {
 	if err := batchv1.AddToScheme(s); err != nil {
 		panic(err)
 	}
-	return s, kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, s, s, kjson.SerializerOptions{Yaml: true, Strict: true})
+	return &codecSet{
+		scheme:  s,
+		strict:  kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, s, s, kjson.SerializerOptions{Yaml: true, Strict: true}),
+		lenient: kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, s, s, kjson.SerializerOptions{Yaml: true}),
+	}
 })
 
 // Decode reads a stream of Kubernetes objects: YAML documents separated by
@@ -122,6 +134,35 @@ var codecs = sync.OnceValues(func() (*runtime.Scheme, *kjson.Serializer) {
 // Objects of other kinds come back as *metav1.PartialObjectMetadata so a
 // caller can name what it skips.
 func Decode(data []byte) ([]runtime.Object, error) {
+	d := &decoder{}
+	return d.stream(data)
+}
+
+// DecodeLenient is Decode for input that may come from a cluster newer
+// than the k8s.io/api this program is built with (replay input): a field
+// unknown to these types is dropped and named in the returned notices, one
+// line per object, instead of failing the whole stream. Everything else
+// stays strict: a duplicated field, a wrong type or bad YAML is still an
+// error, because which value the cluster took is then unclear.
+func DecodeLenient(data []byte) ([]runtime.Object, []string, error) {
+	d := &decoder{lenient: true}
+	objs, err := d.stream(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return objs, d.unknown, nil
+}
+
+// decoder carries one decoding of a stream.
+type decoder struct {
+	// lenient accepts fields unknown to the scheme's types.
+	lenient bool
+	// unknown collects, in lenient mode, one notice per object with
+	// unknown fields.
+	unknown []string
+}
+
+func (d *decoder) stream(data []byte) ([]runtime.Object, error) {
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
 	var objs []runtime.Object
 	for n := 1; ; n++ {
@@ -135,7 +176,7 @@ func Decode(data []byte) ([]runtime.Object, error) {
 		if isEmptyDoc(doc) {
 			continue
 		}
-		got, err := decodeDoc(doc)
+		got, err := d.doc(doc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: document %d: %s", ErrBadManifest, n, oneLine(err))
 		}
@@ -150,7 +191,7 @@ func isEmptyDoc(doc []byte) bool {
 	return yaml.Unmarshal(doc, &v) == nil && v == nil
 }
 
-func decodeDoc(doc []byte) ([]runtime.Object, error) {
+func (d *decoder) doc(doc []byte) ([]runtime.Object, error) {
 	var tm metav1.TypeMeta
 	if err := yaml.Unmarshal(doc, &tm); err != nil {
 		return nil, err
@@ -159,15 +200,28 @@ func decodeDoc(doc []byte) ([]runtime.Object, error) {
 		return nil, errors.New("an object without apiVersion and kind; every object needs both")
 	}
 	gvk := schema.FromAPIVersionAndKind(tm.APIVersion, tm.Kind)
-	scheme, codec := codecs()
-	if !scheme.Recognizes(gvk) {
+	c := codecs()
+	if !c.scheme.Recognizes(gvk) {
 		var p metav1.PartialObjectMetadata
 		if err := yaml.Unmarshal(doc, &p); err != nil {
 			return nil, fmt.Errorf("%s: %v", tm.Kind, err)
 		}
 		return []runtime.Object{&p}, nil
 	}
-	obj, _, err := codec.Decode(doc, nil, nil)
+	obj, _, err := c.strict.Decode(doc, nil, nil)
+	if fields, ok := unknownFields(err); ok && d.lenient {
+		// Decoded again without strictness rather than trusting what the
+		// strict pass left behind: only the lenient decoder promises to
+		// fill every known field.
+		if obj, _, err = c.lenient.Decode(doc, nil, nil); err == nil {
+			api := "kanikorun's Kubernetes API"
+			if r := apiRelease(); r != "" {
+				api += " " + r
+			}
+			d.unknown = append(d.unknown, fmt.Sprintf("unknown fields in %s: %s (newer than %s, or misspelt)",
+				objectLabel(gvk.Kind, obj), strings.Join(fields, ", "), api))
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", tm.Kind, err)
 	}
@@ -185,13 +239,80 @@ func decodeDoc(doc []byte) ([]runtime.Object, error) {
 	}
 	var out []runtime.Object
 	for i, it := range items {
-		got, err := decodeDoc(it.Raw)
+		got, err := d.doc(it.Raw)
 		if err != nil {
 			return nil, fmt.Errorf("list item %d: %w", i, err)
 		}
 		out = append(out, got...)
 	}
 	return out, nil
+}
+
+// unknownFields returns the paths of the unknown fields a strict decoding
+// error names, and false when err is anything else or also reports another
+// strictness violation (a duplicated field).
+func unknownFields(err error) ([]string, bool) {
+	se, ok := runtime.AsStrictDecodingError(err)
+	if !ok {
+		return nil, false
+	}
+	var fields []string
+	for _, e := range se.Errors() {
+		// sigs.k8s.io/json reports "unknown field \"a.b\"" and
+		// "duplicate field \"a.b\"", both with the path; a YAML duplicate
+		// key comes without one.
+		fe, ok := e.(interface{ FieldPath() string })
+		if !ok || !strings.HasPrefix(e.Error(), "unknown field ") {
+			return nil, false
+		}
+		fields = append(fields, fe.FieldPath())
+	}
+	sort.Strings(fields)
+	return fields, len(fields) > 0
+}
+
+// objectLabel names an object for a notice: its kind and name, or only
+// the kind for a nameless object.
+func objectLabel(kind string, obj runtime.Object) string {
+	if mo, ok := obj.(metav1.Object); ok {
+		name := mo.GetName()
+		if name == "" {
+			name = mo.GetGenerateName()
+		}
+		if name != "" {
+			return fmt.Sprintf("%s %q", kind, name)
+		}
+	}
+	return kind
+}
+
+// apiRelease is "v1.N", the Kubernetes release of the k8s.io/api this
+// binary is built with, read from the build info so it cannot go stale;
+// empty when the build info does not say (as in test binaries).
+var apiRelease = sync.OnceValue(func() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, m := range bi.Deps {
+		if m.Path == "k8s.io/api" {
+			if m.Replace != nil {
+				m = m.Replace
+			}
+			return releaseOf(m.Version)
+		}
+	}
+	return ""
+})
+
+// releaseOf maps a k8s.io/api module version to its Kubernetes release:
+// v0.N.x ships with v1.N.x. Pseudo-versions and anything else give "".
+func releaseOf(version string) string {
+	minor, rest, ok := strings.Cut(strings.TrimPrefix(version, "v0."), ".")
+	if !ok || !strings.HasPrefix(version, "v0.") || minor == "" || minor == "0" || strings.Trim(minor, "0123456789") != "" || rest == "" {
+		return ""
+	}
+	return "v1." + minor
 }
 
 // flattenTyped returns the items of a typed list with their kinds set, as

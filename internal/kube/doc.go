@@ -7,7 +7,10 @@
 //     objects as YAML or JSON.
 //   - ReadManifest and Manifest.Plan turn a Job or Pod manifest that runs a
 //     kaniko executor back into a plan.Container for the local runner, with
-//     the pod's volumes mapped to host paths (replay).
+//     the pod's volumes mapped to host paths (replay). Replay input may come
+//     from a newer cluster, so it is read with DecodeLenient (unknown
+//     fields named, not fatal); what kanikorun renders is checked with the
+//     strict Decode.
 //   - ParseStatus reads a Job's status the way the Job controller means it:
 //     conditions looked up by type, never by position.
 //

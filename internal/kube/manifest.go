@@ -36,20 +36,27 @@ type Manifest struct {
 	Secrets map[string]*corev1.Secret
 	// ConfigMaps holds the stream's ConfigMaps by name.
 	ConfigMaps map[string]*corev1.ConfigMap
-	// Ignored names the stream's other objects, e.g. `v1 Service "web"`,
-	// for the caller to mention.
+	// Ignored says what of the stream the replay leaves out, for the
+	// caller to print after "ignoring ": the stream's other objects, e.g.
+	// `v1 Service "web"`, and fields unknown to the k8s.io/api this binary
+	// is built with, one line per object, e.g. `unknown fields in Job
+	// "build-image": spec.futureKnob (newer than kanikorun's Kubernetes
+	// API v1.37, or misspelt)`.
 	Ignored []string
 }
 
 // ReadManifest reads a manifest stream (multi-document YAML, or JSON, or a
-// v1 List) that holds one Job, Pod or CronJob, strictly: an unknown field
-// is an error, as kubectl would reject it too.
+// v1 List) that holds one Job, Pod or CronJob. A manifest exported from a
+// cluster newer than this binary's k8s.io/api carries fields these types
+// do not have; replay must still run it, so such fields are dropped and
+// listed in Ignored (DecodeLenient). Anything else is strict: a duplicated
+// field, a wrong type or bad YAML is an ErrBadManifest.
 func ReadManifest(data []byte) (*Manifest, error) {
-	objs, err := Decode(data)
+	objs, unknown, err := DecodeLenient(data)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Secrets: map[string]*corev1.Secret{}, ConfigMaps: map[string]*corev1.ConfigMap{}}
+	m := &Manifest{Secrets: map[string]*corev1.Secret{}, ConfigMaps: map[string]*corev1.ConfigMap{}, Ignored: unknown}
 	var workloads []string
 	for _, o := range objs {
 		switch v := o.(type) {

@@ -8,11 +8,19 @@ import (
 	"strings"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
+	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
 // ReplayLabel is the container label that names the workload a replayed
 // container came from, e.g. "Job/build-image".
 const ReplayLabel = "io.kanikorun.replay"
+
+// DryRunDir stands, in a dry run's plan, for the temporary directory a real
+// replay creates (and removes) for Secrets, ConfigMaps, emptyDirs and the
+// digest file. It is the placeholder `kanikorun build --dry-run` prints for
+// the files it generates at run time; plan.ShellQuote leaves it for the
+// shell to expand.
+const DryRunDir = "$KANIKORUN_TMP"
 
 // ErrUnmappedVolume marks pod volumes a replay cannot back with an existing
 // host path; the error lists every one with the flag that maps it.
@@ -44,8 +52,17 @@ type ReplayOptions struct {
 	// replay's temporary directory.
 	DigestFile string
 	// TempDir is where the replay writes Secrets, emptyDirs and the digest
-	// file; empty means the system's temporary directory.
+	// file; empty means the system's temporary directory. A dry run does
+	// not use it.
 	TempDir string
+	// DryRun plans without writing anything, for printing rather than
+	// running: volumes replay would write (Secrets, ConfigMaps, emptyDirs)
+	// and the temporary digest file get placeholder sources under
+	// DryRunDir, and Replay.Notes says what each stands for. Everything
+	// else is checked as for a real run (--secret files are read, keys and
+	// subPaths must exist), so a dry run fails where the run would. No
+	// secret content reaches the disk, and Cleanup has nothing to do.
+	DryRun bool
 }
 
 // Replay is a manifest's executor turned into a container to run here.
@@ -58,6 +75,12 @@ type Replay struct {
 	// Secrets, init containers, privileged mode) or what will fail (an
 	// output under a mount that replay makes read-only).
 	Warnings []string
+	// Notes, in a dry run only, say what each DryRunDir placeholder in
+	// Container stands for, e.g. `$KANIKORUN_TMP/volumes/docker-config
+	// stands for volume "docker-config" (secret "regcred": config.json),
+	// written only when the replay runs`; for stderr, beside the printed
+	// command.
+	Notes []string
 	// tmp is the directory this replay created, removed by Cleanup.
 	tmp string
 }
@@ -97,7 +120,8 @@ func (r *Replay) Cleanup() error {
 // When the executor writes its digest to /dev/termination-log, the plan's
 // DigestFile receives it. All unmappable volumes are reported in one
 // ErrUnmappedVolume error. On error nothing is left behind; on success call
-// Cleanup after the run.
+// Cleanup after the run. With o.DryRun nothing is written in the first
+// place (see ReplayOptions.DryRun).
 func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	c, err := m.Container(o.Container)
 	if err != nil {
@@ -107,7 +131,7 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 		return nil, fmt.Errorf("%w: container %q of %s %q has no image", ErrNoExecutor, c.Name, m.Kind, m.Name)
 	}
 	r := &Replay{}
-	p := &replayer{m: m, o: o, r: r, done: map[string]string{}}
+	p := &replayer{m: m, o: o, r: r, done: map[string]string{}, planned: map[string]bool{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -161,11 +185,19 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 			}
 			df = filepath.Join(dir, "termination-log")
 		}
-		if df, err = filepath.Abs(df); err != nil {
-			return nil, fmt.Errorf("resolving digest file %q: %w", o.DigestFile, err)
-		}
-		if err := ensureFile(df); err != nil {
-			return nil, err
+		if o.DryRun && o.DigestFile == "" {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s stands for the file that receives the digest the executor writes to %s, made only when the replay runs", df, spec.TerminationLog))
+		} else {
+			if df, err = filepath.Abs(df); err != nil {
+				return nil, fmt.Errorf("resolving digest file %q: %w", o.DigestFile, err)
+			}
+			// The caller's own digest file is named, not created, in a
+			// dry run.
+			if !o.DryRun {
+				if err := ensureFile(df); err != nil {
+					return nil, err
+				}
+			}
 		}
 		pc.DigestFile = df
 	}

@@ -3,6 +3,7 @@ package kube
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -494,7 +495,12 @@ spec:
 		{name: "json list with a secret", in: `{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Secret","metadata":{"name":"regcred"},"type":"kubernetes.io/dockerconfigjson","data":{".dockerconfigjson":"e30="}},{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"k","image":"kaniko"}]}}]}`,
 			kind: "Pod", secrets: []string{"regcred"}},
 		{name: "cronjob", in: "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: nightly}\nspec:\n  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: k, image: kaniko}]\n", kind: "CronJob"},
-		{name: "unknown field", in: strings.Replace(job, "containers:", "containerz:", 1), err: ErrBadManifest, say: `unknown field "spec.template.spec.containerz"`},
+		{name: "fields from a newer cluster", in: strings.Replace(job, "  template:\n", "  futureKnob: true\n  template:\n", 1) +
+			"---\napiVersion: v1\nkind: Secret\nmetadata: {name: s, futureMeta: 1}\nfutureTop: {}\n",
+			kind: "Job", secrets: []string{"s"}, ignored: []string{
+				`unknown fields in Job "j": spec.futureKnob (newer than kanikorun's Kubernetes API` + apiReleaseSuffix() + `, or misspelt)`,
+				`unknown fields in Secret "s": futureTop, metadata.futureMeta (newer than kanikorun's Kubernetes API` + apiReleaseSuffix() + `, or misspelt)`,
+			}},
 		{name: "duplicate field", in: job + "metadata: {name: again}\n", err: ErrBadManifest, say: `key "metadata" already set`},
 		{name: "no kind", in: "metadata: {name: x}\n", err: ErrBadManifest, say: "without apiVersion and kind"},
 		{name: "bad yaml", in: "kind: [\n", err: ErrBadManifest},
@@ -692,7 +698,9 @@ func TestReplaySecretFileErrors(t *testing.T) {
 	src := t.TempDir()
 	dir := t.TempDir()
 	cases := map[string]struct{ content, say string }{
-		"typo.yaml":      {"apiVersion: v1\nkind: Secret\nmetadata: {name: regcred}\ndatta: {}\n", `unknown field "datta"`},
+		// The misspelt data leaves the key the volume needs missing: the
+		// unknown field is then the error, not a warning.
+		"typo.yaml":      {"apiVersion: v1\nkind: Secret\nmetadata: {name: regcred}\ndatta: {}\n", `unknown fields in Secret "regcred": datta`},
 		"configmap.yaml": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: regcred}\n", "holds ConfigMap, not one v1 Secret"},
 	}
 	for file, tc := range cases {
@@ -727,5 +735,234 @@ func TestReplayRelativePaths(t *testing.T) {
 	}
 	if r.Container.DigestFile != filepath.Join(dir, "digest") {
 		t.Errorf("DigestFile = %q", r.Container.DigestFile)
+	}
+}
+
+// TestReplaySecretFileFromNewerCluster: a --secret Secret with a field
+// this build does not know still supplies its keys, with a warning that
+// names the flag and the field and quotes no credentials.
+func TestReplaySecretFileFromNewerCluster(t *testing.T) {
+	t.Parallel()
+	m := readFixture(t, "replay/command-form-with-secret.yaml")
+	src := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join(goldenDir, "replay", "secret-regcred.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "secret.yaml")
+	writeFile(t, p, string(raw)+"futureRotation: {every: 24h}\n")
+	r := plan1(t, m, ReplayOptions{Claims: map[string]string{"sources": src}, Secrets: map[string]string{"regcred": p}})
+	var creds string
+	for _, mt := range r.Container.Mounts {
+		if mt.Target == "/kaniko/.docker" {
+			creds = mt.Source
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(creds, "config.json"))
+	if err != nil || !bytes.Equal(bytes.TrimSpace(got), fakeDockerConfig) {
+		t.Errorf("config.json = %q, %v; want the Secret's .dockerconfigjson", got, err)
+	}
+	if !containsWarning(r.Warnings, "--secret regcred="+p+`: ignoring unknown fields in Secret "regcred": futureRotation`) {
+		t.Errorf("warnings %q lack the unknown field", r.Warnings)
+	}
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "ZmFrZTpmYWtl") || strings.Contains(w, "eyJhdXRocyI6") {
+			t.Errorf("a warning quotes the credentials: %q", w)
+		}
+	}
+}
+
+// dryRunManifest has every kind of volume replay writes itself: a Secret
+// from the stream with items and a subPath mount, a Secret from a --secret
+// file, a ConfigMap, an emptyDir, a projected volume, and the digest file.
+const dryRunManifest = `apiVersion: v1
+kind: Secret
+metadata: {name: regcred}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{"auths":{"registry.example.com":{"auth":"ZHJ5OnN0cmVhbS1zZWNyZXQ="}}}'
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {build.conf: "x=1"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: dry}
+spec:
+  containers:
+  - name: kaniko
+    image: kaniko
+    args: [--context=dir:///workspace/app, --destination=registry.example.com/a:1, --digest-file=/dev/termination-log, --cache-dir=/cache]
+    volumeMounts:
+    - {name: src, mountPath: /workspace}
+    - {name: creds, mountPath: /kaniko/.docker/config.json, subPath: config.json}
+    - {name: other, mountPath: /etc/other}
+    - {name: settings, mountPath: /etc/build}
+    - {name: cache, mountPath: /cache}
+    - {name: both, mountPath: /etc/both}
+  volumes:
+  - {name: src, persistentVolumeClaim: {claimName: sources}}
+  - {name: creds, secret: {secretName: regcred, items: [{key: .dockerconfigjson, path: config.json}]}}
+  - {name: other, secret: {secretName: other}}
+  - {name: settings, configMap: {name: settings}}
+  - {name: cache, emptyDir: {}}
+  - name: both
+    projected:
+      sources:
+      - secret: {name: regcred}
+      - configMap: {name: settings, items: [{key: build.conf, path: conf/build.conf}]}
+`
+
+// dryRunSecrets are secret values of dryRunManifest and its --secret file
+// that a dry run must not show anywhere.
+var dryRunSecrets = []string{"ZHJ5OnN0cmVhbS1zZWNyZXQ=", "stream-secret", "file-secret-value"}
+
+// TestReplayDryRunWritesNothing: a dry run plans exactly the container a
+// real run would, with $KANIKORUN_TMP in place of the temporary directory,
+// writes nothing (no temporary directory, no digest file, no secret on
+// disk), and says what each placeholder stands for without quoting
+// secrets.
+func TestReplayDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	m, err := ReadManifest([]byte(dryRunManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := workspace(t)
+	secretFile := filepath.Join(t.TempDir(), "other.json")
+	writeFile(t, secretFile, `{"auths":{"other.example.com":{"auth":"file-secret-value"}}}`)
+	o := ReplayOptions{Claims: map[string]string{"sources": src}, Secrets: map[string]string{"other": secretFile}}
+
+	real := plan1(t, m, o)
+	dryTmp := t.TempDir()
+	o.DryRun, o.TempDir = true, dryTmp
+	dry, err := m.Plan(o)
+	if err != nil {
+		t.Fatalf("dry Plan: %v", err)
+	}
+	if entries, _ := os.ReadDir(dryTmp); len(entries) != 0 {
+		t.Errorf("the dry run wrote %v into its TempDir", entries)
+	}
+	if dry.tmp != "" {
+		t.Errorf("the dry run made a temporary directory %q", dry.tmp)
+	}
+	// Had it written to its placeholders, they would be relative paths.
+	if _, err := os.Lstat(DryRunDir); !os.IsNotExist(err) {
+		t.Errorf("the dry run wrote into ./%s (%v)", DryRunDir, err)
+	}
+
+	// The same plan, with the real run's temporary directory spelt
+	// $KANIKORUN_TMP.
+	want := real.Container
+	want.Mounts = append([]plan.Mount(nil), want.Mounts...)
+	for i := range want.Mounts {
+		want.Mounts[i].Source = strings.Replace(want.Mounts[i].Source, real.tmp, DryRunDir, 1)
+	}
+	want.DigestFile = strings.Replace(want.DigestFile, real.tmp, DryRunDir, 1)
+	if !reflect.DeepEqual(dry.Container, want) {
+		t.Errorf("dry-run plan:\n got %+v\nwant %+v", dry.Container, want)
+	}
+	if placeholders := strings.Count(dry.Container.DockerRun(), "source="+DryRunDir+"/"); placeholders != 6 {
+		t.Errorf("docker run line has %d placeholders, want 6 (5 volumes, the digest file): %s", placeholders, dry.Container.DockerRun())
+	}
+	if !slices.Equal(dry.Warnings, real.Warnings) {
+		t.Errorf("warnings: dry %q, real %q", dry.Warnings, real.Warnings)
+	}
+	if real.Notes != nil {
+		t.Errorf("a real run has notes: %q", real.Notes)
+	}
+
+	wantNotes := []string{
+		`$KANIKORUN_TMP/volumes/creds stands for volume "creds" (secret "regcred": config.json), written only when the replay runs`,
+		`$KANIKORUN_TMP/volumes/other stands for volume "other" (secret "other": .dockerconfigjson), written only when the replay runs`,
+		`$KANIKORUN_TMP/volumes/settings stands for volume "settings" (configMap "settings": build.conf), written only when the replay runs`,
+		`$KANIKORUN_TMP/volumes/cache stands for volume "cache" (emptyDir), made only when the replay runs`,
+		`$KANIKORUN_TMP/volumes/both stands for volume "both" (projected: .dockerconfigjson, conf/build.conf), written only when the replay runs`,
+		`$KANIKORUN_TMP/termination-log stands for the file that receives the digest the executor writes to /dev/termination-log, made only when the replay runs`,
+	}
+	if !slices.Equal(dry.Notes, wantNotes) {
+		t.Errorf("notes:\n got %q\nwant %q", dry.Notes, wantNotes)
+	}
+	all := fmt.Sprintf("%+v", *dry)
+	for _, s := range dryRunSecrets {
+		if strings.Contains(all, s) {
+			t.Errorf("the dry run shows the secret %q", s)
+		}
+	}
+	if err := dry.Cleanup(); err != nil {
+		t.Errorf("Cleanup of a dry run: %v", err)
+	}
+
+	// A --digest-file of the caller's is named but not created.
+	digest := filepath.Join(t.TempDir(), "digest")
+	o.DigestFile = digest
+	dry, err = m.Plan(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.Container.DigestFile != digest {
+		t.Errorf("DigestFile = %q, want %q", dry.Container.DigestFile, digest)
+	}
+	if _, err := os.Stat(digest); !os.IsNotExist(err) {
+		t.Errorf("the dry run created the digest file: %v", err)
+	}
+}
+
+// TestReplayDryRunFailsLikeRun: a dry run reports the problems a real run
+// would (a missing key, a subPath the volume will not hold, an unreadable
+// --secret file, an unmapped claim), and writes nothing either way.
+func TestReplayDryRunFailsLikeRun(t *testing.T) {
+	t.Parallel()
+	src := workspace(t)
+	cases := []struct {
+		name    string
+		edit    func(string) string
+		secrets map[string]string
+		claims  map[string]string
+		say     string
+	}{
+		{name: "missing key", edit: func(s string) string { return strings.Replace(s, "key: .dockerconfigjson, path", "key: nope, path", 1) },
+			say: `secret "regcred" has no key "nope"`},
+		{name: "subPath the secret does not hold", edit: func(s string) string { return strings.Replace(s, "subPath: config.json", "subPath: conf.json", 1) },
+			say: `volume "creds" maps to`},
+		{name: "subPath into an emptyDir", edit: func(s string) string {
+			return strings.Replace(s, "{name: cache, mountPath: /cache}", "{name: cache, mountPath: /cache, subPath: sub}", 1)
+		}, say: `volume "cache" maps to`},
+		{name: "unreadable --secret file", secrets: map[string]string{"other": "/nonexistent/other.json"}, say: "reading --secret other=/nonexistent/other.json"},
+		{name: "unmapped claim", claims: map[string]string{}, say: "needs --claim sources=DIR"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			in := dryRunManifest
+			if tc.edit != nil {
+				in = tc.edit(in)
+			}
+			m, err := ReadManifest([]byte(in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			secretFile := filepath.Join(t.TempDir(), "other.json")
+			writeFile(t, secretFile, "{}")
+			o := ReplayOptions{Claims: map[string]string{"sources": src}, Secrets: map[string]string{"other": secretFile}}
+			if tc.secrets != nil {
+				o.Secrets = tc.secrets
+			}
+			if tc.claims != nil {
+				o.Claims = tc.claims
+			}
+			for _, dry := range []bool{false, true} {
+				o.DryRun, o.TempDir = dry, t.TempDir()
+				_, err := m.Plan(o)
+				if !errors.Is(err, ErrUnmappedVolume) || !strings.Contains(err.Error(), tc.say) {
+					t.Errorf("dry run %v: Plan error = %v; want ErrUnmappedVolume saying %q", dry, err, tc.say)
+				}
+				if entries, _ := os.ReadDir(o.TempDir); len(entries) != 0 {
+					t.Errorf("dry run %v: left %v in TempDir", dry, entries)
+				}
+			}
+		})
 	}
 }

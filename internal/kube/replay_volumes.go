@@ -24,9 +24,16 @@ type replayer struct {
 	// done caches the host directory made for a volume, so a volume
 	// mounted twice is written once.
 	done map[string]string
+	// planned holds, in a dry run, every path a real run would write under
+	// DryRunDir (true for files, false for directories), so mounts and
+	// subPaths are checked as if they had been written.
+	planned map[string]bool
 }
 
 func (p *replayer) tempDir() (string, error) {
+	if p.o.DryRun {
+		return DryRunDir, nil
+	}
 	if p.r.tmp == "" {
 		dir, err := os.MkdirTemp(p.o.TempDir, "kanikorun-replay-")
 		if err != nil {
@@ -70,7 +77,7 @@ func (p *replayer) mount(vm corev1.VolumeMount, locked []string) (m plan.Mount, 
 	}
 	// The daemon would create a missing source as an empty directory,
 	// turning a missing config.json into a directory kaniko cannot read.
-	if _, err := os.Stat(src); err != nil {
+	if !p.exists(src) {
 		return m, false, fmt.Sprintf("volume %q maps to %q, which does not exist; create it or fix the mapping", vol.Name, src)
 	}
 	target := path.Clean(vm.MountPath)
@@ -116,20 +123,20 @@ func (p *replayer) source(vol *corev1.Volume) (src string, readOnly bool, proble
 		}
 		return abs, vs.PersistentVolumeClaim.ReadOnly, ""
 	case vs.EmptyDir != nil:
-		dir, problem := p.materialise(vol.Name, func(string) (string, error) { return "", nil })
+		dir, problem := p.materialise(vol.Name, "emptyDir", func(string) (string, error) { return "", nil })
 		return dir, false, problem
 	case vs.Secret != nil:
-		dir, problem := p.materialise(vol.Name, func(dir string) (string, error) {
+		dir, problem := p.materialise(vol.Name, fmt.Sprintf("secret %q", vs.Secret.SecretName), func(dir string) (string, error) {
 			return p.writeSecret(dir, vol.Name, vs.Secret.SecretName, vs.Secret.Items, optional(vs.Secret.Optional))
 		})
 		return dir, true, problem
 	case vs.ConfigMap != nil:
-		dir, problem := p.materialise(vol.Name, func(dir string) (string, error) {
+		dir, problem := p.materialise(vol.Name, fmt.Sprintf("configMap %q", vs.ConfigMap.Name), func(dir string) (string, error) {
 			return p.writeConfigMap(dir, vol.Name, vs.ConfigMap.Name, vs.ConfigMap.Items, optional(vs.ConfigMap.Optional))
 		})
 		return dir, true, problem
 	case vs.Projected != nil:
-		dir, problem := p.materialise(vol.Name, func(dir string) (string, error) {
+		dir, problem := p.materialise(vol.Name, "projected", func(dir string) (string, error) {
 			var problems []string
 			for _, s := range vs.Projected.Sources {
 				var pr string
@@ -161,8 +168,11 @@ func (p *replayer) source(vol *corev1.Volume) (src string, readOnly bool, proble
 // materialise makes the directory for a volume replay writes itself, once
 // per volume, and returns it or a problem for the ErrUnmappedVolume list.
 // fill's errors (an unreadable --secret file, a failed write) become
-// problems too, so the user sees every mapping issue in one go.
-func (p *replayer) materialise(volName string, fill func(dir string) (string, error)) (string, string) {
+// problems too, so the user sees every mapping issue in one go. In a dry
+// run the directory is DryRunDir/volumes/NAME, nothing is written, and a
+// note says what the placeholder stands for, describing the volume's source
+// as what says, e.g. `secret "regcred"`.
+func (p *replayer) materialise(volName, what string, fill func(dir string) (string, error)) (string, string) {
 	if dir, ok := p.done[volName]; ok {
 		return dir, ""
 	}
@@ -171,7 +181,7 @@ func (p *replayer) materialise(volName string, fill func(dir string) (string, er
 		return "", err.Error()
 	}
 	dir := filepath.Join(tmp, "volumes", volName)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := p.mkdir(dir); err != nil {
 		return "", fmt.Sprintf("volume %q: creating %q: %v", volName, dir, err)
 	}
 	problem, err := fill(dir)
@@ -182,7 +192,63 @@ func (p *replayer) materialise(volName string, fill func(dir string) (string, er
 		return "", problem
 	}
 	p.done[volName] = dir
+	if p.o.DryRun {
+		note, verb := fmt.Sprintf("%s stands for volume %q (%s", dir, volName, what), "made"
+		if files := p.plannedFiles(dir); len(files) > 0 {
+			note, verb = note+": "+strings.Join(files, ", "), "written"
+		}
+		p.r.Notes = append(p.r.Notes, note+"), "+verb+" only when the replay runs")
+	}
 	return dir, ""
+}
+
+// mkdir makes a directory, or plans it in a dry run.
+func (p *replayer) mkdir(dir string) error {
+	if !p.o.DryRun {
+		return os.MkdirAll(dir, 0o700)
+	}
+	for d := dir; d != DryRunDir && d != "." && d != "/"; d = filepath.Dir(d) {
+		if _, ok := p.planned[d]; !ok {
+			p.planned[d] = false
+		}
+	}
+	return nil
+}
+
+// put writes a file of a materialised volume, or plans it in a dry run.
+func (p *replayer) put(dst string, data []byte, mode os.FileMode) error {
+	if err := p.mkdir(filepath.Dir(dst)); err != nil {
+		return fmt.Errorf("creating %q: %w", filepath.Dir(dst), err)
+	}
+	if p.o.DryRun {
+		p.planned[dst] = true
+		return nil
+	}
+	return os.WriteFile(dst, data, mode)
+}
+
+// exists reports whether a mount source exists or, for a dry run's
+// placeholder, would exist in a real run.
+func (p *replayer) exists(src string) bool {
+	if p.o.DryRun && strings.HasPrefix(src, DryRunDir+"/") {
+		_, ok := p.planned[src]
+		return ok
+	}
+	_, err := os.Stat(src)
+	return err == nil
+}
+
+// plannedFiles lists the files a dry run planned under dir, relative to
+// it, sorted.
+func (p *replayer) plannedFiles(dir string) []string {
+	var files []string
+	for f, isFile := range p.planned {
+		if rel, ok := strings.CutPrefix(f, dir+"/"); ok && isFile {
+			files = append(files, rel)
+		}
+	}
+	sort.Strings(files)
+	return files
 }
 
 // writeSecret writes a Secret's keys into dir as the kubelet would.
@@ -200,7 +266,7 @@ func (p *replayer) writeSecret(dir, volName, name string, items []corev1.KeyToPa
 	if cfg, ok := data[corev1.DockerConfigJsonKey]; ok {
 		p.warnCredsStore(name, cfg)
 	}
-	return writeKeys(dir, volName, "secret", name, data, items, opt, 0o600)
+	return p.writeKeys(dir, volName, "secret", name, data, items, opt, 0o600)
 }
 
 // writeConfigMap writes a ConfigMap of the manifest stream into dir.
@@ -219,7 +285,7 @@ func (p *replayer) writeConfigMap(dir, volName, name string, items []corev1.KeyT
 	for k, v := range cm.Data {
 		data[k] = []byte(v)
 	}
-	return writeKeys(dir, volName, "configMap", name, data, items, opt, 0o644)
+	return p.writeKeys(dir, volName, "configMap", name, data, items, opt, 0o644)
 }
 
 // secretData finds a Secret's data: from the --secret file, else from the
@@ -230,12 +296,24 @@ func (p *replayer) secretData(name string, items []corev1.KeyToPath) (map[string
 		if err != nil {
 			return nil, false, fmt.Errorf("reading --secret %s=%s: %w", name, file, err)
 		}
-		s, isObject, err := secretManifest(raw)
+		s, unknown, isObject, err := secretManifest(raw)
 		if err != nil {
 			return nil, false, fmt.Errorf("reading --secret %s=%s: %w", name, file, err)
 		}
 		if isObject {
-			return secretKeys(s), true, nil
+			data := secretKeys(s)
+			if len(unknown) > 0 {
+				// A newer cluster's extra field is harmless; a misspelt
+				// data or stringData is not, and shows as the keys
+				// missing: then the unknown field is the error to report.
+				if !hasKeys(data, items) {
+					return nil, false, fmt.Errorf("reading --secret %s=%s: %w: %s", name, file, ErrBadManifest, strings.Join(unknown, "; "))
+				}
+				for _, u := range unknown {
+					p.r.Warnings = append(p.r.Warnings, fmt.Sprintf("--secret %s=%s: ignoring %s", name, file, u))
+				}
+			}
+			return data, true, nil
 		}
 		// A plain file is the content of the one key the volume asks
 		// for, or of the dockerconfigjson key.
@@ -253,22 +331,24 @@ func (p *replayer) secretData(name string, items []corev1.KeyToPath) (map[string
 
 // secretManifest decodes raw as a v1 Secret when it is a Kubernetes object
 // at all; a file of any other kind is an error rather than content, so a
-// Secret with a typo never ends up as the bytes of config.json.
-func secretManifest(raw []byte) (*corev1.Secret, bool, error) {
+// Secret with a typo never ends up as the bytes of config.json. Like the
+// manifest, it may come from a newer cluster: unknown fields are dropped
+// and named in unknown (DecodeLenient).
+func secretManifest(raw []byte) (s *corev1.Secret, unknown []string, isObject bool, err error) {
 	var tm metav1.TypeMeta
 	if yaml.Unmarshal(raw, &tm) != nil || tm.Kind == "" {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
-	objs, err := Decode(raw)
+	objs, unknown, err := DecodeLenient(raw)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
 	if len(objs) == 1 {
 		if s, ok := objs[0].(*corev1.Secret); ok {
-			return s, true, nil
+			return s, unknown, true, nil
 		}
 	}
-	return nil, true, fmt.Errorf("%w: the file holds %s, not one v1 Secret; give a Secret manifest or a plain config.json", ErrBadManifest, tm.Kind)
+	return nil, nil, true, fmt.Errorf("%w: the file holds %s, not one v1 Secret; give a Secret manifest or a plain config.json", ErrBadManifest, tm.Kind)
 }
 
 // secretKeys merges data and stringData as the API server does.
@@ -281,6 +361,20 @@ func secretKeys(s *corev1.Secret) map[string][]byte {
 		out[k] = []byte(v)
 	}
 	return out
+}
+
+// hasKeys reports whether data holds what a volume asks for: every key
+// its items name, or, without items, anything at all.
+func hasKeys(data map[string][]byte, items []corev1.KeyToPath) bool {
+	if len(items) == 0 {
+		return len(data) > 0
+	}
+	for _, k := range itemKeys(items) {
+		if _, ok := data[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func itemKeys(items []corev1.KeyToPath) []string {
@@ -298,7 +392,7 @@ func itemKeys(items []corev1.KeyToPath) []string {
 // writeKeys writes data into dir: every key as a file of its name, or with
 // items only the listed keys at their paths. A listed key that is missing
 // fails the pod in the cluster, so it is a problem here too.
-func writeKeys(dir, volName, kind, name string, data map[string][]byte, items []corev1.KeyToPath, opt bool, mode os.FileMode) (string, error) {
+func (p *replayer) writeKeys(dir, volName, kind, name string, data map[string][]byte, items []corev1.KeyToPath, opt bool, mode os.FileMode) (string, error) {
 	type file struct {
 		rel  string
 		data []byte
@@ -330,10 +424,7 @@ func writeKeys(dir, volName, kind, name string, data map[string][]byte, items []
 			return fmt.Sprintf("volume %q: %s %q puts a file at %q, outside the volume; fix the manifest", volName, kind, name, f.rel), nil
 		}
 		dst := filepath.Join(dir, filepath.FromSlash(f.rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-			return "", fmt.Errorf("creating %q: %w", filepath.Dir(dst), err)
-		}
-		if err := os.WriteFile(dst, f.data, mode); err != nil {
+		if err := p.put(dst, f.data, mode); err != nil {
 			return "", fmt.Errorf("writing %s %q key to %q: %w", kind, name, dst, err)
 		}
 	}
