@@ -1417,3 +1417,74 @@ func kubeSlug(s string) string {
 	}
 	return strings.Trim(b.String(), "-")
 }
+
+// TestKubeReplayDryRunWritesNoSecrets: `replay --dry-run` of a Job whose
+// credentials come from a Secret (a --secret file, or the Secret in the
+// stream) prints the run line with $KANIKORUN_TMP placeholders where a run
+// would write the Secret and the digest file, says on stderr what each
+// stands for, shows no credentials, and leaves nothing behind.
+func TestKubeReplayDryRunWritesNoSecrets(t *testing.T) {
+	for _, withSecret := range []bool{false, true} {
+		name := "secret from a file"
+		if withSecret {
+			name = "secret in the stream"
+		}
+		t.Run(name, func(t *testing.T) {
+			tmp := isolate(t)
+			testbed.RequireDocker(t)
+			cfgDir := registryConfig(t)
+			claim := t.TempDir()
+			ctxDir := writeTree(t, filepath.Join(claim, "app"), kubeEngineFiles)
+			jobArgs := []string{"job", "--docker-config", cfgDir, "-t", reg.Ref("kube-e2e/dry:1"), "--executor-image", executorImage}
+			replayArgs := []string{"replay", "--dry-run", "--claim", "kaniko-workspace=" + claim}
+			if withSecret {
+				jobArgs = append(jobArgs, "--with-secret")
+			} else {
+				jobArgs = append(jobArgs, "--credentials-secret", "regcred")
+				replayArgs = append(replayArgs, "--secret", "regcred="+filepath.Join(cfgDir, "config.json"))
+			}
+			jr := kubeKanikorun(t, append(jobArgs, ctxDir)...)
+			if jr.code != 0 {
+				t.Fatalf("job failed:\n%s", jr)
+			}
+			manifest := filepath.Join(t.TempDir(), "job.yaml")
+			if err := os.WriteFile(manifest, []byte(jr.stdout), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := kubeKanikorun(t, append(replayArgs, manifest)...)
+			if r.code != 0 {
+				t.Fatalf("replay --dry-run failed:\n%s", r)
+			}
+			if !strings.Contains(r.lastLine(), `source=$KANIKORUN_TMP/volumes/docker-config`) {
+				t.Errorf("the run line does not show the Secret's placeholder: %s", r.lastLine())
+			}
+			// kubeParseDockerRun lets the shell expand $KANIKORUN_TMP to
+			// /kanikorun-tmp.
+			run := kubeParseDockerRun(t, r.lastLine())
+			want := []string{
+				claim + ":/workspace:ro",
+				"/kanikorun-tmp/volumes/docker-config:/kaniko/.docker:ro",
+				"/kanikorun-tmp/termination-log:/dev/termination-log",
+			}
+			got := append([]string(nil), run.mounts...)
+			sort.Strings(got)
+			sort.Strings(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("mounts %q, want %q", got, want)
+			}
+			for _, note := range []string{
+				`kanikorun: $KANIKORUN_TMP/volumes/docker-config stands for volume "docker-config" (secret `,
+				"kanikorun: $KANIKORUN_TMP/termination-log stands for the file that receives the digest",
+			} {
+				if len(kubeLines(r.stderr, note)) != 1 {
+					t.Errorf("stderr lacks one line starting %q:\n%s", note, r.stderr)
+				}
+			}
+			if strings.Contains(r.stdout+r.stderr, reg.Password) {
+				t.Errorf("the dry run shows the registry password:\n%s", r)
+			}
+			kubeNoReplayContainer(t, "Job/build-image")
+			kubeEmptyDir(t, tmp)
+		})
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -42,7 +43,7 @@ func replayAction(c *cli.Context) error {
 			return &exitError{code: exitUsage, err: err}
 		}
 	}
-	o := kube.ReplayOptions{Container: c.String("container")}
+	o := kube.ReplayOptions{Container: c.String("container"), DryRun: c.Bool("dry-run")}
 	for flag, dst := range map[string]*map[string]string{"claim": &o.Claims, "secret": &o.Secrets, "volume": &o.Volumes} {
 		if *dst, err = kube.ParseMappings(flag, c.StringSlice(flag)); err != nil {
 			return &exitError{code: exitUsage, err: err}
@@ -67,13 +68,18 @@ func replayAction(c *cli.Context) error {
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(stderr, "kanikorun: warning: %s\n", w)
 	}
+	for _, n := range rep.Notes {
+		fmt.Fprintf(stderr, "kanikorun: %s\n", n)
+	}
 	pc := rep.Container
 	argv := pc.Args
 	if len(pc.Entrypoint) > 1 {
 		argv = append(append([]string(nil), pc.Entrypoint[1:]...), pc.Args...)
 	}
 	files := executorFiles(argv, pc.Mounts)
-	if files.dockerfile != "" {
+	// In a dry run, files replay would write (a Dockerfile in a ConfigMap,
+	// say) exist only as placeholders; there is nothing to check yet.
+	if files.dockerfile != "" && !strings.HasPrefix(files.dockerfile, kube.DryRunDir) {
 		o := lintOptionsFor(c, lint.Options{
 			Dockerfile:    files.dockerfile,
 			DisplayName:   files.dockerfileInPod,
