@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"os"
@@ -300,26 +299,8 @@ func TestBuildDryRunTouchesNothing(t *testing.T) {
 func TestBuildCtrlC(t *testing.T) {
 	tmp := isolate(t)
 	cli := testbed.RequireDocker(t)
-	bin := kanikorunBinary(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 60\n"})
-	cmd := exec.Command(bin, "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
-	cmd.Env = os.Environ()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until the executor is inside the RUN step.
-	sc := bufio.NewScanner(stderr)
-	var seen []string
-	for sc.Scan() {
-		seen = append(seen, sc.Text())
-		if strings.Contains(sc.Text(), "sleep 60") {
-			break
-		}
-	}
+	cmd, seen, stderr := startUntil(t, "sleep 60", "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	ids, _ := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir})
 	if len(ids) != 1 {
 		t.Errorf("while running: %d containers, want 1 (output %q)", len(ids), seen)
@@ -367,18 +348,7 @@ func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
 	isolate(t)
 	cli := testbed.RequireDocker(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 2\n"})
-	cmd := exec.Command(kanikorunBinary(t), "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
-	cmd.Env = os.Environ()
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() && !strings.Contains(sc.Text(), "sleep 2") {
-	}
+	cmd, _, _ := startUntil(t, "sleep 2", "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,4 +177,29 @@ func kanikorunBinary(t *testing.T) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// startUntil starts the kanikorun binary and reads its stderr until a line
+// containing marker (the executor has reached that step). It returns the
+// running command, the lines read, and the rest of stderr to drain.
+func startUntil(t *testing.T, marker string, args ...string) (*exec.Cmd, []string, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(kanikorunBinary(t), args...)
+	cmd.Env = os.Environ()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stderr)
+	var seen []string
+	for {
+		line, err := r.ReadString('\n')
+		seen = append(seen, line)
+		if strings.Contains(line, marker) || err != nil {
+			return cmd, seen, r
+		}
+	}
 }
