@@ -21,7 +21,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/docker/cli/cli/config/configfile"
@@ -190,7 +189,7 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 			if tc.workspacePath != "" {
 				jobArgs = append(jobArgs, "--workspace-path", tc.workspacePath)
 			}
-			jr := kubeKanikorun(t, tail(append(jobArgs, common...))...)
+			jr := kanikorun(t, tail(append(jobArgs, common...))...)
 			if jr.code != 0 {
 				t.Fatalf("job failed:\n%s", jr)
 			}
@@ -200,7 +199,7 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 			}
 			jc := job.Spec.Template.Spec.Containers[0]
 
-			br := kubeKanikorun(t, tail(append(append([]string{"build", "--dry-run"}, tc.buildFlags...), common...))...)
+			br := kanikorun(t, tail(append(append([]string{"build", "--dry-run"}, tc.buildFlags...), common...))...)
 			if br.code != 0 {
 				t.Fatalf("build --dry-run failed:\n%s", br)
 			}
@@ -559,7 +558,7 @@ func TestKubeReplayOfJobMatchesBuild(t *testing.T) {
 			case "claim":
 				jobArgs = append(jobArgs, "--credentials-claim", "kaniko-credentials")
 			}
-			jr := kubeKanikorun(t, tail(append(jobArgs, common...))...)
+			jr := kanikorun(t, tail(append(jobArgs, common...))...)
 			if jr.code != 0 {
 				t.Fatalf("job failed:\n%s", jr)
 			}
@@ -606,7 +605,7 @@ func TestKubeReplayOfJobMatchesBuild(t *testing.T) {
 				defer close(done)
 				br = kubeBuildSubprocess(t, tail(append(append([]string{"build", "--pull", "never"}, run.runFlags...), common...))...)
 			}()
-			rr := kubeKanikorun(t, append(replayArgs, manifest)...)
+			rr := kanikorun(t, append(replayArgs, manifest)...)
 			<-done
 			if rr.code != 0 || br.code != 0 {
 				t.Fatalf("replay:\n%s\nbuild:\n%s", rr, br)
@@ -780,7 +779,7 @@ func TestKubeReplaySeedManifests(t *testing.T) {
 			wantArgs := []string{"--context=/workspace/my-build", "--dockerfile=/workspace/my-build/Dockerfile", "--destination=" + dest}
 
 			// What would run: image, args, mounts.
-			dr := kubeKanikorun(t, append(append([]string(nil), args...), "--dry-run", manifest)...)
+			dr := kanikorun(t, append(append([]string(nil), args...), "--dry-run", manifest)...)
 			if dr.code != 0 {
 				t.Fatalf("replay --dry-run failed:\n%s", dr)
 			}
@@ -799,7 +798,7 @@ func TestKubeReplaySeedManifests(t *testing.T) {
 				t.Errorf("mounts %q, want %q", run.mounts, wantMounts)
 			}
 
-			r := kubeKanikorun(t, append(args, manifest)...)
+			r := kanikorun(t, append(args, manifest)...)
 			if r.code != 0 {
 				t.Fatalf("replay failed:\n%s", r)
 			}
@@ -842,7 +841,7 @@ func TestKubeReplaySeedManifests(t *testing.T) {
 		manifest := kubeSeedCopy(t, "job-workspace.yaml", executorImage, anon.Ref("seed/readonly:1"),
 			"\n          - \"--digest-file=/workspace/my-build/digest\"")
 		claim := kubeSeedWorkspace(t)
-		r := kubeKanikorun(t, "replay", "--pull", "never", "--claim", "kaniko-workspace="+claim, manifest)
+		r := kanikorun(t, "replay", "--pull", "never", "--claim", "kaniko-workspace="+claim, manifest)
 		if r.code == 0 {
 			t.Fatalf("a write into /workspace succeeded:\n%s", r)
 		}
@@ -865,7 +864,7 @@ func TestKubeReplaySeedManifests(t *testing.T) {
 			tmp := isolate(t)
 			testbed.RequireDocker(t)
 			claim := kubeSeedWorkspace(t)
-			r := kubeKanikorun(t, "replay", "--dry-run", "--claim", "kaniko-workspace="+claim, "--claim", "kaniko-credentials="+registryConfig(t),
+			r := kanikorun(t, "replay", "--dry-run", "--claim", "kaniko-workspace="+claim, "--claim", "kaniko-credentials="+registryConfig(t),
 				filepath.Join("..", "..", "testdata", "kube", "seed", file))
 			if r.code != 0 {
 				t.Fatalf("replay --dry-run failed:\n%s", r)
@@ -912,7 +911,7 @@ func TestKubeReplayToleratesNewerFields(t *testing.T) {
 		if err := os.WriteFile(manifest, []byte(newer), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := kubeKanikorun(t, "replay", "--dry-run", "--claim", "kaniko-workspace="+claim, manifest)
+		r := kanikorun(t, "replay", "--dry-run", "--claim", "kaniko-workspace="+claim, manifest)
 		if r.code != 0 {
 			t.Fatalf("replay --dry-run of a newer Job failed:\n%s", r)
 		}
@@ -936,7 +935,7 @@ func TestKubeReplayToleratesNewerFields(t *testing.T) {
 		if err := os.WriteFile(manifest, []byte(newer+"metadata: {name: again}\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := kubeKanikorun(t, "replay", "--dry-run", "--claim", "kaniko-workspace="+claim, manifest)
+		r := kanikorun(t, "replay", "--dry-run", "--claim", "kaniko-workspace="+claim, manifest)
 		if r.code != exitUsage || r.stdout != "" {
 			t.Errorf("exit %d, want %d and nothing on stdout:\n%s", r.code, exitUsage, r)
 		}
@@ -979,7 +978,7 @@ func TestKubeReplayRefusesUnmappedVolumes(t *testing.T) {
 		name: "rendered job with its secret unmapped",
 		manifest: func(t *testing.T) string {
 			ctxDir := writeTree(t, filepath.Join(t.TempDir(), "my-build"), kubeEngineFiles)
-			r := kubeKanikorun(t, "job", "--name", "kube-e2e-unmapped", "--credentials-secret", "regcred", "-t", "ghcr.io/acme/app:1",
+			r := kanikorun(t, "job", "--name", "kube-e2e-unmapped", "--credentials-secret", "regcred", "-t", "ghcr.io/acme/app:1",
 				"--executor-image", spec.DefaultExecutorImage, ctxDir)
 			if r.code != 0 {
 				t.Fatalf("job failed:\n%s", r)
@@ -1014,7 +1013,7 @@ func TestKubeReplayRefusesUnmappedVolumes(t *testing.T) {
 			}
 			// --pull never with an image that is not here: had the check
 			// come too late, the error would be about the image.
-			r := kubeKanikorun(t, append(append([]string{"replay", "--pull", "never"}, extra...), manifest)...)
+			r := kanikorun(t, append(append([]string{"replay", "--pull", "never"}, extra...), manifest)...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d:\n%s", r.code, exitUsage, r)
 			}
@@ -1082,7 +1081,7 @@ func TestKubeStatusFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, r := range []result{kubeKanikorunStdin(t, string(data), "status", "-"), kubeKanikorun(t, "status", file)} {
+			for _, r := range []result{kanikorunStdin(t, string(data), "status", "-"), kanikorun(t, "status", file)} {
 				if tt.word == "" && (r.code == 0 || r.code == 1) {
 					t.Errorf("exit %d for input that holds no single Job: a script would read it as Complete or Failed:\n%s", r.code, r)
 				}
@@ -1145,7 +1144,7 @@ func TestKubeJobErrors(t *testing.T) {
 			t.Parallel()
 			ctxDir := writeTree(t, filepath.Join(t.TempDir(), "app"), kubeParityFiles)
 			out := t.TempDir()
-			r := kubeKanikorun(t, append([]string{"job", "--docker-config", t.TempDir()}, tt.args(t, ctxDir, out)...)...)
+			r := kanikorun(t, append([]string{"job", "--docker-config", t.TempDir()}, tt.args(t, ctxDir, out)...)...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d:\n%s", r.code, exitUsage, r)
 			}
@@ -1176,7 +1175,7 @@ func TestKubeJobWithSecret(t *testing.T) {
 	ctxDir := writeTree(t, filepath.Join(t.TempDir(), "app"), kubeParityFiles)
 	cfgDir := registryConfig(t)
 	args := []string{"job", "--with-secret", "--docker-config", cfgDir, "-t", reg.Ref("app:1"), ctxDir}
-	r := kubeKanikorun(t, args...)
+	r := kanikorun(t, args...)
 	if r.code != 0 {
 		t.Fatalf("job failed:\n%s", r)
 	}
@@ -1216,36 +1215,17 @@ func TestKubeJobWithSecret(t *testing.T) {
 
 	// Deterministic: the same bytes again, in both formats.
 	for _, format := range []string{"yaml", "json"} {
-		a := kubeKanikorun(t, append([]string{"job", "-o", format}, args[1:]...)...)
-		b := kubeKanikorun(t, append([]string{"job", "-o", format}, args[1:]...)...)
+		a := kanikorun(t, append([]string{"job", "-o", format}, args[1:]...)...)
+		b := kanikorun(t, append([]string{"job", "-o", format}, args[1:]...)...)
 		if a.code != 0 || b.code != 0 || a.stdout != b.stdout || a.stdout == "" {
 			t.Errorf("-o %s: two runs differ or fail:\n%s\n%s", format, a, b)
 		}
 	}
-	plain := kubeKanikorun(t, "job", "-t", "ghcr.io/acme/app:1", ctxDir)
-	again := kubeKanikorun(t, "job", "-t", "ghcr.io/acme/app:1", ctxDir)
+	plain := kanikorun(t, "job", "-t", "ghcr.io/acme/app:1", ctxDir)
+	again := kanikorun(t, "job", "-t", "ghcr.io/acme/app:1", ctxDir)
 	if plain.code != 0 || plain.stdout != again.stdout {
 		t.Errorf("job without secret is not deterministic:\n%s\n%s", plain, again)
 	}
-}
-
-// kubeCLIMu serialises this file's in-process CLI runs. urfave/cli v2
-// appends its package-level HelpFlag and VersionFlag to every app and
-// command, and parsing writes to them (BoolFlag.Apply), so two runs at
-// once are a data race under -race even though each builds its own app.
-// Everything else in these tests still runs in parallel.
-var kubeCLIMu sync.Mutex
-
-func kubeKanikorun(t *testing.T, args ...string) result {
-	t.Helper()
-	return kubeKanikorunStdin(t, "", args...)
-}
-
-func kubeKanikorunStdin(t *testing.T, stdin string, args ...string) result {
-	t.Helper()
-	kubeCLIMu.Lock()
-	defer kubeCLIMu.Unlock()
-	return kanikorunStdin(t, stdin, args...)
 }
 
 // kubeObjects decodes job's output strictly (unknown fields fail) and
@@ -1443,7 +1423,7 @@ func TestKubeReplayDryRunWritesNoSecrets(t *testing.T) {
 				jobArgs = append(jobArgs, "--credentials-secret", "regcred")
 				replayArgs = append(replayArgs, "--secret", "regcred="+filepath.Join(cfgDir, "config.json"))
 			}
-			jr := kubeKanikorun(t, append(jobArgs, ctxDir)...)
+			jr := kanikorun(t, append(jobArgs, ctxDir)...)
 			if jr.code != 0 {
 				t.Fatalf("job failed:\n%s", jr)
 			}
@@ -1451,7 +1431,7 @@ func TestKubeReplayDryRunWritesNoSecrets(t *testing.T) {
 			if err := os.WriteFile(manifest, []byte(jr.stdout), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r := kubeKanikorun(t, append(replayArgs, manifest)...)
+			r := kanikorun(t, append(replayArgs, manifest)...)
 			if r.code != 0 {
 				t.Fatalf("replay --dry-run failed:\n%s", r)
 			}
