@@ -137,7 +137,7 @@ func TestExecutorFiles(t *testing.T) {
 			t.Errorf("executorFiles(%q) = %+v, want context %q dockerfile %q in pod %q", tt.argv, f, tt.context, tt.df, tt.pod)
 		}
 	}
-	if got := flagValues(strings.Fields("--build-arg=A=1 --build-arg B=2 --target x"), "build-arg", ""); strings.Join(got, ",") != "A=1,B=2" {
-		t.Errorf("flagValues = %q", got)
+	if got := executorSecrets(strings.Fields("--secret id=npm,src=/x --secret=id=gh,env=T --target x")); strings.Join(got, ",") != "npm,gh" {
+		t.Errorf("executorSecrets = %q", got)
 	}
 }

@@ -105,15 +105,7 @@ func lintOptions(c *cli.Context, b *spec.Build, mode lint.Mode) lint.Options {
 // reported.
 func executorSecrets(args []string) []string {
 	var ids []string
-	for i := 0; i < len(args); i++ {
-		v, ok := strings.CutPrefix(args[i], "--secret=")
-		if !ok && args[i] == "--secret" && i+1 < len(args) {
-			v, ok = args[i+1], true
-			i++
-		}
-		if !ok {
-			continue
-		}
+	for _, v := range spec.FlagValues(args, "secret", 0) {
 		for _, kv := range strings.Split(v, ",") {
 			if id, ok := strings.CutPrefix(kv, "id="); ok {
 				ids = append(ids, id)

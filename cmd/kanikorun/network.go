@@ -57,45 +57,8 @@ func pickNetwork(n networkNeeds, requested string, explicit bool, stderr io.Writ
 // localContext reports whether executor arguments read the context from a
 // directory in the container.
 func localContext(argv []string) bool {
-	c, ok := flagValue(argv, "context", "c")
+	c, ok := spec.LastFlag(argv, "context", 'c')
 	return !ok || strings.HasPrefix(c, "dir://") || strings.HasPrefix(c, "/") || !strings.Contains(c, "://")
-}
-
-// flagValues returns every value of an executor flag given as --long=V,
-// --long V, -s=V or -s V (short may be empty).
-func flagValues(argv []string, long, short string) []string {
-	names := []string{"--" + long}
-	if short != "" {
-		names = append(names, "-"+short)
-	}
-	var vs []string
-	for i := 0; i < len(argv); i++ {
-		for _, name := range names {
-			if rest, ok := strings.CutPrefix(argv[i], name+"="); ok {
-				vs = append(vs, rest)
-			} else if argv[i] == name && i+1 < len(argv) {
-				vs = append(vs, argv[i+1])
-				i++
-			}
-		}
-	}
-	return vs
-}
-
-// flagValue returns the last value of an executor flag.
-func flagValue(argv []string, long, short string) (string, bool) {
-	vs := flagValues(argv, long, short)
-	if len(vs) == 0 {
-		return "", false
-	}
-	return vs[len(vs)-1], true
-}
-
-func lastOr(vs []string) string {
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[len(vs)-1]
 }
 
 // podFiles are where an executor argument list's context and Dockerfile
@@ -110,7 +73,7 @@ type podFiles struct {
 // "Dockerfile" relative to it).
 func executorFiles(argv []string, mounts []plan.Mount) podFiles {
 	var f podFiles
-	ctxDir, ok := flagValue(argv, "context", "c")
+	ctxDir, ok := spec.LastFlag(argv, "context", 'c')
 	if !ok {
 		ctxDir = spec.WorkspaceDir + "/"
 	}
@@ -119,7 +82,7 @@ func executorFiles(argv []string, mounts []plan.Mount) podFiles {
 	}
 	ctxDir = strings.TrimPrefix(ctxDir, "dir://")
 	f.context, _ = hostPath(mounts, path.Clean(ctxDir))
-	df, ok := flagValue(argv, "dockerfile", "f")
+	df, ok := spec.LastFlag(argv, "dockerfile", 'f')
 	if !ok {
 		df = "Dockerfile"
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/runner"
 )
 
@@ -84,8 +85,8 @@ func replayAction(c *cli.Context) error {
 			Dockerfile:    files.dockerfile,
 			DisplayName:   files.dockerfileInPod,
 			Context:       files.context,
-			BuildArgs:     flagValues(argv, "build-arg", ""),
-			Target:        lastOr(flagValues(argv, "target", "")),
+			BuildArgs:     spec.FlagValues(argv, "build-arg", 0),
+			Target:        lastFlagOrEmpty(argv, "target"),
 			ExecutorImage: pc.Image,
 			Mode:          lint.Local,
 			Secrets:       executorSecrets(argv),
@@ -123,4 +124,9 @@ func replayAction(c *cli.Context) error {
 		}
 	}
 	return finished(res, seen, stdout, stderr)
+}
+
+func lastFlagOrEmpty(argv []string, long string) string {
+	v, _ := spec.LastFlag(argv, long, 0)
+	return v
 }

@@ -17,41 +17,6 @@ const (
 	flagDigestFile = "digest-file"
 )
 
-// flagValues returns the values an argv gives a flag, in every form pflag
-// accepts: --name=v, --name v, -s v, -s=v, -sv.
-func flagValues(argv []string, long string, short byte) []string {
-	var vals []string
-	for i := 0; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--" {
-			break
-		}
-		if v, ok := strings.CutPrefix(a, "--"+long+"="); ok {
-			vals = append(vals, v)
-			continue
-		}
-		if a == "--"+long || (short != 0 && a == "-"+string(short)) {
-			if i+1 < len(argv) {
-				vals = append(vals, argv[i+1])
-				i++
-			}
-			continue
-		}
-		if short != 0 && len(a) > 2 && a[0] == '-' && a[1] == short {
-			vals = append(vals, strings.TrimPrefix(a[2:], "="))
-		}
-	}
-	return vals
-}
-
-func lastFlag(argv []string, long string, short byte) (string, bool) {
-	v := flagValues(argv, long, short)
-	if len(v) == 0 {
-		return "", false
-	}
-	return v[len(v)-1], true
-}
-
 // lockedPaths lists the container paths that must never be writable: the
 // workspace, the build context, the Dockerfile and the docker config.
 func lockedPaths(argv []string, workDir string) []string {
@@ -61,7 +26,7 @@ func lockedPaths(argv []string, workDir string) []string {
 		cwd = spec.WorkspaceDir
 	}
 	ctx := spec.WorkspaceDir
-	if v, ok := lastFlag(argv, flagContext, 'c'); ok {
+	if v, ok := spec.LastFlag(argv, flagContext, 'c'); ok {
 		ctx = ""
 		dir, isDir := strings.CutPrefix(v, "dir://")
 		if isDir || !strings.Contains(v, "://") {
@@ -72,7 +37,7 @@ func lockedPaths(argv []string, workDir string) []string {
 			locked = append(locked, path.Clean(ctx))
 		}
 	}
-	if v, ok := lastFlag(argv, flagDockerfile, 'f'); ok {
+	if v, ok := spec.LastFlag(argv, flagDockerfile, 'f'); ok {
 		switch {
 		case path.IsAbs(v):
 			locked = append(locked, path.Clean(v))
@@ -97,7 +62,7 @@ func isLocked(target string, locked []string) bool {
 }
 
 func writesDigestToTerminationLog(argv []string) bool {
-	for _, v := range flagValues(argv, flagDigestFile, 0) {
+	for _, v := range spec.FlagValues(argv, flagDigestFile, 0) {
 		if path.Clean(v) == spec.TerminationLog {
 			return true
 		}
@@ -115,7 +80,7 @@ func outputWarnings(argv []string, mounts []plan.Mount, workDir string) []string
 	}
 	var warns []string
 	for _, f := range []string{"tar-path", "oci-layout-path", flagDigestFile, "image-name-with-digest-file", "image-name-tag-with-digest-file", "cache-dir", "cache-repo"} {
-		for _, v := range flagValues(argv, f, 0) {
+		for _, v := range spec.FlagValues(argv, f, 0) {
 			p := v
 			if f == "cache-repo" {
 				var ok bool

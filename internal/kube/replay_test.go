@@ -620,17 +620,6 @@ spec:
 	}
 }
 
-func TestFlagValues(t *testing.T) {
-	t.Parallel()
-	argv := []string{"--context=dir:///a", "-c", "/b", "-c=/c", "-c/d", "--context", "/e", "--contexts=/no", "--", "--context=/after"}
-	if got := flagValues(argv, "context", 'c'); !slices.Equal(got, []string{"dir:///a", "/b", "/c", "/d", "/e"}) {
-		t.Errorf("flagValues = %q", got)
-	}
-	if got := flagValues([]string{"--context"}, "context", 'c'); got != nil {
-		t.Errorf("a flag without value gave %q", got)
-	}
-}
-
 func TestLockedPaths(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
