@@ -15,6 +15,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -233,7 +234,7 @@ func (d *decoder) doc(doc []byte) ([]runtime.Object, error) {
 	case *corev1.List:
 		items = l.Items
 	case *batchv1.JobList, *corev1.PodList, *corev1.SecretList, *corev1.ConfigMapList:
-		return flattenTyped(obj), nil
+		return flattenTyped(obj, gvk)
 	default:
 		return []runtime.Object{obj}, nil
 	}
@@ -315,31 +316,17 @@ func releaseOf(version string) string {
 	return "v1." + minor
 }
 
-// flattenTyped returns the items of a typed list with their kinds set, as
-// a kind-less item in `kubectl get` output would otherwise lose them.
-func flattenTyped(obj runtime.Object) []runtime.Object {
-	var out []runtime.Object
-	switch l := obj.(type) {
-	case *batchv1.JobList:
-		for i := range l.Items {
-			l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"}
-			out = append(out, &l.Items[i])
-		}
-	case *corev1.PodList:
-		for i := range l.Items {
-			l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"}
-			out = append(out, &l.Items[i])
-		}
-	case *corev1.SecretList:
-		for i := range l.Items {
-			l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"}
-			out = append(out, &l.Items[i])
-		}
-	case *corev1.ConfigMapList:
-		for i := range l.Items {
-			l.Items[i].TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}
-			out = append(out, &l.Items[i])
-		}
+// flattenTyped returns the items of a typed list with their kinds set (the
+// list's kind without "List"), as a kind-less item in `kubectl get` output
+// would otherwise lose them.
+func flattenTyped(list runtime.Object, listKind schema.GroupVersionKind) ([]runtime.Object, error) {
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", listKind.Kind, err)
 	}
-	return out
+	itemKind := listKind.GroupVersion().WithKind(strings.TrimSuffix(listKind.Kind, "List"))
+	for _, it := range items {
+		it.GetObjectKind().SetGroupVersionKind(itemKind)
+	}
+	return items, nil
 }
