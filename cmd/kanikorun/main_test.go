@@ -15,6 +15,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/internal/testfs"
 )
 
 // Set up once per package: the stand-in executor image in the daemon and
@@ -93,16 +94,7 @@ func kanikorunStdin(t *testing.T, stdin string, args ...string) result {
 // writeTree writes files (slash paths relative to dir) and returns dir.
 func writeTree(t *testing.T, dir string, files map[string]string) string {
 	t.Helper()
-	for p, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testfs.WriteTree(t, dir, files)
 }
 
 // buildContext makes a fresh context directory with the given files.

@@ -1,10 +1,9 @@
 package lint
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/kanikorun/kanikorun/internal/testfs"
 )
 
 // none marks "this flavour reports nothing for the rule".
@@ -14,23 +13,7 @@ const none Severity = -1
 // path ending in / is an empty directory).
 func writeContext(t testing.TB, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for p, content := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if strings.HasSuffix(p, "/") {
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testfs.WriteTree(t, t.TempDir(), files)
 }
 
 func lintString(t testing.TB, src string, o Options) []Finding {

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/testfs"
 )
 
 // Shared by the package's tests; set up once in TestMain.
@@ -58,17 +59,7 @@ func TestMain(m *testing.M) {
 // workspace makes a build context directory from path -> content.
 func workspace(t *testing.T, files map[string]string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return testfs.WriteTree(t, t.TempDir(), files)
 }
 
 // emptyFile creates a file to bind-mount: the daemon would make a
