@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	} else if isUsage(err) {
 		code = exitUsage
 	}
-	if msg := oneLine(err.Error()); msg != "" {
+	if msg := unknownCommand(oneLine(err.Error())); msg != "" {
 		fmt.Fprintf(stderr, "kanikorun: %s\n", msg)
 	}
 	return code
@@ -103,13 +103,18 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		if c.OnUsageError == nil {
 			c.OnUsageError = onUsageError
 		}
+		// Without this urfave gives every command a `help` (alias `h`)
+		// subcommand, so `kanikorun build help` would print help and exit
+		// 0 instead of building the context directory named help.
+		c.HideHelpCommand = true
 	}
 	return app
 }
 
 func onUsageError(c *cli.Context, err error, _ bool) error {
 	help := "kanikorun --help"
-	if c.Command != nil && c.Command.Name != "" {
+	// The root command carries the app's name.
+	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		help = "kanikorun " + c.Command.Name + " --help"
 	}
 	return &exitError{code: exitUsage, err: fmt.Errorf("%v; see %s", err, help)}
@@ -117,6 +122,21 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 
 // version is set by the linker in release builds.
 var version = "dev"
+
+// unknownCommand rewords urfave's "No help topic for 'x'" (its answer to
+// a command that does not exist) as what happened and what to do.
+func unknownCommand(msg string) string {
+	rest, ok := strings.CutPrefix(msg, "No help topic for '")
+	if !ok {
+		return msg
+	}
+	name, suggestion, _ := strings.Cut(rest, "'")
+	suggestion = strings.TrimPrefix(suggestion, ". ")
+	if suggestion != "" {
+		suggestion = strings.ToLower(suggestion[:1]) + suggestion[1:] + " "
+	}
+	return fmt.Sprintf("unknown command %q; %ssee kanikorun --help", name, suggestion)
+}
 
 func isUsage(err error) bool {
 	s := err.Error()

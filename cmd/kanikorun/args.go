@@ -50,6 +50,14 @@ func permute(app *cli.App, args []string) []string {
 			cmd = c
 		}
 	}
+	if cmd == nil && args[i] == "help" {
+		// `kanikorun help [COMMAND]`, as git and docker take it.
+		out := append([]string{}, args[:i]...)
+		if i+1 < len(args) {
+			out = append(out, args[i+1])
+		}
+		return append(out, "--help")
+	}
 	if cmd == nil || cmd.SkipFlagParsing {
 		return args
 	}
