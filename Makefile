@@ -9,13 +9,16 @@ BENCH_RUNS    ?= 9
 # urfave/cli's man-page generator (and its markdown library) would only
 # add start-up time to every command.
 BUILD_TAGS    := urfave_cli_no_docs
+# `kanikorun --version`: the checkout's tag or commit (-dirty with local
+# changes).
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all build test fuzz-short check fmt vet staticcheck tidy demo bench chaos clean
 
 all: build
 
 build:
-	$(GO) build -tags $(BUILD_TAGS) -o $(BIN) ./cmd/kanikorun
+	$(GO) build -tags $(BUILD_TAGS) -ldflags '-X main.version=$(VERSION)' -o $(BIN) ./cmd/kanikorun
 
 # Unit and integration tests (the latter against the real Docker daemon;
 # they fail when CI is set and the daemon is missing, and skip otherwise).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -80,7 +81,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                      "kanikorun",
 		Usage:                     "build images with the kaniko executor on your machine, exactly as your cluster does",
-		Version:                   version,
+		Version:                   versionString(),
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		HideHelpCommand:           true,
@@ -120,8 +121,21 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	return &exitError{code: exitUsage, err: fmt.Errorf("%v; see %s", err, help)}
 }
 
-// version is set by the linker in release builds.
-var version = "dev"
+// version is set by the linker: `make build` stamps the checkout's `git
+// describe`.
+var version string
+
+// versionString is version, else the module version `go install
+// ...@vX.Y.Z` records in the binary, else "dev".
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
 
 // unknownCommand rewords urfave's "No help topic for 'x'" (its answer to
 // a command that does not exist) as what happened and what to do.

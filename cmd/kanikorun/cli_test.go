@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,5 +53,24 @@ func TestHelpAndUnknownCommands(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "help", "Dockerfile")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVersionStamp: the linker flag `make build` passes reaches --version
+// (-X on a renamed variable would silently do nothing), and a binary
+// without it says dev rather than nothing.
+func TestVersionStamp(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "kanikorun")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=v1.2.3-test", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil || string(out) != "kanikorun version v1.2.3-test\n" {
+		t.Errorf("stamped --version = %q, %v; want %q", out, err, "kanikorun version v1.2.3-test\n")
+	}
+	out, err = exec.Command(kanikorunBinary(t), "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "kanikorun version ") || strings.TrimSpace(strings.TrimPrefix(string(out), "kanikorun version ")) == "" {
+		t.Errorf("unstamped --version = %q, %v", out, err)
 	}
 }
