@@ -9,6 +9,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/tmpdir"
 )
 
 // ErrOutput means a requested output path on the host cannot be written.
@@ -35,7 +36,7 @@ type LocalResult struct {
 // workdir holds the host files of one local build. Everything in it, and
 // the partial tarball beside the --tar target, goes on every path out.
 type workdir struct {
-	dir        string
+	tmp        *tmpdir.Dir
 	files      plan.HostFiles
 	partialTar string
 }
@@ -96,14 +97,14 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 			return nil, err
 		}
 	}
-	dir, err := os.MkdirTemp("", "kanikorun-")
+	// Private (0700), and locked while this process lives: a later build
+	// removes what a killed one left, credentials included.
+	tmp, err := tmpdir.New("", "kanikorun-")
 	if err != nil {
-		return nil, fmt.Errorf("creating a temporary directory: %w; check TMPDIR", err)
+		return nil, err
 	}
-	w := &workdir{dir: dir}
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return w, fmt.Errorf("securing %q: %w", dir, err)
-	}
+	w := &workdir{tmp: tmp}
+	dir := tmp.Path
 	if len(dockerConfig) == 0 {
 		dockerConfig = []byte("{}")
 	}
@@ -154,7 +155,7 @@ func (w *workdir) cleanup() {
 	if w.partialTar != "" {
 		_ = os.Remove(w.partialTar)
 	}
-	_ = os.RemoveAll(w.dir)
+	_ = w.tmp.Remove()
 }
 
 // CheckOutput makes sure path can be created: its directory exists and is

@@ -343,9 +343,11 @@ func TestBuildTimeoutRemovesTheContainer(t *testing.T) {
 
 // TestBuildKilledStillRemovesTheContainer: even when kanikorun dies
 // without a chance to clean up (SIGKILL), the daemon removes the container
-// once the executor exits (AutoRemove, as docker run --rm).
+// once the executor exits (AutoRemove, as docker run --rm), and the next
+// build removes the private directory (credentials file included) the
+// killed one left.
 func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
-	isolate(t)
+	tmp := isolate(t)
 	cli := testbed.RequireDocker(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 2\n"})
 	cmd, _, _ := startUntil(t, "sleep 2", "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
@@ -366,7 +368,7 @@ func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(ids) == 0 {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			for _, id := range ids {
@@ -376,6 +378,16 @@ func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+
+	left, _ := filepath.Glob(filepath.Join(tmp, "kanikorun-*", "config.json"))
+	if len(left) != 1 {
+		t.Fatalf("after SIGKILL: credentials files %v, want the killed build's one", left)
+	}
+	next := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\n"})
+	if r := kanikorun(t, "build", "--no-push", "--executor-image", executorImage, "--pull", "never", next); r.code != 0 {
+		t.Fatalf("next build:\n%s", r)
+	}
+	assertNothingLeft(t, next, tmp)
 }
 
 func TestBuildPullsTheExecutor(t *testing.T) {

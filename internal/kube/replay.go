@@ -3,12 +3,12 @@ package kube
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/tmpdir"
 )
 
 // ReplayLabel is the container label that names the workload a replayed
@@ -82,19 +82,19 @@ type Replay struct {
 	// command.
 	Notes []string
 	// tmp is the directory this replay created, removed by Cleanup.
-	tmp string
+	tmp *tmpdir.Dir
 }
 
 // Cleanup removes the files the replay wrote (materialised Secrets,
 // emptyDirs, a temporary digest file). Call it after the container ran.
 func (r *Replay) Cleanup() error {
-	if r == nil || r.tmp == "" {
+	if r == nil || r.tmp == nil {
 		return nil
 	}
-	if err := os.RemoveAll(r.tmp); err != nil {
-		return fmt.Errorf("removing replay files %q: %w", r.tmp, err)
+	if err := r.tmp.Remove(); err != nil {
+		return fmt.Errorf("removing replay files: %w", err)
 	}
-	r.tmp = ""
+	r.tmp = nil
 	return nil
 }
 

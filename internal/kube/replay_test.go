@@ -834,8 +834,8 @@ func TestReplayDryRunWritesNothing(t *testing.T) {
 	if entries, _ := os.ReadDir(dryTmp); len(entries) != 0 {
 		t.Errorf("the dry run wrote %v into its TempDir", entries)
 	}
-	if dry.tmp != "" {
-		t.Errorf("the dry run made a temporary directory %q", dry.tmp)
+	if dry.tmp != nil {
+		t.Errorf("the dry run made a temporary directory %q", dry.tmp.Path)
 	}
 	// Had it written to its placeholders, they would be relative paths.
 	if _, err := os.Lstat(DryRunDir); !os.IsNotExist(err) {
@@ -847,9 +847,9 @@ func TestReplayDryRunWritesNothing(t *testing.T) {
 	want := real.Container
 	want.Mounts = append([]plan.Mount(nil), want.Mounts...)
 	for i := range want.Mounts {
-		want.Mounts[i].Source = strings.Replace(want.Mounts[i].Source, real.tmp, DryRunDir, 1)
+		want.Mounts[i].Source = strings.Replace(want.Mounts[i].Source, real.tmp.Path, DryRunDir, 1)
 	}
-	want.DigestFile = strings.Replace(want.DigestFile, real.tmp, DryRunDir, 1)
+	want.DigestFile = strings.Replace(want.DigestFile, real.tmp.Path, DryRunDir, 1)
 	if !reflect.DeepEqual(dry.Container, want) {
 		t.Errorf("dry-run plan:\n got %+v\nwant %+v", dry.Container, want)
 	}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
+	"github.com/kanikorun/kanikorun/internal/tmpdir"
 )
 
 // replayer carries the state of one Plan call.
@@ -34,18 +35,17 @@ func (p *replayer) tempDir() (string, error) {
 	if p.o.DryRun {
 		return DryRunDir, nil
 	}
-	if p.r.tmp == "" {
-		dir, err := os.MkdirTemp(p.o.TempDir, "kanikorun-replay-")
+	if p.r.tmp == nil {
+		// Private, absolute (bind mounts need that), and locked while this
+		// process lives: a later run removes what a killed one left,
+		// Secrets included.
+		dir, err := tmpdir.New(p.o.TempDir, "kanikorun-replay-")
 		if err != nil {
-			return "", fmt.Errorf("creating a temporary directory for the replay: %w", err)
-		}
-		// Bind mounts need absolute sources.
-		if abs, err := filepath.Abs(dir); err == nil {
-			dir = abs
+			return "", fmt.Errorf("replay files: %w", err)
 		}
 		p.r.tmp = dir
 	}
-	return p.r.tmp, nil
+	return p.r.tmp.Path, nil
 }
 
 // mount maps one volume mount. skip is true for mounts left out on

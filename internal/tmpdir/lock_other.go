@@ -1,0 +1,16 @@
+//go:build !unix
+
+package tmpdir
+
+import (
+	"errors"
+	"os"
+)
+
+const noFollow = 0
+
+var errUnsupported = errors.New("file locks are not supported")
+
+// tryLock is not available here: directories are not held, and sweeps
+// remove nothing.
+func tryLock(*os.File) error { return errUnsupported }
