@@ -128,11 +128,15 @@ type vault struct {
 // registry's credHelpers entry or credsStore (run on the host, as docker
 // does), else an inline "auths" entry.
 //
+// executor is the executor image the build runs: its credHelpers entries
+// for the helpers it ships (all but :slim images; "" means the default
+// image) are kept for it to run when the host cannot.
+//
 // A helper that is missing or fails costs a pull-only registry a warning
 // (kaniko pulls anonymously); for a push registry Resolve returns an error
 // wrapping ErrPushCredentials together with a Resolved that is still
 // complete enough for WriteSummary. A cancelled ctx stops it.
-func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved, error) {
+func Resolve(ctx context.Context, configDir string, regs []Registry, executor string) (*Resolved, error) {
 	cf, path, warn, err := loadConfig(configDir)
 	if err != nil {
 		return nil, err
@@ -163,7 +167,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved,
 			case err == nil && found:
 				src.Kind, src.From = Helper, "helper "+helper
 				v.auths[key] = ac
-			case inExecutorHelpers[helper]:
+			case inExecutorHelpers[helper] && ShipsHelpers(executor):
 				src.Kind, src.From = InExecutor, "credHelpers "+helper+" (in executor)"
 				v.helpers[key] = helper
 			case err == nil:
@@ -171,7 +175,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry) (*Resolved,
 			case errors.As(err, &he):
 				src.Kind, src.From = Missing, "missing: helper "+helper+" "+he.short()
 				if r.Push {
-					pushFailures = append(pushFailures, fmt.Sprintf("%q: %v; %s", r.Host, err, he.fix(r.Host, setting, path)))
+					pushFailures = append(pushFailures, fmt.Sprintf("%q: %v; %s", r.Host, err, he.fix(r.Host, setting, path, executor)))
 				} else {
 					res.Warnings = append(res.Warnings, fmt.Sprintf("no credentials for %q (pull only): %v; pulling anonymously", r.Host, err))
 				}
@@ -208,8 +212,11 @@ func (e *helperError) short() string {
 }
 
 // fix tells the user what to do about a helper that failed for host.
-func (e *helperError) fix(host, setting, config string) string {
+func (e *helperError) fix(host, setting, config, executor string) string {
 	if e.short() == "not found" {
+		if helper := strings.TrimPrefix(e.program, helperPrefix); inExecutorHelpers[helper] {
+			return fmt.Sprintf("install it, or use an executor image that ships it (%s is a :slim one)", executor)
+		}
 		return fmt.Sprintf("install it, or change %q in %s", setting, config)
 	}
 	login := "docker login"

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/docker/cli/cli/config/types"
@@ -25,6 +26,19 @@ const tokenUsername = "<token>"
 // /kaniko (all but the :slim variant). When the host cannot run one, its
 // credHelpers entry is kept so the executor can run its own copy.
 var inExecutorHelpers = map[string]bool{"gcr": true, "ecr-login": true, "acr-env": true}
+
+// ShipsHelpers reports whether the executor image has the in-image
+// credential helpers: every variant but slim (tag "slim" or "*-slim", as
+// upstream and the fork publish it). "" is the default image, which has
+// them.
+func ShipsHelpers(image string) bool {
+	ref, _, _ := strings.Cut(image, "@")
+	tag := ""
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		tag = strings.ToLower(ref[i+1:])
+	}
+	return tag != "slim" && !strings.HasSuffix(tag, "-slim")
+}
 
 // helperTimeout bounds one helper call: a helper waiting for an unlock
 // prompt nobody answers must not hang the build forever.

@@ -40,7 +40,7 @@ func hygieneScenario(t *testing.T, password string) (*Resolved, error) {
 		pull("quay.io"), pull("index.docker.io"), pull("gcr.io"),
 		{Host: "inline.example.com", Uses: []string{UseCopyFrom}},
 		{Host: "ghcr.io", Uses: []string{UseMirror}},
-	})
+	}, "")
 }
 
 // A known password never appears in anything the package lets out except

@@ -99,7 +99,7 @@ func TestResolveInline(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := isolate(t)
 			writeConfig(t, dir, `{"auths":{"registry.example.com":`+tt.entry+`}}`)
-			res, err := Resolve(context.Background(), "", []Registry{push("registry.example.com")})
+			res, err := Resolve(context.Background(), "", []Registry{push("registry.example.com")}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -151,7 +151,7 @@ func TestDockerHubSpellings(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					res, err := Resolve(context.Background(), "", []Registry{reg})
+					res, err := Resolve(context.Background(), "", []Registry{reg}, "")
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -197,7 +197,7 @@ func TestResolveCredsStore(t *testing.T) {
 		"ghcr.io":        {Username: "<token>", Secret: "ghcr-identity-token"},
 	}})
 	writeConfig(t, dir, `{"credsStore":"kanikorun-test","auths":{"127.0.0.1:5000":{},"https://index.docker.io/v1/":{}}}`)
-	res, err := Resolve(context.Background(), "", []Registry{push("127.0.0.1:5000"), pull("ghcr.io"), pull("index.docker.io")})
+	res, err := Resolve(context.Background(), "", []Registry{push("127.0.0.1:5000"), pull("ghcr.io"), pull("index.docker.io")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +239,7 @@ func TestResolveCredHelpers(t *testing.T) {
 		"credHelpers": {"127.0.0.1:5000": "team-a", "https://registry.example.com": "team-b"},
 		"auths": {"127.0.0.1:5000": {"auth": "`+b64("inline:ignored")+`"}}
 	}`)
-	res, err := Resolve(context.Background(), "", []Registry{push("127.0.0.1:5000"), pull("registry.example.com"), pull("quay.io")})
+	res, err := Resolve(context.Background(), "", []Registry{push("127.0.0.1:5000"), pull("registry.example.com"), pull("quay.io")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestResolveHelperFailures(t *testing.T) {
 			if tt.push {
 				reg = push("registry.example.com")
 			}
-			res, err := Resolve(context.Background(), "", []Registry{reg, pull("quay.io")})
+			res, err := Resolve(context.Background(), "", []Registry{reg, pull("quay.io")}, "")
 			if res == nil {
 				t.Fatalf("no Resolved returned (err %v)", err)
 			}
@@ -340,7 +340,7 @@ func TestResolveInExecutorHelpers(t *testing.T) {
 	dir := isolate(t)
 	helpers(t, map[string]map[string]credstest.Cred{"acr-env": {"myreg.azurecr.io": {Username: "acr", Secret: "acr-pw"}}})
 	writeConfig(t, dir, `{"credHelpers":{"gcr.io":"gcr","`+ecr+`":"ecr-login","myreg.azurecr.io":"acr-env","unused.example.com":"gcr"}}`)
-	res, err := Resolve(context.Background(), "", []Registry{pull("gcr.io"), push(ecr), pull("myreg.azurecr.io")})
+	res, err := Resolve(context.Background(), "", []Registry{pull("gcr.io"), push(ecr), pull("myreg.azurecr.io")}, "")
 	if err != nil {
 		t.Fatalf("in-executor helper for a push registry: %v", err)
 	}
@@ -365,6 +365,38 @@ func TestResolveInExecutorHelpers(t *testing.T) {
 	}
 }
 
+// A :slim executor has no helpers of its own: a credHelpers entry the host
+// cannot run is missing credentials (an error for a push registry, a
+// warning for a pull-only one), never an entry the executor would fail on.
+func TestResolveSlimExecutorHasNoHelpers(t *testing.T) {
+	const ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+	dir := isolate(t)
+	writeConfig(t, dir, `{"credHelpers":{"gcr.io":"gcr","`+ecr+`":"ecr-login"}}`)
+	for _, slim := range []string{"gcr.io/kaniko-project/executor:slim", "gcr.io/kaniko-project/executor:v1.24.0-slim", "ghcr.io/osscontainertools/kaniko:v1.28.3-slim@sha256:" + strings.Repeat("a", 64)} {
+		res, err := Resolve(context.Background(), "", []Registry{pull("gcr.io"), push(ecr)}, slim)
+		if !errors.Is(err, ErrPushCredentials) || !strings.Contains(err.Error(), "docker-credential-ecr-login") || !strings.Contains(err.Error(), "executor image that ships it") {
+			t.Errorf("%s: push through ecr-login: err %v, want ErrPushCredentials naming the helper and the way out", slim, err)
+		}
+		if res == nil {
+			t.Fatalf("%s: no summary", slim)
+		}
+		if s := sourceOf(t, res, "gcr.io"); s.Kind != Missing {
+			t.Errorf("%s: gcr.io %+v, want missing", slim, s)
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], `"gcr.io" (pull only)`) {
+			t.Errorf("%s: warnings %q, want one for gcr.io", slim, res.Warnings)
+		}
+		if g := decode(t, configJSON(t, res)); len(g.helps) != 0 {
+			t.Errorf("%s: credHelpers %v in the config of an executor without helpers", slim, g.helps)
+		}
+	}
+	for _, full := range []string{"", "gcr.io/kaniko-project/executor:v1.24.0", "gcr.io/kaniko-project/executor:debug", "ghcr.io/osscontainertools/kaniko@sha256:" + strings.Repeat("b", 64), "localhost:5000/slim", "registry.example.com:5000/kaniko/slim-executor:v1"} {
+		if !ShipsHelpers(full) {
+			t.Errorf("ShipsHelpers(%q) = false, want true", full)
+		}
+	}
+}
+
 // Nothing of the host's config but the touched registries' credentials
 // reaches the generated file.
 func TestConfigJSONIsMinimal(t *testing.T) {
@@ -383,7 +415,7 @@ func TestConfigJSONIsMinimal(t *testing.T) {
 		"plugins": {"p": {"k": "v"}},
 		"aliases": {"builder": "buildx"}
 	}`)
-	res, err := Resolve(context.Background(), "", []Registry{push("registry.example.com"), pull("quay.io")})
+	res, err := Resolve(context.Background(), "", []Registry{push("registry.example.com"), pull("quay.io")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +484,7 @@ func TestConfigLocation(t *testing.T) {
 
 	t.Run("explicit directory wins", func(t *testing.T) {
 		_, _, explicit := setup(t)
-		res, err := Resolve(context.Background(), explicit, regs)
+		res, err := Resolve(context.Background(), explicit, regs, "")
 		must(t, err)
 		if u := user(t, res); u != "explicit" || res.Config != filepath.Join(explicit, "config.json") {
 			t.Errorf("user %q from %q", u, res.Config)
@@ -460,7 +492,7 @@ func TestConfigLocation(t *testing.T) {
 	})
 	t.Run("explicit file", func(t *testing.T) {
 		_, _, explicit := setup(t)
-		res, err := Resolve(context.Background(), filepath.Join(explicit, "config.json"), regs)
+		res, err := Resolve(context.Background(), filepath.Join(explicit, "config.json"), regs, "")
 		must(t, err)
 		if u := user(t, res); u != "explicit" {
 			t.Errorf("user %q", u)
@@ -468,7 +500,7 @@ func TestConfigLocation(t *testing.T) {
 	})
 	t.Run("DOCKER_CONFIG", func(t *testing.T) {
 		setup(t)
-		res, err := Resolve(context.Background(), "", regs)
+		res, err := Resolve(context.Background(), "", regs, "")
 		must(t, err)
 		if u := user(t, res); u != "env" {
 			t.Errorf("user %q", u)
@@ -477,7 +509,7 @@ func TestConfigLocation(t *testing.T) {
 	t.Run("home", func(t *testing.T) {
 		home, _, _ := setup(t)
 		t.Setenv("DOCKER_CONFIG", "")
-		res, err := Resolve(context.Background(), "", regs)
+		res, err := Resolve(context.Background(), "", regs, "")
 		must(t, err)
 		if u := user(t, res); u != "home" || res.Config != filepath.Join(home, ".docker", "config.json") {
 			t.Errorf("user %q from %q", u, res.Config)
@@ -485,7 +517,7 @@ func TestConfigLocation(t *testing.T) {
 	})
 	t.Run("no config at all is anonymous, silently", func(t *testing.T) {
 		isolate(t)
-		res, err := Resolve(context.Background(), "", regs)
+		res, err := Resolve(context.Background(), "", regs, "")
 		must(t, err)
 		if s := sourceOf(t, res, "r.example.com"); s.Kind != None || len(res.Warnings) != 0 {
 			t.Errorf("source %+v, warnings %q", s, res.Warnings)
@@ -494,7 +526,7 @@ func TestConfigLocation(t *testing.T) {
 	t.Run("a --docker-config directory that does not exist warns", func(t *testing.T) {
 		setup(t)
 		missing := filepath.Join(t.TempDir(), "typo")
-		res, err := Resolve(context.Background(), missing, regs)
+		res, err := Resolve(context.Background(), missing, regs, "")
 		must(t, err)
 		if s := sourceOf(t, res, "r.example.com"); s.Kind != None {
 			t.Errorf("source %+v", s)
@@ -528,7 +560,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			isolate(t)
 			dir := tt.prepare(t, t.TempDir())
-			_, err := Resolve(context.Background(), dir, []Registry{pull("r.example.com")})
+			_, err := Resolve(context.Background(), dir, []Registry{pull("r.example.com")}, "")
 			if !errors.Is(err, ErrConfig) {
 				t.Fatalf("error = %v, want ErrConfig", err)
 			}
@@ -544,7 +576,7 @@ func TestDockerAuthConfigEnv(t *testing.T) {
 	dir := isolate(t)
 	writeConfig(t, dir, `{"credsStore":"pass"}`)
 	t.Setenv(envAuthConfig, `{"auths":{"registry.example.com":{"auth":"`+b64("ci:ci-pw")+`"}}}`)
-	res, err := Resolve(context.Background(), "", []Registry{push("registry.example.com")})
+	res, err := Resolve(context.Background(), "", []Registry{push("registry.example.com")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -556,7 +588,7 @@ func TestDockerAuthConfigEnv(t *testing.T) {
 	}
 
 	t.Setenv(envAuthConfig, `{not json`)
-	res, err = Resolve(context.Background(), "", []Registry{pull("quay.io")})
+	res, err = Resolve(context.Background(), "", []Registry{pull("quay.io")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -571,7 +603,7 @@ func TestResolveCancelled(t *testing.T) {
 	writeConfig(t, dir, `{"credsStore":"kanikorun-hang"}`)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := Resolve(ctx, "", []Registry{pull("quay.io")})
+	_, err := Resolve(ctx, "", []Registry{pull("quay.io")}, "")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error = %v, want context.Canceled", err)
 	}
@@ -585,7 +617,7 @@ func TestHelperTimeout(t *testing.T) {
 	old := helperTimeout
 	helperTimeout = 200 * time.Millisecond
 	t.Cleanup(func() { helperTimeout = old })
-	res, err := Resolve(context.Background(), "", []Registry{pull("quay.io")})
+	res, err := Resolve(context.Background(), "", []Registry{pull("quay.io")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,7 +632,7 @@ func TestHelperTimeout(t *testing.T) {
 func TestAuthFor(t *testing.T) {
 	dir := isolate(t)
 	writeConfig(t, dir, `{"auths":{"gcr.io":{"auth":"`+b64("_json_key:key-pw")+`"},"https://index.docker.io/v1/":{"identitytoken":"hub-tok"}}}`)
-	res, err := Resolve(context.Background(), "", []Registry{pull("gcr.io"), pull("index.docker.io"), pull("quay.io")})
+	res, err := Resolve(context.Background(), "", []Registry{pull("gcr.io"), pull("index.docker.io"), pull("quay.io")}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +673,7 @@ func TestAuthFor(t *testing.T) {
 // file is anonymous to kaniko's keychain.
 func TestKanikoAnonymousWhenNone(t *testing.T) {
 	isolate(t)
-	res, err := Resolve(context.Background(), "", []Registry{pull("quay.io")})
+	res, err := Resolve(context.Background(), "", []Registry{pull("quay.io")}, "")
 	must(t, err)
 	if seen := kanikoSees(t, configJSON(t, res), "quay.io/a/b"); seen != (authn.AuthConfig{}) {
 		t.Errorf("kaniko sees %+v, want anonymous", seen)
@@ -664,7 +696,7 @@ func TestDesktopTokenKeysAreNotCredentials(t *testing.T) {
 		"https://index.docker.io/v1/refresh-token": {Username: "hubuser", Secret: "jwt-refresh"},
 	}})
 	writeConfig(t, dir, `{"credsStore":"desktop","auths":{"https://index.docker.io/v1/access-token":{"auth":"`+b64("hubuser:jwt")+`"}}}`)
-	res, err := Resolve(context.Background(), "", []Registry{pull("index.docker.io")})
+	res, err := Resolve(context.Background(), "", []Registry{pull("index.docker.io")}, "")
 	must(t, err)
 	if s := sourceOf(t, res, "index.docker.io"); s.Kind != None {
 		t.Errorf("source %+v, want none", s)
@@ -693,7 +725,7 @@ func TestBuildToMountedConfig(t *testing.T) {
 
 	regs, err := Registries(b)
 	must(t, err)
-	res, err := Resolve(context.Background(), "", regs)
+	res, err := Resolve(context.Background(), "", regs, "")
 	must(t, err)
 	data := configJSON(t, res)
 

@@ -42,7 +42,7 @@ func resolveCreds(ctx context.Context, c *cli.Context, b *spec.Build, stderr io.
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, err: err}
 	}
-	res, err := creds.Resolve(ctx, c.String(flagDockerConfig), regs)
+	res, err := creds.Resolve(ctx, c.String(flagDockerConfig), regs, b.ExecutorImage)
 	if res != nil {
 		for _, w := range res.Warnings {
 			fmt.Fprintf(stderr, "kanikorun: warning: %s\n", w)
@@ -66,7 +66,7 @@ func executorAuth(ctx context.Context, c *cli.Context, image string, stderr io.W
 	// Resolved only when the daemon actually pulls: no credential helper
 	// runs for an image that is already there.
 	return func(string) string {
-		res, err := creds.Resolve(ctx, dir, []creds.Registry{reg})
+		res, err := creds.Resolve(ctx, dir, []creds.Registry{reg}, "")
 		if err != nil && !errors.Is(err, creds.ErrPushCredentials) {
 			fmt.Fprintf(stderr, "kanikorun: warning: pulling the executor anonymously: %v\n", err)
 			return ""
