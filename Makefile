@@ -53,7 +53,7 @@ demo: build
 # Wall time of `kanikorun build` against `docker run --rm` of the same
 # stand-in image and arguments: median of BENCH_RUNS, printed as a ratio.
 bench:
-	$(GO) run ./internal/testbed/bench -runs $(BENCH_RUNS)
+	$(GO) run ./internal/testbed/bench -runs $(BENCH_RUNS) -tags $(BUILD_TAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/lint
 
 clean:
