@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -126,6 +127,53 @@ func BenchmarkLintLarge(b *testing.B) {
 			for b.Loop() {
 				if _, err := LintSource(src, Options{}); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestExpansionBombs lints Dockerfiles whose variables grow without bound
+// if expanded naively: doubling (`ENV B2=$B1$B1`), a linear chain, and
+// many copies of one long value. Each must lint with bounded allocation
+// (a naive linter allocates from gigabytes to 2^40 bytes here) and treat
+// the huge values as unknown, not judge them. Not parallel: it reads the
+// process's allocation counter.
+func TestExpansionBombs(t *testing.T) {
+	var doubling, chain, copies strings.Builder
+	doubling.WriteString("FROM alpine\nENV B0=0123456789abcdef\n")
+	for i := 1; i <= 40; i++ {
+		fmt.Fprintf(&doubling, "ENV B%d=$B%d$B%d\n", i, i-1, i-1)
+	}
+	doubling.WriteString("WORKDIR /workspace/$B40\nCOPY $B40 /x\nRUN echo $B40 > /workspace/$B40\n")
+	chain.WriteString("FROM alpine\nARG V0=x\n")
+	for i := 1; i <= 60000; i++ {
+		fmt.Fprintf(&chain, "ARG V%d=$V%d/x\n", i, i-1)
+	}
+	chain.WriteString("COPY $V60000 /x\n")
+	copies.WriteString("FROM alpine\nENV A=/workspace/" + strings.Repeat("a", 4000) + "\n")
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&copies, "ENV C%d=$A\n", i)
+	}
+	copies.WriteString("VOLUME $C99999\n")
+	dir := writeContext(t, map[string]string{"present": ""})
+	for _, tc := range []struct{ name, src string }{
+		{"doubling", doubling.String()},
+		{"chain", chain.String()},
+		{"copies", copies.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			fs := lintString(t, tc.src, Options{Context: dir})
+			runtime.ReadMemStats(&after)
+			const limit = 256 << 20
+			if n := after.TotalAlloc - before.TotalAlloc; n > limit {
+				t.Errorf("allocated %d MiB for a %d KiB Dockerfile, want under %d MiB", n>>20, len(tc.src)>>10, limit>>20)
+			}
+			for _, f := range fs {
+				if f.ID == RuleSourceMissing || f.ID == RuleMountedDest || f.ID == RuleMountedRun || f.ID == RuleParse {
+					t.Errorf("judged an unknowable value: %v", f)
 				}
 			}
 		})

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -207,10 +208,17 @@ var platformArgs = []string{
 	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 }
 
+// errTooLong is an expansion that went over expansionBudget.
+var errTooLong = errors.New("the expansion is longer than 4 KiB")
+
 // resolveBase expands a stage's FROM name with the meta ARGs; unmatched
 // lists the variables it used that have no known value.
 func (l *linter) resolveBase(s *stage, meta *metaScope) (base string, unmatched map[string]struct{}, err error) {
-	res, err := l.lex.ProcessWordWithMatches(s.from.BaseName, meta.env)
+	env := meta.env.budgeted()
+	res, err := l.lex.ProcessWordWithMatches(s.from.BaseName, env)
+	if err == nil && env.over {
+		err = errTooLong
+	}
 	if err != nil {
 		return "", nil, err
 	}
@@ -241,6 +249,11 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 			fmt.Sprintf("remove --platform and pass the executor flag --custom-platform=%s", platformHint(p)))
 	}
 	base, unmatched, err := l.resolveBase(s, meta)
+	if errors.Is(err, errTooLong) {
+		// Nothing to say about a name that long but that it is unknown.
+		s.depsUnknown = true
+		return ""
+	}
 	if err != nil {
 		s.depsUnknown = true
 		line, col := l.at(n, s.from.BaseName)
@@ -457,8 +470,9 @@ func (l *linter) expand(word string, env *envMap) (string, bool) {
 	if !strings.Contains(word, "$") && !strings.ContainsAny(word, `"'\`+"`") {
 		return word, true
 	}
-	res, err := l.lex.ProcessWordWithMatches(word, env)
-	if err != nil || len(res.Unmatched) > 0 {
+	b := env.budgeted()
+	res, err := l.lex.ProcessWordWithMatches(word, b)
+	if err != nil || len(res.Unmatched) > 0 || b.over {
 		return "", false
 	}
 	return res.Result, true

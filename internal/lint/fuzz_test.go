@@ -47,6 +47,15 @@ func FuzzLint(f *testing.F) {
 	for _, b := range seeds {
 		f.Add(b)
 	}
+	// A short doubling chain, so mutations explore variable growth (a
+	// naive expander allocates 2^n bytes).
+	var bomb strings.Builder
+	bomb.WriteString("FROM alpine\nARG A=ab\n")
+	for range 12 {
+		bomb.WriteString("ENV A=$A$A\n")
+	}
+	bomb.WriteString("COPY $A /workspace/$A\n")
+	f.Add([]byte(bomb.String()))
 	ctx := f.TempDir()
 	for _, p := range []string{"go.mod", "src/main.go", "node_modules/x/index.js", "docs/a.md"} {
 		full := filepath.Join(ctx, p)

@@ -80,8 +80,9 @@ func (w *writeScan) eval(x *word) {
 		x.val, x.ok = x.raw, true
 		return
 	}
-	res, err := w.l.shellLex.ProcessWordWithMatches(x.raw, w.env)
-	x.val, x.ok = res.Result, err == nil && len(res.Unmatched) == 0
+	env := w.env.budgeted()
+	res, err := w.l.shellLex.ProcessWordWithMatches(x.raw, env)
+	x.val, x.ok = res.Result, err == nil && len(res.Unmatched) == 0 && !env.over
 }
 
 func (w *writeScan) target(x *word) {
@@ -177,8 +178,9 @@ func (w *writeScan) shellC(args []word, depth int) {
 		if strings.Contains(r[1:], "c") && j+1 < len(args) {
 			// Unquote the script, leaving unknown variables as they are
 			// for the inner shell.
-			res, _, err := w.l.scriptLex.ProcessWord(args[j+1].raw, w.env)
-			if err != nil {
+			env := w.env.budgeted()
+			res, _, err := w.l.scriptLex.ProcessWord(args[j+1].raw, env)
+			if err != nil || env.over {
 				return
 			}
 			w.commands(splitScript(res), depth+1)
