@@ -74,3 +74,22 @@ func TestVersionStamp(t *testing.T) {
 		t.Errorf("unstamped --version = %q, %v", out, err)
 	}
 }
+
+// TestLintHonoursSkipUnusedStages: the executor flag after -- decides
+// whether an unused stage is built, so whether its error stops the build.
+func TestLintHonoursSkipUnusedStages(t *testing.T) {
+	ctx := writeTree(t, t.TempDir(), map[string]string{"Dockerfile": "FROM alpine AS unused\nCOPY nothere.txt /x\nFROM alpine\nRUN true\n"})
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"lint", "--executor-flavor", "upstream", ctx}, exitLint},
+		{[]string{"lint", "--executor-flavor", "upstream", ctx, "--", "--skip-unused-stages"}, 0},
+		{[]string{"lint", "--executor-flavor", "fork", ctx}, 0},
+		{[]string{"lint", "--executor-flavor", "fork", ctx, "--", "--skip-unused-stages=false"}, exitLint},
+	} {
+		if r := kanikorun(t, tc.args...); r.code != tc.code {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args[1:], r.code, tc.code, r)
+		}
+	}
+}

@@ -97,6 +97,8 @@ func lintOptions(c *cli.Context, b *spec.Build, mode lint.Mode) lint.Options {
 		ExecutorImage: b.ExecutorImage,
 		Mode:          mode,
 		Secrets:       executorSecrets(b.ExtraArgs),
+		// What runs is decided by the executor's own flag.
+		SkipUnusedStages: spec.BoolFlag(b.ExtraArgs, "skip-unused-stages"),
 	})
 }
 

@@ -143,9 +143,9 @@ var buildTimeRules = map[string]bool{
 
 // notBuilt turns findings in stages the executor does not build into
 // notes: they cannot fail this build or change its image. kaniko stops
-// after the target stage (MakeKanikoStages), and the fork, whose
-// --skip-unused-stages defaults to true, also skips stages the target does
-// not use.
+// after the target stage (MakeKanikoStages), and with
+// --skip-unused-stages (the fork's default) also skips stages the target
+// does not use.
 func (l *linter) notBuilt(df *dockerfile, built []bool) {
 	for i := range l.findings {
 		f := &l.findings[i]
@@ -482,7 +482,7 @@ func (l *linter) expand(word string, env *envMap) (string, bool) {
 // severity the capability table gives it.
 func (l *linter) capFinding(f Feature, n *parser.Node, line, col int, msg, hint string) {
 	c, ok := capabilityIndex[f]
-	if !ok || c.support(l.exec.Flavor) == Works {
+	if !ok || c.support(l.exec) == Works {
 		return
 	}
 	l.add(finding{Finding: Finding{ID: c.rule, Severity: c.severity, Line: line, Column: col, Message: msg, Hint: hint}, anchor: n.StartLine})
@@ -491,7 +491,7 @@ func (l *linter) capFinding(f Feature, n *parser.Node, line, col int, msg, hint 
 // forkHint is how a hint names the way out when the fork has the feature.
 func (l *linter) forkHint(f Feature, rewrite string) string {
 	c, ok := capabilityIndex[f]
-	if ok && c.fork == Works && l.exec.Flavor != Fork {
+	if ok && c.support(forkImage) == Works && l.exec.Flavor != Fork {
 		return rewrite + ", or switch to the fork: --executor-image " + ForkImage
 	}
 	return rewrite
@@ -580,7 +580,7 @@ func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.N
 			continue
 		}
 		c := capabilityIndex[f]
-		if c.support(l.exec.Flavor) == Works {
+		if c.support(l.exec) == Works {
 			if m.Type == instructions.MountTypeSecret {
 				l.checkSecretGiven(n, m, line, col)
 			}
@@ -1016,25 +1016,32 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) []bool
 			}
 		}
 	}
+	skips := l.exec.SkipsUnusedStages()
+	if l.o.SkipUnusedStages != nil {
+		skips = *l.o.SkipUnusedStages
+	}
 	for i := 0; i < target; i++ {
 		if used[i] {
 			continue
 		}
 		s := df.stages[i]
 		line, col := l.at(s.node, "")
-		msg := fmt.Sprintf("%s is not used by the target %s, yet upstream kaniko builds every stage before the target", s.label(), df.stages[target].label())
-		hint := "remove the stage, or pass the executor flag --skip-unused-stages"
-		if l.exec.Flavor == Fork {
-			// The fork builds only the stages the target needs.
-			msg = fmt.Sprintf("%s is not used by the target %s", s.label(), df.stages[target].label())
-			hint = "remove the stage if nothing else builds it"
+		msg := fmt.Sprintf("%s is not used by the target %s", s.label(), df.stages[target].label())
+		hint := "remove the stage if nothing else builds it"
+		switch {
+		case !skips && l.o.SkipUnusedStages != nil:
+			msg += ", yet --skip-unused-stages=false makes the executor build every stage before the target"
+			hint = "remove the stage, or drop --skip-unused-stages=false"
+		case !skips:
+			msg += ", yet upstream kaniko builds every stage before the target"
+			hint = "remove the stage, or pass the executor flag --skip-unused-stages"
 		}
 		l.add(finding{Finding: Finding{ID: RuleUnusedStage, Severity: Info, Line: line, Column: col,
 			Message: msg, Hint: hint}, anchor: s.node.StartLine})
 	}
 	built := make([]bool, len(df.stages))
 	for i := 0; i <= target; i++ {
-		built[i] = used[i] || l.exec.Flavor != Fork
+		built[i] = used[i] || !skips
 	}
 	return built
 }

@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,16 @@ import (
 // ForkImage is the fork's executor image the hints recommend: the release
 // whose behaviour IMAGE.md measured.
 const ForkImage = "ghcr.io/osscontainertools/kaniko:v1.28.3"
+
+// forkImage is ForkImage as the capability table sees it: what the hints
+// promise when they recommend it.
+var forkImage = func() Executor {
+	e, err := ResolveExecutor(ForkImage, "")
+	if err != nil || e.Flavor != Fork {
+		panic("ForkImage is not a fork release the table knows")
+	}
+	return e
+}()
 
 // Flavor names a set of executor capabilities.
 type Flavor string
@@ -73,7 +84,7 @@ type capability struct {
 	rule     string
 	severity Severity
 	upstream Support
-	fork     Support
+	fork     forkSupport
 	// evidence says where the row comes from, for the next person to
 	// update it.
 	evidence string
@@ -81,25 +92,28 @@ type capability struct {
 	condition string
 }
 
-// capabilities is THE table: one row per feature. A new executor release
-// that gains a feature changes one cell. Rows marked "measured" come from
-// IMAGE.md ("Measured behaviour"); rows marked "fork source" were read from
-// the fork's pkg/commands/run.go and are not yet measured.
+// capabilities is THE table: one row per feature. Upstream is frozen at
+// v1.24.0; the fork cell says what the fork does from v1.28.0 on, then
+// what later releases changed, so a fork release that gains a feature is
+// one from(...) in that feature's row: fork(Ignored, from("v1.29.0",
+// Works)). Rows marked "measured" come from IMAGE.md ("Measured
+// behaviour"); rows marked "fork source" were read from the fork's
+// pkg/commands/run.go and are not yet measured.
 var capabilities = []capability{
-	{FeatRunHeredoc, RuleRunHeredoc, Error, Ignored, Works, "measured: upstream runs /bin/sh -c <<EOT with the body dropped, exit 0", ""},
-	{FeatCopyHeredoc, RuleCopyHeredoc, Error, Fails, Works, "measured: upstream exit 1, 'resolved envs is empty'", ""},
-	{FeatMountSecret, RuleMountSecret, Error, Ignored, Works, "upstream parses RUN --mount and ignores it; fork source mounts secrets given with its --secret flag and skips others", "when the executor is given the secret (its `--secret` flag)"},
-	{FeatMountSSH, RuleMountSecret, Error, Ignored, Ignored, "fork source: only cache, secret (and bind behind FF_KANIKO_RUN_MOUNT_BIND) are mounted", ""},
-	{FeatMountCache, RuleMountOther, Warning, Ignored, Works, "measured: upstream runs without the mount; fork keeps the cache out of the image", ""},
-	{FeatMountBind, RuleMountOther, Warning, Ignored, Ignored, "fork source: bind mounts only with FF_KANIKO_RUN_MOUNT_BIND=true, never from another stage", ""},
-	{FeatMountTmpfs, RuleMountOther, Warning, Ignored, Ignored, "fork source: tmpfs mounts are skipped with a warning", ""},
-	{FeatRunNetwork, RuleRunFlags, Warning, Ignored, Ignored, "measured (upstream); fork source warns '#969 kaniko does not support --network'", ""},
-	{FeatRunSecurity, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --security'", ""},
-	{FeatRunDevice, RuleRunFlags, Warning, Ignored, Ignored, "fork source warns '#969 kaniko does not support --device'", ""},
-	{FeatCopyExclude, RuleExclude, Error, Fails, Ignored, "measured: upstream 'unknown flag: --exclude'; fork copies the excluded files", ""},
-	{FeatCopyParents, RuleParents, Error, Fails, Ignored, "measured: upstream 'unknown flag: --parents'; fork drops the parent directories", ""},
-	{FeatFromPlatform, RuleFromPlatform, Warning, Ignored, Ignored, "measured (upstream builds amd64); fork not distinguishable, assumed the same", ""},
-	{FeatAddChecksumLocal, RuleChecksumLocal, Warning, Ignored, Ignored, "measured (upstream accepts and ignores it); fork not measured, assumed the same", ""},
+	{FeatRunHeredoc, RuleRunHeredoc, Error, Ignored, fork(Works), "measured: upstream runs /bin/sh -c <<EOT with the body dropped, exit 0", ""},
+	{FeatCopyHeredoc, RuleCopyHeredoc, Error, Fails, fork(Works), "measured: upstream exit 1, 'resolved envs is empty'", ""},
+	{FeatMountSecret, RuleMountSecret, Error, Ignored, fork(Works), "upstream parses RUN --mount and ignores it; fork source mounts secrets given with its --secret flag and skips others", "when the executor is given the secret (its `--secret` flag)"},
+	{FeatMountSSH, RuleMountSecret, Error, Ignored, fork(Ignored), "fork source: only cache, secret (and bind behind FF_KANIKO_RUN_MOUNT_BIND) are mounted", ""},
+	{FeatMountCache, RuleMountOther, Warning, Ignored, fork(Works), "measured: upstream runs without the mount; fork keeps the cache out of the image", ""},
+	{FeatMountBind, RuleMountOther, Warning, Ignored, fork(Ignored), "fork source: bind mounts only with FF_KANIKO_RUN_MOUNT_BIND=true, never from another stage", ""},
+	{FeatMountTmpfs, RuleMountOther, Warning, Ignored, fork(Ignored), "fork source: tmpfs mounts are skipped with a warning", ""},
+	{FeatRunNetwork, RuleRunFlags, Warning, Ignored, fork(Ignored), "measured (upstream); fork source warns '#969 kaniko does not support --network'", ""},
+	{FeatRunSecurity, RuleRunFlags, Warning, Ignored, fork(Ignored), "fork source warns '#969 kaniko does not support --security'", ""},
+	{FeatRunDevice, RuleRunFlags, Warning, Ignored, fork(Ignored), "fork source warns '#969 kaniko does not support --device'", ""},
+	{FeatCopyExclude, RuleExclude, Error, Fails, fork(Ignored), "measured: upstream 'unknown flag: --exclude'; fork copies the excluded files", ""},
+	{FeatCopyParents, RuleParents, Error, Fails, fork(Ignored), "measured: upstream 'unknown flag: --parents'; fork drops the parent directories", ""},
+	{FeatFromPlatform, RuleFromPlatform, Warning, Ignored, fork(Ignored), "measured (upstream builds amd64); fork not distinguishable, assumed the same", ""},
+	{FeatAddChecksumLocal, RuleChecksumLocal, Warning, Ignored, fork(Ignored), "measured (upstream accepts and ignores it); fork not measured, assumed the same", ""},
 }
 
 var capabilityIndex = func() map[Feature]*capability {
@@ -110,12 +124,68 @@ var capabilityIndex = func() map[Feature]*capability {
 	return m
 }()
 
-// support returns what flavour f does with a feature.
-func (c *capability) support(f Flavor) Support {
-	if f == Fork {
-		return c.fork
+// support returns what executor e does with the row's feature.
+func (c *capability) support(e Executor) Support {
+	if e.Flavor == Fork {
+		return c.fork.at(e.forkRelease())
 	}
 	return c.upstream
+}
+
+// release is an executor version: major.minor.patch.
+type release struct{ major, minor, patch int }
+
+func (r release) before(o release) bool {
+	if r.major != o.major {
+		return r.major < o.major
+	}
+	if r.minor != o.minor {
+		return r.minor < o.minor
+	}
+	return r.patch < o.patch
+}
+
+// forkFirst is the first fork release the table describes (IMAGE.md
+// measured v1.28.3).
+var forkFirst = release{1, 28, 0}
+
+// newestFork stands for fork tags that name no version (latest, debug,
+// slim) and bare digests: they track the newest release.
+var newestFork = release{math.MaxInt32, 0, 0}
+
+// change is what the fork does with a feature from one release on.
+type change struct {
+	since   release
+	support Support
+}
+
+// forkSupport is a row's fork cell: the support from forkFirst on, then
+// the releases that changed it, oldest first.
+type forkSupport []change
+
+// fork starts a fork cell: s from v1.28.0, then the later changes.
+func fork(s Support, later ...change) forkSupport {
+	return append(forkSupport{{forkFirst, s}}, later...)
+}
+
+// from is a change in the fork's support from release tag v (v1.29.0).
+func from(v string, s Support) change {
+	r, ok := parseRelease(v)
+	if !ok {
+		panic("capability table: bad release " + v)
+	}
+	return change{r, s}
+}
+
+// at returns the support in release r.
+func (f forkSupport) at(r release) Support {
+	s := f[0].support
+	for _, c := range f[1:] {
+		if !r.before(c.since) {
+			s = c.support
+		}
+	}
+	return s
 }
 
 // Executor is the executor a Dockerfile is checked against.
@@ -127,6 +197,16 @@ type Executor struct {
 	// Notice is non-empty when the flavour is a guess: an image the table
 	// does not know, or a fork release older than the table covers.
 	Notice string
+	// release is the fork release the tag names; zero means the newest.
+	release release
+}
+
+// forkRelease is the fork release whose capabilities apply.
+func (e Executor) forkRelease() release {
+	if e.release == (release{}) {
+		return newestFork
+	}
+	return e.release
 }
 
 // Supports reports what this executor does with a feature.
@@ -135,7 +215,15 @@ func (e Executor) Supports(f Feature) Support {
 	if !ok {
 		return Works
 	}
-	return c.support(e.Flavor)
+	return c.support(e)
+}
+
+// SkipsUnusedStages reports whether the executor leaves out the stages
+// the target does not use when --skip-unused-stages is not given: the
+// fork made that the default (osscontainertools/kaniko#100, before
+// v1.28); upstream builds every stage before the target.
+func (e Executor) SkipsUnusedStages() bool {
+	return e.Flavor == Fork
 }
 
 // Repositories of the known executor images, as name.Repository.Name()
@@ -145,10 +233,6 @@ const (
 	forkRepo       = "ghcr.io/osscontainertools/kaniko"
 	forkMirrorRepo = "index.docker.io/martizih/kaniko"
 )
-
-// forkMinMinor is the first fork release (v1.<minor>) whose capabilities
-// the table describes.
-const forkMinMinor = 28
 
 // ResolveExecutor derives the capability set from the executor image.
 // override ("", "upstream" or "fork") wins over the image. Upstream images
@@ -200,45 +284,33 @@ func ResolveExecutor(image, override string) (Executor, error) {
 		e.Flavor = Fork
 		return e, nil
 	}
-	minor, ok := forkMinor(tag.TagStr())
-	if !ok || minor >= forkMinMinor {
-		e.Flavor = Fork
+	r, ok := parseRelease(tag.TagStr())
+	if !ok || !r.before(forkFirst) {
+		e.Flavor, e.release = Fork, r
 		return e, nil
 	}
 	e.Flavor = Upstream
-	e.Notice = fmt.Sprintf("fork release %q predates v1.%d, the first one kanikorun knows; checking against upstream kaniko v1.24.0 capabilities", tag.TagStr(), forkMinMinor)
+	e.Notice = fmt.Sprintf("fork release %q predates v%d.%d, the first one kanikorun knows; checking against upstream kaniko v1.24.0 capabilities", tag.TagStr(), forkFirst.major, forkFirst.minor)
 	return e, nil
 }
 
-// forkMinor reads the minor version of a v1.x tag such as v1.28.3,
-// 1.27.0-debug or v1.28; ok is false for tags that name no version.
-func forkMinor(tag string) (minor int, ok bool) {
+// parseRelease reads a release tag such as v1.28.3, 1.27.0-debug or
+// v1.28 (patch 0); ok is false for tags that name no version (latest,
+// debug, slim).
+func parseRelease(tag string) (r release, ok bool) {
 	t := strings.TrimPrefix(strings.ToLower(tag), "v")
-	major, rest, found := strings.Cut(t, ".")
-	if !found {
-		return 0, false
+	t, _, _ = strings.Cut(t, "-")
+	parts := strings.Split(t, ".")
+	if len(parts) < 2 || len(parts) > 3 {
+		return release{}, false
 	}
-	maj, err := strconv.Atoi(major)
-	if err != nil {
-		return 0, false
+	var n [3]int
+	for i, p := range parts {
+		v, err := strconv.Atoi(p)
+		if err != nil || p[0] < '0' || p[0] > '9' {
+			return release{}, false
+		}
+		n[i] = v
 	}
-	end := 0
-	for end < len(rest) && rest[end] >= '0' && rest[end] <= '9' {
-		end++
-	}
-	if end == 0 {
-		return 0, false
-	}
-	minor, err = strconv.Atoi(rest[:end])
-	if err != nil {
-		return 0, false
-	}
-	if maj > 1 {
-		// A v2 of the fork postdates everything the table describes.
-		return forkMinMinor, true
-	}
-	if maj < 1 {
-		return 0, true
-	}
-	return minor, true
+	return release{n[0], n[1], n[2]}, true
 }

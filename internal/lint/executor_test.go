@@ -135,21 +135,49 @@ func TestCapabilityTable(t *testing.T) {
 	}
 }
 
-func TestForkMinor(t *testing.T) {
+func TestParseRelease(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		tag   string
-		minor int
-		ok    bool
+		tag string
+		r   release
+		ok  bool
 	}{
-		{"v1.28.3", 28, true}, {"1.27.0-debug", 27, true}, {"v1.28", 28, true},
-		{"V1.30.0-slim", 30, true}, {"v2.1.0", forkMinMinor, true}, {"v0.9", 0, true},
-		{"latest", 0, false}, {"debug", 0, false}, {"v1.", 0, false}, {"v1.x", 0, false}, {"1", 0, false},
+		{"v1.28.3", release{1, 28, 3}, true}, {"1.27.0-debug", release{1, 27, 0}, true}, {"v1.28", release{1, 28, 0}, true},
+		{"V1.30.0-slim", release{1, 30, 0}, true}, {"v2.1.0", release{2, 1, 0}, true}, {"v0.9", release{0, 9, 0}, true},
+		{"latest", release{}, false}, {"debug", release{}, false}, {"v1.", release{}, false}, {"v1.x", release{}, false},
+		{"1", release{}, false}, {"v1.2.3.4", release{}, false}, {"v1.+2", release{}, false}, {"v1.99999999999999999999", release{}, false},
 	}
 	for _, tc := range tests {
-		minor, ok := forkMinor(tc.tag)
-		if minor != tc.minor || ok != tc.ok {
-			t.Errorf("forkMinor(%q) = %d, %v, want %d, %v", tc.tag, minor, ok, tc.minor, tc.ok)
+		r, ok := parseRelease(tc.tag)
+		if r != tc.r || ok != tc.ok {
+			t.Errorf("parseRelease(%q) = %v, %v, want %v, %v", tc.tag, r, ok, tc.r, tc.ok)
+		}
+	}
+}
+
+// A fork release that changes a feature is one from(...) in its row: the
+// row then answers by the release the executor image's tag names.
+func TestForkReleaseChangesOneCell(t *testing.T) {
+	t.Parallel()
+	row := capability{feature: FeatCopyExclude, upstream: Fails, fork: fork(Ignored, from("v1.29.0", Works), from("v1.31.2", Fails))}
+	for _, tc := range []struct {
+		image string
+		want  Support
+	}{
+		{"gcr.io/kaniko-project/executor:v1.24.0", Fails},
+		{"ghcr.io/osscontainertools/kaniko:v1.28.3", Ignored},
+		{"ghcr.io/osscontainertools/kaniko:v1.29.0-debug", Works},
+		{"martizih/kaniko:v1.31.1", Works},
+		{"ghcr.io/osscontainertools/kaniko:v1.31.2", Fails},
+		{"ghcr.io/osscontainertools/kaniko:latest", Fails},
+		{"ghcr.io/osscontainertools/kaniko@sha256:" + strings.Repeat("a", 64), Fails},
+	} {
+		e, err := ResolveExecutor(tc.image, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := row.support(e); got != tc.want {
+			t.Errorf("%s: support %v, want %v", tc.image, got, tc.want)
 		}
 	}
 }

@@ -79,6 +79,10 @@ type Options struct {
 	// fork's --secret id=ID,...). A secret mount naming another ID runs
 	// without it, which the linter reports on the fork.
 	Secrets []string
+	// SkipUnusedStages is the executor's --skip-unused-stages as given
+	// (spec.BoolFlag); nil means its default (the fork skips, upstream
+	// builds every stage before the target).
+	SkipUnusedStages *bool
 }
 
 // ErrUnknownRule is returned when Options.Ignore names no rule.

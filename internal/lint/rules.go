@@ -161,7 +161,7 @@ func (r Rule) severityText(f Flavor) string {
 	var works []string
 	for _, c := range rows {
 		name := "`" + string(c.feature) + "`"
-		if c.support(f) == Works {
+		if c.support(Executor{Flavor: f}) == Works {
 			if c.condition != "" {
 				name += " " + c.condition
 			}

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/kanikorun/kanikorun/internal/testfs"
@@ -378,4 +379,43 @@ func TestEveryRuleIsTested(t *testing.T) {
 			t.Errorf("rule %s has no case in ruleCases", r.ID)
 		}
 	}
+}
+
+// The executor's --skip-unused-stages decides whether a stage the target
+// does not use is built, and so whether its problems can fail the build:
+// the fork skips by default, upstream builds every stage before the
+// target, and the flag overrides either.
+func TestSkipUnusedStages(t *testing.T) {
+	t.Parallel()
+	src := "FROM alpine AS unused\nCOPY nothere.txt /x\nFROM alpine\nRUN true\n"
+	dir := writeContext(t, map[string]string{"present": ""})
+	yes, no := true, false
+	for _, tc := range []struct {
+		flavor string
+		flag   *bool
+		want   Severity
+	}{
+		{"upstream", nil, Error},
+		{"upstream", &yes, Info},
+		{"upstream", &no, Error},
+		{"fork", nil, Info},
+		{"fork", &no, Error},
+		{"fork", &yes, Info},
+	} {
+		fs := withID(lintString(t, src, Options{Context: dir, Flavor: tc.flavor, SkipUnusedStages: tc.flag}), RuleSourceMissing)
+		if len(fs) != 1 || fs[0].Severity != tc.want {
+			t.Errorf("%s with --skip-unused-stages=%v: KR013 %v, want one %v", tc.flavor, deref(tc.flag), fs, tc.want)
+		}
+		unused := withID(lintString(t, src, Options{Context: dir, Flavor: tc.flavor, SkipUnusedStages: tc.flag}), RuleUnusedStage)
+		if len(unused) != 1 || strings.Contains(unused[0].Message, "yet") != (tc.want == Error) {
+			t.Errorf("%s with --skip-unused-stages=%v: KR018 %v", tc.flavor, deref(tc.flag), unused)
+		}
+	}
+}
+
+func deref(b *bool) any {
+	if b == nil {
+		return "default"
+	}
+	return *b
 }

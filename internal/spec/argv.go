@@ -1,6 +1,9 @@
 package spec
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // FlagValues returns the values an executor argument list gives a flag,
 // in every form kaniko's flag parser (pflag) accepts: --name=v, --name v,
@@ -38,4 +41,32 @@ func LastFlag(argv []string, long string, short byte) (string, bool) {
 		return "", false
 	}
 	return v[len(v)-1], true
+}
+
+// BoolFlag returns the value an executor argument list gives a boolean
+// flag, as pflag reads it: --name is true, --name=v is v (1, t, true, 0,
+// f, false, ...); a bool flag never takes the next argument. The last one
+// wins. nil means the flag is absent (or its value is no boolean, which
+// the executor refuses).
+func BoolFlag(argv []string, long string) *bool {
+	var val *bool
+	for _, a := range argv {
+		if a == "--" {
+			break
+		}
+		if a == "--"+long {
+			t := true
+			val = &t
+			continue
+		}
+		if v, ok := strings.CutPrefix(a, "--"+long+"="); ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				val = nil
+				continue
+			}
+			val = &b
+		}
+	}
+	return val
 }

@@ -21,3 +21,28 @@ func TestFlagValues(t *testing.T) {
 		t.Errorf("FlagValues without a short form = %q", got)
 	}
 }
+
+func TestBoolFlag(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		argv []string
+		want string // "true", "false" or "absent"
+	}{
+		{nil, "absent"},
+		{[]string{"--skip-unused-stages"}, "true"},
+		{[]string{"--skip-unused-stages=false"}, "false"},
+		{[]string{"--skip-unused-stages=0", "--skip-unused-stages=T"}, "true"},
+		{[]string{"--skip-unused-stages", "false"}, "true"}, // a bool flag takes no next argument
+		{[]string{"--skip-unused-stages=maybe"}, "absent"},
+		{[]string{"--skip-unused-stagesx"}, "absent"},
+		{[]string{"--", "--skip-unused-stages"}, "absent"},
+	} {
+		got := "absent"
+		if v := BoolFlag(tc.argv, "skip-unused-stages"); v != nil {
+			got = map[bool]string{true: "true", false: "false"}[*v]
+		}
+		if got != tc.want {
+			t.Errorf("BoolFlag(%q) = %s, want %s", tc.argv, got, tc.want)
+		}
+	}
+}
