@@ -99,6 +99,7 @@ func lintOptions(c *cli.Context, b *spec.Build, mode lint.Mode) lint.Options {
 		Secrets:       executorSecrets(b.ExtraArgs),
 		// What runs is decided by the executor's own flag.
 		SkipUnusedStages: spec.BoolFlag(b.ExtraArgs, "skip-unused-stages"),
+		CustomPlatform:   lastFlagOrEmpty(b.ExtraArgs, "custom-platform"),
 	})
 }
 

@@ -91,6 +91,7 @@ func replayAction(c *cli.Context) error {
 			Mode:             lint.Local,
 			Secrets:          executorSecrets(argv),
 			SkipUnusedStages: spec.BoolFlag(argv, "skip-unused-stages"),
+			CustomPlatform:   lastFlagOrEmpty(argv, "custom-platform"),
 		})
 		if err := runPreflight(c, o); err != nil {
 			return err

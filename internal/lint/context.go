@@ -28,6 +28,7 @@ type contextIndex struct {
 	ignorePath     string
 	pm             *patternmatcher.PatternMatcher
 	ignoreErr      error
+	ignoreErrLine  int
 	ignoreReported bool
 
 	results  map[string]srcStatus  // memo: source -> status
@@ -102,17 +103,37 @@ func (c *contextIndex) loadIgnore() {
 	defer f.Close()
 	patterns, err := ignorefile.ReadAll(f)
 	if err != nil {
-		c.ignoreErr = fmt.Errorf("reading %s: %w", c.ignorePath, err)
+		c.ignoreErrLine, c.ignoreErr = badPatternLine(c.ignorePath, err)
 		return
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		c.ignoreErr = fmt.Errorf("invalid pattern in %s: %w", c.ignorePath, err)
+		c.ignoreErrLine, c.ignoreErr = badPatternLine(c.ignorePath, err)
 		return
 	}
 	if len(pm.Patterns()) > 0 {
 		c.pm = pm
 	}
+}
+
+// badPatternLine finds the line of the ignore file whose pattern the
+// matcher rejects (its error names neither), reading each line as
+// ignorefile does. It runs only when the whole file was rejected.
+func badPatternLine(path string, whole error) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("invalid pattern: %w", whole)
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		ps, err := ignorefile.ReadAll(strings.NewReader(line))
+		if err == nil && len(ps) > 0 {
+			_, err = patternmatcher.New(ps)
+		}
+		if err != nil {
+			return i + 1, fmt.Errorf("invalid pattern %q: %w", strings.TrimSpace(line), err)
+		}
+	}
+	return 0, fmt.Errorf("invalid pattern: %w", whole)
 }
 
 // check classifies one source, already expanded: relative to the context

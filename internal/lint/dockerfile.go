@@ -38,6 +38,9 @@ type stage struct {
 	// depsUnknown: it may use an earlier stage through a variable the
 	// linter cannot resolve.
 	depsUnknown bool
+	// dupName: another stage has the same name, so the name alone does
+	// not say which one a message means.
+	dupName bool
 }
 
 type command struct {
@@ -47,6 +50,9 @@ type command struct {
 
 // label names a stage in messages.
 func (s *stage) label() string {
+	if s.name != "" && s.dupName {
+		return fmt.Sprintf("stage %q (line %d)", s.name, s.node.StartLine)
+	}
 	if s.name != "" {
 		return fmt.Sprintf("stage %q", s.name)
 	}
@@ -109,11 +115,19 @@ func (l *linter) check(df *dockerfile) {
 	meta := l.metaEnv(df)
 	byName := map[string]int{}
 	for _, s := range df.stages {
-		if s.name != "" {
-			if _, dup := byName[s.name]; !dup {
-				byName[s.name] = s.index
-			}
+		if s.name == "" {
+			continue
 		}
+		first, dup := byName[s.name]
+		if !dup {
+			byName[s.name] = s.index
+			continue
+		}
+		df.stages[first].dupName, s.dupName = true, true
+		line, col := l.at(s.node, s.from.Name)
+		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
+			Message: fmt.Sprintf("stage name %q is used again (first at line %d): which stage a reference means is up to the builder (BuildKit flags it too: DuplicateStageName)", s.name, df.stages[first].node.StartLine),
+			Hint:    "give each stage its own name"}, anchor: s.node.StartLine})
 	}
 	workdirs := make([]string, len(df.stages))
 	for _, s := range df.stages {
@@ -244,9 +258,19 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 	n := s.node
 	if p := s.from.Platform; p != "" && !harmlessPlatform(p) {
 		line, col := l.atFlag(n, "--platform")
-		l.capFinding(FeatFromPlatform, n, line, col,
-			fmt.Sprintf("FROM --platform=%s is ignored: kaniko builds for the executor's platform", p),
-			fmt.Sprintf("remove --platform and pass the executor flag --custom-platform=%s", platformHint(p)))
+		custom := l.o.CustomPlatform
+		switch x, ok := l.expand(p, meta.env); {
+		case custom == "":
+			l.capFinding(FeatFromPlatform, n, line, col,
+				fmt.Sprintf("FROM --platform=%s is ignored: kaniko builds for the executor's platform", p),
+				fmt.Sprintf("remove --platform and pass the executor flag --custom-platform=%s", platformHint(p)))
+		case ok && strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(custom)):
+			// The executor is told to build for that platform anyway.
+		default:
+			l.capFinding(FeatFromPlatform, n, line, col,
+				fmt.Sprintf("FROM --platform=%s is ignored: kaniko builds for --custom-platform=%s", p, custom),
+				"remove --platform: the executor's --custom-platform decides the platform of every stage")
+		}
 	}
 	base, unmatched, err := l.resolveBase(s, meta)
 	if errors.Is(err, errTooLong) {
@@ -692,8 +716,11 @@ func (l *linter) checkCopyFrom(s *stage, from string, n *parser.Node, byName map
 			s.deps[i] = true
 			return
 		}
-		bad(fmt.Sprintf("COPY --from=%d names no earlier stage: this is stage %d", i, s.index),
-			fmt.Sprintf("use an index below %d or the stage's name", s.index))
+		hint := fmt.Sprintf("use an index below %d or the stage's name", s.index)
+		if s.index == 0 {
+			hint = "the first stage can only copy from an image: name one, such as alpine:3.20"
+		}
+		bad(fmt.Sprintf("COPY --from=%d names no earlier stage: this is stage %d", i, s.index), hint)
 		return
 	}
 	if i, ok := byName[strings.ToLower(from)]; ok {
@@ -846,7 +873,11 @@ func (l *linter) checkSources(n *parser.Node, inst string, sources []string, env
 		case st == srcEmptied:
 			id, sev = RuleSourceIgnored, Warning
 			msg = fmt.Sprintf("%s source %s: every file in it is excluded by %s, so this %s copies only empty directories", inst, src, ignoreName, inst)
-			hint = "remove the matching pattern from " + ignoreName + " or add an exception for what to keep (!" + strings.TrimPrefix(path.Clean("/"+x), "/") + "/<file>)"
+			keep := strings.TrimPrefix(path.Clean("/"+x), "/")
+			if keep != "" {
+				keep += "/"
+			}
+			hint = "remove the matching pattern from " + ignoreName + " or add an exception for what to keep (!" + keep + "<file>)"
 		default:
 			continue
 		}
@@ -856,10 +887,28 @@ func (l *linter) checkSources(n *parser.Node, inst string, sources []string, env
 	}
 	if l.ctx.ignoreErr != nil && !l.ctx.ignoreReported {
 		l.ctx.ignoreReported = true
-		l.findings = append(l.findings, finding{Finding: Finding{ID: RuleParse, Severity: Error, File: l.ctx.ignorePath,
+		col := 0
+		if l.ctx.ignoreErrLine > 0 {
+			col = 1
+		}
+		l.findings = append(l.findings, finding{Finding: Finding{ID: RuleParse, Severity: Error, File: displayPath(l.ctx.ignorePath),
+			Line: l.ctx.ignoreErrLine, Column: col,
 			Message: oneLine(l.ctx.ignoreErr.Error()),
 			Hint:    "fix the pattern; see https://docs.docker.com/build/concepts/context/#dockerignore-files"}})
 	}
+}
+
+// displayPath names a file for findings: relative to the working
+// directory when it is below it, as the user would type it.
+func displayPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil || !filepath.IsAbs(p) {
+		return p
+	}
+	if rel, err := filepath.Rel(wd, p); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return rel
+	}
+	return p
 }
 
 // optionalPattern turns a plain source into a wildcard that matches it

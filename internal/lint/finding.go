@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Severity says how bad a finding is. Errors stop a build before any
@@ -89,14 +92,16 @@ func (f Finding) String() string {
 
 // WriteText writes findings like a compiler: one line per finding, the hint
 // on the next line, indented.
+// Bytes from the Dockerfile that a terminal would act on (control
+// characters, invalid UTF-8) are written escaped.
 func WriteText(w io.Writer, findings []Finding) error {
 	var b strings.Builder
 	for _, f := range findings {
-		b.WriteString(f.String())
+		writePrintable(&b, f.String())
 		b.WriteByte('\n')
 		if f.Hint != "" {
 			b.WriteString("    hint: ")
-			b.WriteString(f.Hint)
+			writePrintable(&b, f.Hint)
 			b.WriteByte('\n')
 		}
 	}
@@ -112,6 +117,9 @@ func WriteJSON(w io.Writer, findings []Finding) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	// Messages quote Dockerfiles: keep && and <<EOF readable. (encoding/json
+	// escapes control characters and replaces invalid UTF-8 anyway.)
+	enc.SetEscapeHTML(false)
 	return enc.Encode(findings)
 }
 
@@ -124,4 +132,22 @@ func HasErrors(findings []Finding, strict bool) bool {
 		}
 	}
 	return false
+}
+
+// writePrintable writes s with control characters and invalid UTF-8 as Go
+// escapes (\x00, \u200b stays: only what a terminal acts on is escaped).
+func writePrintable(b *strings.Builder, s string) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			fmt.Fprintf(b, "\\x%02x", s[i])
+		case r != '\t' && unicode.IsControl(r):
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -83,6 +84,9 @@ type Options struct {
 	// (spec.BoolFlag); nil means its default (the fork skips, upstream
 	// builds every stage before the target).
 	SkipUnusedStages *bool
+	// CustomPlatform is the executor's --custom-platform, if given: the
+	// platform it builds for.
+	CustomPlatform string
 }
 
 // ErrUnknownRule is returned when Options.Ignore names no rule.
@@ -237,9 +241,12 @@ func (l *linter) run() {
 		if w.URL == "" {
 			hint = "fix the line the parser names"
 		}
+		// An ignore comment goes above the instruction, wherever in it the
+		// parser found the problem.
 		l.add(finding{Finding: Finding{ID: RuleParserWarning, Severity: Info, Line: line, Column: l.indentCol(line),
-			Message: oneLine(w.Short), Hint: hint}, anchor: line})
+			Message: oneLine(w.Short), Hint: hint}, anchor: instructionStart(res.AST, line)})
 	}
+	l.checkIgnoreComments()
 	l.lex = shell.NewLex(res.EscapeToken)
 	df := l.build(res.AST)
 	l.check(df)
@@ -377,28 +384,103 @@ func ruleIDs(list []string) []string {
 	return ids
 }
 
-const ignoreDirective = "kanikorun:ignore="
+// instructionStart returns the first line of the instruction that
+// contains line (line itself outside any instruction).
+func instructionStart(ast *parser.Node, line int) int {
+	if ast == nil {
+		return line
+	}
+	kids := ast.Children
+	i := sort.Search(len(kids), func(i int) bool { return kids[i].EndLine >= line })
+	if i < len(kids) && kids[i].StartLine <= line {
+		return kids[i].StartLine
+	}
+	return line
+}
 
-// ignoreComments collects the rule IDs of `# kanikorun:ignore=ID[,ID]`
-// comments in the comment block right above line.
+// ignoreComment parses a `# kanikorun:ignore=ID[,ID]` comment, spaces
+// allowed around ":" and "=", and returns the IDs as written (upper-cased)
+// and whether the comment is addressed to kanikorun at all.
+func ignoreComment(text string) (ids []string, ours, ok bool) {
+	text = strings.TrimSpace(text)
+	rest, isComment := strings.CutPrefix(text, "#")
+	if !isComment {
+		return nil, false, false
+	}
+	rest, ours = strings.CutPrefix(strings.TrimSpace(rest), "kanikorun")
+	rest = strings.TrimSpace(rest)
+	if !ours || !strings.HasPrefix(rest, ":") {
+		return nil, false, false
+	}
+	rest = strings.TrimSpace(rest[1:])
+	rest, isIgnore := strings.CutPrefix(rest, "ignore")
+	rest = strings.TrimSpace(rest)
+	if !isIgnore || !strings.HasPrefix(rest, "=") {
+		return nil, true, false
+	}
+	rest = strings.TrimSpace(rest[1:])
+	// The list ends at the first space not next to a comma; what follows is
+	// the reason.
+	var list strings.Builder
+	for i, f := range strings.Fields(rest) {
+		if i > 0 && !strings.HasSuffix(list.String(), ",") && !strings.HasPrefix(f, ",") {
+			break
+		}
+		list.WriteString(f)
+	}
+	for _, id := range strings.Split(list.String(), ",") {
+		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids, true, len(ids) > 0
+}
+
+// ignoreComments collects the rule IDs of the ignore comments in the
+// comment block right above line.
 func (l *linter) ignoreComments(line int) map[string]bool {
 	ids := map[string]bool{}
 	for n := line - 1; n >= 1; n-- {
-		text := strings.TrimSpace(string(l.lineText(n)))
-		if !strings.HasPrefix(text, "#") {
+		text := string(l.lineText(n))
+		if !strings.HasPrefix(strings.TrimSpace(text), "#") {
 			break
 		}
-		text = strings.TrimSpace(strings.TrimPrefix(text, "#"))
-		rest, ok := strings.CutPrefix(text, ignoreDirective)
-		if !ok {
-			continue
-		}
-		rest, _, _ = strings.Cut(rest, " ")
-		for _, id := range strings.Split(rest, ",") {
-			ids[strings.ToUpper(strings.TrimSpace(id))] = true
+		list, _, _ := ignoreComment(text)
+		for _, id := range list {
+			ids[id] = true
 		}
 	}
 	return ids
+}
+
+// checkIgnoreComments reports comments addressed to kanikorun that silence
+// nothing: a misspelt directive or an unknown rule ID leaves the finding
+// it was meant for in place, and the reader thinking it is handled.
+func (l *linter) checkIgnoreComments() {
+	for n := 1; n <= len(l.lineStart); n++ {
+		raw := l.lineText(n)
+		if !bytes.Contains(raw, []byte("kanikorun")) {
+			continue
+		}
+		ids, ours, ok := ignoreComment(string(raw))
+		if !ours {
+			continue
+		}
+		col := l.indentCol(n)
+		if !ok {
+			l.add(finding{Finding: Finding{ID: RuleIgnoreComment, Severity: Warning, Line: n, Column: col,
+				Message: "comment addressed to kanikorun is not an ignore comment: it silences nothing",
+				Hint:    "write # kanikorun:ignore=ID[,ID] on the line before the instruction"}})
+			continue
+		}
+		for _, id := range ids {
+			if _, known := ruleIndex[id]; !known {
+				l.add(finding{Finding: Finding{ID: RuleIgnoreComment, Severity: Warning, Line: n, Column: col,
+					Message: fmt.Sprintf("kanikorun:ignore names %s, which is no rule: it silences nothing", oneLine(id)),
+					Hint:    "use an ID from kanikorun's rule table (KR001 to " + rules[len(rules)-1].ID + ")"}})
+			}
+		}
+	}
 }
 
 // lineText returns line n (1-based) without its line ending.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -142,6 +143,8 @@ func TestIgnore(t *testing.T) {
 		{"none", "FROM alpine\n" + heredoc, nil, 1},
 		{"comment", "FROM alpine\n# kanikorun:ignore=KR003\n" + heredoc, nil, 0},
 		{"comment with list and reason", "FROM alpine\n# kanikorun:ignore=KR012,kr003 needs the fork\n" + heredoc, nil, 0},
+		{"comment with spaces", "FROM alpine\n#kanikorun : ignore = KR012, KR003 needs the fork\n" + heredoc, nil, 0},
+		{"misspelt comment", "FROM alpine\n# kanikorun:ignores=KR003\n" + heredoc, nil, 1},
 		{"comment in block above", "FROM alpine\n# kanikorun:ignore=KR003\n# run the script\n" + heredoc, nil, 0},
 		{"comment for another rule", "FROM alpine\n# kanikorun:ignore=KR004\n" + heredoc, nil, 1},
 		{"comment separated by a line", "FROM alpine\n# kanikorun:ignore=KR003\n\n" + heredoc, nil, 1},
@@ -158,6 +161,17 @@ func TestIgnore(t *testing.T) {
 				t.Errorf("KR003 findings = %d, want %d: %v", len(got), tc.want, got)
 			}
 		})
+	}
+}
+
+// A parser warning inside a multi-line instruction is silenced by the
+// comment above the instruction, like any other finding.
+func TestIgnoreParserWarningInsideInstruction(t *testing.T) {
+	t.Parallel()
+	src := "FROM alpine\n# kanikorun:ignore=KR022\nRUN echo a \\\n  b \\\n\n  c\nRUN echo d \\\n\n  e\n"
+	got := withID(lintString(t, src, Options{}), RuleParserWarning)
+	if len(got) != 1 || got[0].Line < 7 {
+		t.Errorf("KR022 findings %v, want only the one in the uncommented RUN (line 7)", got)
 	}
 }
 
@@ -398,11 +412,21 @@ func TestDockerignoreLocation(t *testing.T) {
 
 func TestDockerignoreInvalid(t *testing.T) {
 	t.Parallel()
-	dir := writeContext(t, map[string]string{".dockerignore": "!\n", "a": ""})
-	fs := lintString(t, "FROM alpine\nCOPY a /a\nCOPY a /b\n", Options{Context: dir})
-	got := withID(fs, RuleParse)
-	if len(got) != 1 || !strings.HasSuffix(got[0].File, ".dockerignore") {
-		t.Errorf("KR001 = %v, want one finding on .dockerignore", got)
+	for _, tc := range []struct {
+		ignore, pattern string
+		line            int
+	}{
+		{"!\n", "!", 1},
+		{"# build output\nbin/\n\n[\n*.md\n", "[", 4},
+		{"bin/\r\nfoo[a-\r\n", "foo[a-", 2},
+	} {
+		dir := writeContext(t, map[string]string{".dockerignore": tc.ignore, "a": ""})
+		fs := lintString(t, "FROM alpine\nCOPY a /a\nCOPY a /b\n", Options{Context: dir})
+		got := withID(fs, RuleParse)
+		if len(got) != 1 || !strings.HasSuffix(got[0].File, ".dockerignore") || got[0].Line != tc.line || got[0].Column != 1 ||
+			!strings.Contains(got[0].Message, fmt.Sprintf("%q", tc.pattern)) {
+			t.Errorf("%q: KR001 = %v, want one finding at .dockerignore:%d:1 quoting %q", tc.ignore, got, tc.line, tc.pattern)
+		}
 	}
 }
 
@@ -430,6 +454,22 @@ func TestRuleTableGolden(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "| KR003 | error | — (works) |") {
 		t.Errorf("KR003 row does not show error upstream, works on the fork:\n%s", buf.String())
+	}
+}
+
+// The README shows the generated rule table as it is.
+func TestReadmeRuleTable(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	if err := WriteRuleTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, buf.Bytes()) {
+		t.Error("README.md's rule table differs from lint.WriteRuleTable: paste testdata/lint/rules.md (go test ./internal/lint -update writes it) into the Preflight checks section")
 	}
 }
 
@@ -467,5 +507,61 @@ func TestBareVars(t *testing.T) {
 		if !want[k] {
 			t.Errorf("%s reported bare", k)
 		}
+	}
+}
+
+// Hints name a way out that exists.
+func TestHintsForEdgeCases(t *testing.T) {
+	t.Parallel()
+	dir := writeContext(t, map[string]string{".dockerignore": "*\n", "f": ""})
+	fs := lintString(t, "FROM alpine\nCOPY --from=-1 /x /y\nCOPY . /app/\n", Options{Context: dir})
+	if got := withID(fs, RuleStageRef); len(got) != 1 || strings.Contains(got[0].Hint, "below 0") || !strings.Contains(got[0].Hint, "image") {
+		t.Errorf("COPY --from=-1 in the first stage: %v, want a hint naming an image, not an index below 0", got)
+	}
+	if got := withID(fs, RuleSourceIgnored); len(got) != 1 || !strings.Contains(got[0].Hint, "(!<file>)") {
+		t.Errorf("COPY . with everything ignored: %v, want the exception spelt !<file>", got)
+	}
+	fs = lintString(t, "FROM alpine AS a\nFROM alpine AS a\nFROM alpine\n", Options{})
+	for _, f := range withID(fs, RuleUnusedStage) {
+		if !strings.Contains(f.Message, `stage "a" (line `) {
+			t.Errorf("a duplicated stage name is not told apart by its line: %v", f)
+		}
+	}
+}
+
+// FROM --platform is moot when the executor is told to build for that
+// platform with --custom-platform, and still wrong when told another.
+func TestFromPlatformWithCustomPlatform(t *testing.T) {
+	t.Parallel()
+	src := "ARG ARCH=arm64\nFROM --platform=linux/${ARCH} alpine\n"
+	for _, tc := range []struct {
+		custom string
+		want   int
+	}{{"", 1}, {"linux/arm64", 0}, {"LINUX/ARM64", 0}, {"linux/amd64", 1}} {
+		got := withID(lintString(t, src, Options{CustomPlatform: tc.custom}), RuleFromPlatform)
+		if len(got) != tc.want {
+			t.Errorf("--custom-platform=%q: KR010 %v, want %d", tc.custom, got, tc.want)
+		}
+	}
+}
+
+// Text output escapes what a terminal would act on; JSON keeps && and <<
+// readable.
+func TestOutputEscaping(t *testing.T) {
+	t.Parallel()
+	f := []Finding{{ID: RuleParse, Severity: Error, File: "Dockerfile", Line: 1, Column: 1,
+		Message: "unknown instruction: \xff\x1b[2J\x00ok \u00e9", Hint: "a && b <<EOF"}}
+	var text, js bytes.Buffer
+	if err := WriteText(&text, f); err != nil {
+		t.Fatal(err)
+	}
+	if want := "unknown instruction: \\xff\\x1b[2J\\x00ok \u00e9\n    hint: a && b <<EOF\n"; !strings.HasSuffix(text.String(), want) {
+		t.Errorf("text = %q, want it to end %q", text.String(), want)
+	}
+	if err := WriteJSON(&js, f); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"hint": "a && b <<EOF"`) {
+		t.Errorf("JSON escapes HTML characters: %s", js.String())
 	}
 }

@@ -31,6 +31,7 @@ const (
 	RuleChecksumLocal   = "KR020"
 	RuleUnknownExecutor = "KR021"
 	RuleParserWarning   = "KR022"
+	RuleIgnoreComment   = "KR023"
 )
 
 // Rule describes one check for documentation and for validating --ignore.
@@ -107,10 +108,11 @@ var rules = []Rule{
 		Catches: "`--target` naming no stage",
 		Fix:     "pass the name of a stage (`FROM ... AS name`)"},
 	{ID: RuleStageRef, severity: Error,
-		Catches: "`FROM` or `COPY --from` naming neither an earlier stage nor a valid image reference (includes stage indexes out of range and stages defined later)",
-		Fix:     "name an earlier stage or a valid image reference"},
+		severityDoc: "error; warning for a stage name used twice",
+		Catches:     "`FROM` or `COPY --from` naming neither an earlier stage nor a valid image reference (includes stage indexes out of range and stages defined later); two stages with one name",
+		Fix:         "name an earlier stage or a valid image reference; give each stage its own name"},
 	{ID: RuleUnusedStage, severity: Info,
-		Catches: "stage before the target that the target does not use (upstream kaniko still builds it)",
+		Catches: "stage before the target that the target does not use (upstream kaniko still builds it; the fork skips it unless given `--skip-unused-stages=false`)",
 		Fix:     "remove the stage, or pass the executor flag `--skip-unused-stages`"},
 	{ID: RuleURLChecksum, severity: Info,
 		Catches: "`ADD <url>` without `--checksum`",
@@ -124,6 +126,9 @@ var rules = []Rule{
 	{ID: RuleParserWarning, severity: Info,
 		Catches: "warning from BuildKit's parser, e.g. an empty continuation line",
 		Fix:     "follow the linked BuildKit rule"},
+	{ID: RuleIgnoreComment, severity: Warning,
+		Catches: "`# kanikorun:` comment that silences nothing: not `kanikorun:ignore=ID[,ID]`, or naming an ID that is no rule",
+		Fix:     "write `# kanikorun:ignore=ID[,ID]` with IDs from this table"},
 }
 
 var ruleIndex = func() map[string]*Rule {

@@ -275,6 +275,9 @@ var ruleCases = []ruleCase{
 	{name: "copy from invalid", id: RuleStageRef, upstream: Error, fork: Error,
 		bad:  "FROM golang AS build\nFROM alpine\nCOPY --from=Build_Stage /x /x\n",
 		good: "FROM golang AS build\nFROM alpine\nCOPY --from=BUILD /x /x\n"},
+	{name: "duplicate stage name", id: RuleStageRef, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine AS a\nRUN true\nFROM alpine AS A\nCOPY --from=a /x /x\n",
+		good: "FROM alpine AS a\nRUN true\nFROM alpine AS b\nCOPY --from=a /x /x\n"},
 	{name: "copy from index", id: RuleStageRef, upstream: Error, fork: Error,
 		bad:  "FROM golang\nFROM alpine\nCOPY --from=1 /x /x\n",
 		good: "FROM golang\nFROM alpine\nCOPY --from=0 /x /x\n"},
@@ -323,6 +326,12 @@ var ruleCases = []ruleCase{
 	{name: "empty continuation line", id: RuleParserWarning, upstream: Info, fork: Info,
 		bad:  "FROM alpine\nRUN apk add \\\n\n    git\n",
 		good: "FROM alpine\nRUN apk add \\\n    git\n"},
+	{name: "ignore comment naming no rule", id: RuleIgnoreComment, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\n# kanikorun:ignore=KR019,KR999\nADD https://example.com/tool.tgz /opt/\n",
+		good: "FROM alpine\n# kanikorun:ignore=KR019\nADD https://example.com/tool.tgz /opt/\n"},
+	{name: "misspelt ignore comment", id: RuleIgnoreComment, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\n# kanikorun:ingore=KR019\nADD https://example.com/tool.tgz /opt/\n",
+		good: "FROM alpine\n# kanikorun: ignore = KR019 (pinned by the vendor)\nADD https://example.com/tool.tgz /opt/\n"},
 }
 
 func TestRules(t *testing.T) {
