@@ -984,11 +984,11 @@ func (l *linter) existsInExecutor(p string) bool {
 
 // checkMountedPath reports a WORKDIR, COPY/ADD destination or VOLUME under
 // a mounted directory, and whether it did. creates is true for WORKDIR and
-// VOLUME, which only create a directory: that fails only where kaniko must
-// make it under the read-only /workspace; anywhere else the build goes on
-// and the directory is merely missing from the image (the container
-// runtime creates a missing WORKDIR or VOLUME at start), so it is a
-// warning.
+// VOLUME, which only create a directory. Even where that succeeds (a
+// directory the context already has, or one under /kaniko), the directory
+// is missing from the image and the steps that follow write where nothing
+// is kept or nothing can be written: a local build is stopped all the same,
+// as issue 10 asks; the message says which case it is.
 func (l *linter) checkMountedPath(n *parser.Node, what, abs, token string, creates bool) bool {
 	dir, ok := mountedDir(abs)
 	if !ok {
@@ -1000,10 +1000,8 @@ func (l *linter) checkMountedPath(n *parser.Node, what, abs, token string, creat
 	if creates && sev == Error {
 		switch {
 		case dir == kanikoDir:
-			sev = Warning
 			why = "kaniko creates it in its own directory, which it never puts in the image; anything a later step writes there is lost"
 		case l.existsInExecutor(abs):
-			sev = Warning
 			why = "it exists in the read-only context mount, so kaniko need not create it, but it is not in the image and anything a later step writes there fails"
 		}
 	}

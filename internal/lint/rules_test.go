@@ -143,10 +143,10 @@ var ruleCases = []ruleCase{
 	// kaniko creates a WORKDIR only when it is missing: /workspace and the
 	// context's own directories exist in the executor, so nothing is
 	// written to the read-only mount and the build goes on.
-	{name: "workdir at the mount", id: RuleMountedDest, upstream: Warning, fork: Warning,
+	{name: "workdir at the mount", id: RuleMountedDest, upstream: Error, fork: Error,
 		bad:  "FROM alpine\nWORKDIR /workspace\n",
 		good: "FROM alpine\nWORKDIR /app\n"},
-	{name: "workdir existing in the context", id: RuleMountedDest, upstream: Warning, fork: Warning,
+	{name: "workdir existing in the context", id: RuleMountedDest, upstream: Error, fork: Error,
 		files: map[string]string{"src/main.py": "", "notes": ""},
 		bad:   "FROM python\nWORKDIR /workspace/src\n",
 		good:  "FROM python\nWORKDIR /src\n"},
@@ -154,7 +154,7 @@ var ruleCases = []ruleCase{
 		files: map[string]string{"src/main.py": "", "notes": ""},
 		bad:   "FROM python\nWORKDIR /workspace/notes\n",
 		good:  "FROM python\nWORKDIR /notes\n"},
-	{name: "workdir under kaniko", id: RuleMountedDest, upstream: Warning, fork: Warning,
+	{name: "workdir under kaniko", id: RuleMountedDest, upstream: Error, fork: Error,
 		bad:  "FROM alpine\nWORKDIR /kaniko/app\n",
 		good: "FROM alpine\nWORKDIR /opt/kaniko/app\n"},
 	{name: "copy destination under kaniko", id: RuleMountedDest, upstream: Error, fork: Error,
@@ -169,7 +169,7 @@ var ruleCases = []ruleCase{
 	{name: "volume", id: RuleMountedDest, upstream: Error, fork: Error,
 		bad:  "FROM alpine\nVOLUME [\"/data\", \"/workspace/cache\"]\n",
 		good: "FROM alpine\nVOLUME [\"/data\", \"/cache\"]\n"},
-	{name: "volume under kaniko", id: RuleMountedDest, upstream: Warning, fork: Warning,
+	{name: "volume under kaniko", id: RuleMountedDest, upstream: Error, fork: Error,
 		bad:  "FROM alpine\nVOLUME [\"/data\", \"/kaniko/cache\"]\n",
 		good: "FROM alpine\nVOLUME [\"/data\", \"/cache\"]\n"},
 	{name: "run redirect", id: RuleMountedRun, upstream: Error, fork: Error,
