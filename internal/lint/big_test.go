@@ -134,48 +134,89 @@ func BenchmarkLintLarge(b *testing.B) {
 }
 
 // TestExpansionBombs lints Dockerfiles whose variables grow without bound
-// if expanded naively: doubling (`ENV B2=$B1$B1`), a linear chain, and
-// many copies of one long value. Each must lint with bounded allocation
-// (a naive linter allocates from gigabytes to 2^40 bytes here) and treat
-// the huge values as unknown, not judge them. Not parallel: it reads the
-// process's allocation counter.
+// if expanded naively: doubling (`ENV B2=$B1$B1`), a linear chain, many
+// copies of one long value, many long words in one instruction, and
+// nested ${A//?/...} replacements. Each must allocate about what the same
+// Dockerfile with its $ taken out does (the parser's share; a naive
+// linter allocates gigabytes to 2^40 bytes more) and treat the huge values
+// as unknown, not judge them. Not parallel: it reads the process's
+// allocation counter.
 func TestExpansionBombs(t *testing.T) {
-	var doubling, chain, copies strings.Builder
+	var doubling, chain, copies, words, nested, flat strings.Builder
 	doubling.WriteString("FROM alpine\nENV B0=0123456789abcdef\n")
 	for i := 1; i <= 40; i++ {
 		fmt.Fprintf(&doubling, "ENV B%d=$B%d$B%d\n", i, i-1, i-1)
 	}
-	doubling.WriteString("WORKDIR /workspace/$B40\nCOPY $B40 /x\nRUN echo $B40 > /workspace/$B40\n")
+	doubling.WriteString("WORKDIR /tmp/$B40\nCOPY $B40 /x\nRUN echo $B40 > /workspace/$B40\n")
 	chain.WriteString("FROM alpine\nARG V0=x\n")
-	for i := 1; i <= 60000; i++ {
+	for i := 1; i <= 20000; i++ {
 		fmt.Fprintf(&chain, "ARG V%d=$V%d/x\n", i, i-1)
 	}
-	chain.WriteString("COPY $V60000 /x\n")
-	copies.WriteString("FROM alpine\nENV A=/workspace/" + strings.Repeat("a", 4000) + "\n")
-	for i := 0; i < 100000; i++ {
+	chain.WriteString("COPY $V20000 /x\n")
+	long := "/workspace/" + strings.Repeat("a", 4000)
+	copies.WriteString("FROM alpine\nENV A=" + long + "\n")
+	for i := 0; i < 30000; i++ {
 		fmt.Fprintf(&copies, "ENV C%d=$A\n", i)
 	}
-	copies.WriteString("VOLUME $C99999\n")
+	copies.WriteString("VOLUME $C29999\n")
+	words.WriteString("FROM alpine\nENV A=" + long + "\n")
+	for i := 0; i < 10; i++ {
+		words.WriteString("RUN touch" + strings.Repeat(" $A", 4000) + "\nCOPY" + strings.Repeat(" $A", 4000) + " /x/\n")
+	}
+	nested.WriteString("FROM alpine\nARG A=" + strings.Repeat("a", 600) + "\nFROM alpine:${A//?/${A//?/${A//?/x}}}\n" +
+		"ENV A=" + strings.Repeat("a", 600) + "\nENV X=${A//?/${A//?/${A//?/x}}}\nRUN sh -c \"echo ${A//?/${A//?/${A//?/x}}} > /workspace/x\"\n")
+	flat.WriteString("FROM alpine\nENV A=" + strings.Repeat("a", 4000) + "\nENV X=${A//?/" + strings.Repeat("b", 60000) + "}\n")
 	dir := writeContext(t, map[string]string{"present": ""})
-	for _, tc := range []struct{ name, src string }{
-		{"doubling", doubling.String()},
-		{"chain", chain.String()},
-		{"copies", copies.String()},
+	allocs := func(src string) (uint64, []Finding) {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		fs := lintString(t, src, Options{Context: dir})
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc, fs
+	}
+	for _, tc := range []struct {
+		name, src string
+		// known: the values fit the budgets, so findings about the
+		// first words of each instruction are right.
+		known bool
+	}{
+		{"doubling", doubling.String(), false},
+		{"chain", chain.String(), false},
+		{"copies", copies.String(), false},
+		{"many words", words.String(), true},
+		{"nested replacement", nested.String(), false},
+		{"flat replacement", flat.String(), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			fs := lintString(t, tc.src, Options{Context: dir})
-			runtime.ReadMemStats(&after)
-			const limit = 256 << 20
-			if n := after.TotalAlloc - before.TotalAlloc; n > limit {
-				t.Errorf("allocated %d MiB for a %d KiB Dockerfile, want under %d MiB", n>>20, len(tc.src)>>10, limit>>20)
+			control, _ := allocs(strings.ReplaceAll(tc.src, "$", "_"))
+			n, fs := allocs(tc.src)
+			const limit = 64 << 20
+			if n > control+limit {
+				t.Errorf("allocated %d MiB for a %d KiB Dockerfile, %d MiB without its variables; want at most %d MiB more", n>>20, len(tc.src)>>10, control>>20, limit>>20)
+			}
+			if tc.known {
+				if len(fs) == 0 || len(fs) > 20*(instructionBudget/4000+1) {
+					t.Errorf("%d findings, want some, and no more than the instruction budget lets through", len(fs))
+				}
+				return
 			}
 			for _, f := range fs {
 				if f.ID == RuleSourceMissing || f.ID == RuleMountedDest || f.ID == RuleMountedRun || f.ID == RuleParse {
-					t.Errorf("judged an unknowable value: %v", f)
+					t.Errorf("judged an unknowable value: %.200v", f)
 				}
 			}
 		})
+	}
+}
+
+func TestPatternSubstitution(t *testing.T) {
+	t.Parallel()
+	for word, want := range map[string]bool{
+		"${A//x/y}": true, "${A/x/y}": true, "a${B_1/x}": true, "$A/x": false, "${A}/x": false,
+		"${A:-/x}": false, "${A%/x}": false, "${1/x}": false, "${": false, "${A": false, "x${A}${B/y}": true,
+	} {
+		if got := patternSubstitution(word); got != want {
+			t.Errorf("patternSubstitution(%q) = %v, want %v", word, got, want)
+		}
 	}
 }

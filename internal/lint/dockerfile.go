@@ -198,6 +198,7 @@ func (l *linter) metaEnv(df *dockerfile) *metaScope {
 		m.env.setUnknown(name)
 	}
 	for _, a := range df.metaArgs {
+		m.env.startInstruction()
 		m.declared[a.key] = true
 		switch v, given := l.buildArgs[a.key]; {
 		case given:
@@ -222,15 +223,15 @@ var platformArgs = []string{
 	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
 }
 
-// errTooLong is an expansion that went over expansionBudget.
-var errTooLong = errors.New("the expansion is longer than 4 KiB")
+// errTooLong is an expansion the linter does not follow (see expandWord).
+var errTooLong = errors.New("the expansion is longer than the linter follows")
 
 // resolveBase expands a stage's FROM name with the meta ARGs; unmatched
 // lists the variables it used that have no known value.
 func (l *linter) resolveBase(s *stage, meta *metaScope) (base string, unmatched map[string]struct{}, err error) {
-	env := meta.env.budgeted()
-	res, err := l.lex.ProcessWordWithMatches(s.from.BaseName, env)
-	if err == nil && env.over {
+	meta.env.startInstruction()
+	res, ok, err := expandWord(l.lex, s.from.BaseName, meta.env)
+	if err == nil && !ok {
 		err = errTooLong
 	}
 	if err != nil {
@@ -408,6 +409,7 @@ func isNameChar(b byte) bool {
 func (l *linter) checkStage(s *stage, meta *metaScope, byName map[string]int, workdir string) string {
 	env := newEnv()
 	for _, c := range s.cmds {
+		env.startInstruction()
 		n := c.node
 		switch cmd := c.cmd.(type) {
 		case *instructions.ArgCommand:
@@ -494,9 +496,8 @@ func (l *linter) expand(word string, env *envMap) (string, bool) {
 	if !strings.Contains(word, "$") && !strings.ContainsAny(word, `"'\`+"`") {
 		return word, true
 	}
-	b := env.budgeted()
-	res, err := l.lex.ProcessWordWithMatches(word, b)
-	if err != nil || len(res.Unmatched) > 0 || b.over {
+	res, ok, err := expandWord(l.lex, word, env)
+	if err != nil || len(res.Unmatched) > 0 || !ok {
 		return "", false
 	}
 	return res.Result, true

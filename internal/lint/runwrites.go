@@ -80,9 +80,8 @@ func (w *writeScan) eval(x *word) {
 		x.val, x.ok = x.raw, true
 		return
 	}
-	env := w.env.budgeted()
-	res, err := w.l.shellLex.ProcessWordWithMatches(x.raw, env)
-	x.val, x.ok = res.Result, err == nil && len(res.Unmatched) == 0 && !env.over
+	res, ok, err := expandWord(w.l.shellLex, x.raw, w.env)
+	x.val, x.ok = res.Result, err == nil && len(res.Unmatched) == 0 && ok
 }
 
 func (w *writeScan) target(x *word) {
@@ -178,11 +177,11 @@ func (w *writeScan) shellC(args []word, depth int) {
 		if strings.Contains(r[1:], "c") && j+1 < len(args) {
 			// Unquote the script, leaving unknown variables as they are
 			// for the inner shell.
-			env := w.env.budgeted()
-			res, _, err := w.l.scriptLex.ProcessWord(args[j+1].raw, env)
-			if err != nil || env.over {
+			x, ok, err := expandWord(w.l.scriptLex, args[j+1].raw, w.env)
+			if err != nil || !ok {
 				return
 			}
+			res := x.Result
 			w.commands(splitScript(res), depth+1)
 			return
 		}
