@@ -26,3 +26,9 @@ func tryLock(f *os.File) error {
 		return err
 	}
 }
+
+// ownedByMe reports whether this process's user owns the file.
+func ownedByMe(fi os.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
+}

@@ -65,13 +65,18 @@ func (d *Dir) hold() error {
 	switch err := tryLock(f); {
 	case errors.Is(err, errUnsupported):
 		// Nothing to hold: the directory is still removed on every exit
-		// but a kill, and sweeps leave it alone.
+		// but a kill, and sweeps leave it alone. (Windows cannot rename a
+		// file that is open, so close it first.)
+		f.Close()
+		f = nil
 	case err != nil:
 		f.Close()
 		return fmt.Errorf("locking %q: %w", staging, err)
 	}
 	if err := os.Rename(staging, filepath.Join(d.Path, lockName)); err != nil {
-		f.Close()
+		if f != nil {
+			f.Close()
+		}
 		return fmt.Errorf("creating the lock of %q: %w", d.Path, err)
 	}
 	d.lock = f
@@ -84,12 +89,13 @@ func (d *Dir) Remove() error {
 	if d == nil || d.Path == "" {
 		return nil
 	}
-	err := os.RemoveAll(d.Path)
+	// Let go first: Windows cannot remove an open file. A sweep that
+	// takes the lock in between only removes the same directory.
 	if d.lock != nil {
 		d.lock.Close()
 		d.lock = nil
 	}
-	if err != nil {
+	if err := os.RemoveAll(d.Path); err != nil {
 		return fmt.Errorf("removing %q: %w", d.Path, err)
 	}
 	d.Path = ""
@@ -125,7 +131,8 @@ func sweepOne(dir string) bool {
 		return false
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || !ownedByMe(st) {
+		// Another user's, even when we may remove it (root): not ours.
 		return false
 	}
 	if tryLock(f) != nil {
