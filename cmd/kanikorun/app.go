@@ -146,6 +146,10 @@ func unknownCommand(msg string) string {
 	}
 	name, suggestion, _ := strings.Cut(rest, "'")
 	suggestion = strings.TrimPrefix(suggestion, ". ")
+	if strings.Contains(suggestion, `"help"`) || strings.Contains(suggestion, `"h"`) {
+		// urfave's hidden help command, which is not how to get help here.
+		suggestion = ""
+	}
 	if suggestion != "" {
 		suggestion = strings.ToLower(suggestion[:1]) + suggestion[1:] + " "
 	}

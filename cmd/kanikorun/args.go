@@ -50,10 +50,11 @@ func permute(app *cli.App, args []string) []string {
 			cmd = c
 		}
 	}
-	if cmd == nil && args[i] == "help" {
-		// `kanikorun help [COMMAND]`, as git and docker take it.
+	if cmd == nil && isHelp(args[i]) {
+		// `kanikorun help [COMMAND]`, as git and docker take it (h is
+		// urfave's alias for it).
 		out := append([]string{}, args[:i]...)
-		if i+1 < len(args) {
+		if i+1 < len(args) && !isHelp(args[i+1]) {
 			out = append(out, args[i+1])
 		}
 		return append(out, "--help")
@@ -100,3 +101,5 @@ func permute(app *cli.App, args []string) []string {
 	out = append(out, flags...)
 	return append(out, pos...)
 }
+
+func isHelp(arg string) bool { return arg == "help" || arg == "h" }

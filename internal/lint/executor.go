@@ -251,7 +251,18 @@ func ResolveExecutor(image, override string) (Executor, error) {
 		e.Flavor = Upstream
 		return e, nil
 	case Fork:
+		// A mirror keeps the fork's tags: the release still counts, and
+		// one older than the table is taken as the oldest it knows.
 		e.Flavor = Fork
+		base, _, _ := strings.Cut(image, "@")
+		if tag, err := name.NewTag(base, name.WeakValidation); err == nil {
+			if r, ok := parseRelease(tag.TagStr()); ok {
+				e.release = r
+				if r.before(forkFirst) {
+					e.release = forkFirst
+				}
+			}
+		}
 		return e, nil
 	case "":
 	default:

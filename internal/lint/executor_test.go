@@ -171,8 +171,17 @@ func TestForkReleaseChangesOneCell(t *testing.T) {
 		{"ghcr.io/osscontainertools/kaniko:v1.31.2", Fails},
 		{"ghcr.io/osscontainertools/kaniko:latest", Fails},
 		{"ghcr.io/osscontainertools/kaniko@sha256:" + strings.Repeat("a", 64), Fails},
+		// --executor-flavor fork on a mirror: its tag still names the release.
+		{"fork=registry.example.com/mirror/kaniko:v1.29.0", Works},
+		{"fork=registry.example.com/mirror/kaniko:v1.28.3", Ignored},
+		{"fork=registry.example.com/mirror/kaniko:v1.20.0", Ignored}, // older: the oldest the table knows
+		{"fork=registry.example.com/mirror/kaniko", Fails},
 	} {
-		e, err := ResolveExecutor(tc.image, "")
+		override := ""
+		if img, ok := strings.CutPrefix(tc.image, "fork="); ok {
+			tc.image, override = img, "fork"
+		}
+		e, err := ResolveExecutor(tc.image, override)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -246,7 +246,7 @@ func (l *linter) run() {
 		l.add(finding{Finding: Finding{ID: RuleParserWarning, Severity: Info, Line: line, Column: l.indentCol(line),
 			Message: oneLine(w.Short), Hint: hint}, anchor: instructionStart(res.AST, line)})
 	}
-	l.checkIgnoreComments()
+	l.checkIgnoreComments(res.AST)
 	l.lex = shell.NewLex(res.EscapeToken)
 	df := l.build(res.AST)
 	l.check(df)
@@ -398,6 +398,16 @@ func instructionStart(ast *parser.Node, line int) int {
 	return line
 }
 
+// insideInstruction reports whether line lies within an instruction.
+func insideInstruction(ast *parser.Node, line int) bool {
+	if ast == nil {
+		return false
+	}
+	kids := ast.Children
+	i := sort.Search(len(kids), func(i int) bool { return kids[i].EndLine >= line })
+	return i < len(kids) && kids[i].StartLine <= line
+}
+
 // ignoreComment parses a `# kanikorun:ignore=ID[,ID]` comment, spaces
 // allowed around ":" and "=", and returns the IDs as written (upper-cased)
 // and whether the comment is addressed to kanikorun at all.
@@ -407,33 +417,59 @@ func ignoreComment(text string) (ids []string, ours, ok bool) {
 	if !isComment {
 		return nil, false, false
 	}
-	rest, ours = strings.CutPrefix(strings.TrimSpace(rest), "kanikorun")
+	rest, ours = cutPrefixFold(strings.TrimSpace(rest), "kanikorun")
 	rest = strings.TrimSpace(rest)
 	if !ours || !strings.HasPrefix(rest, ":") {
 		return nil, false, false
 	}
 	rest = strings.TrimSpace(rest[1:])
-	rest, isIgnore := strings.CutPrefix(rest, "ignore")
+	rest, isIgnore := cutPrefixFold(rest, "ignore")
 	rest = strings.TrimSpace(rest)
 	if !isIgnore || !strings.HasPrefix(rest, "=") {
 		return nil, true, false
 	}
-	rest = strings.TrimSpace(rest[1:])
-	// The list ends at the first space not next to a comma; what follows is
-	// the reason.
-	var list strings.Builder
-	for i, f := range strings.Fields(rest) {
-		if i > 0 && !strings.HasSuffix(list.String(), ",") && !strings.HasPrefix(f, ",") {
-			break
+	// IDs separated by commas, spaces allowed after a comma when an ID
+	// follows; the first word that is not one starts the reason.
+	fields := strings.FieldsFunc(strings.TrimSpace(rest[1:]), func(r rune) bool { return r == ' ' || r == '\t' })
+	for i, f := range fields {
+		for _, id := range strings.Split(f, ",") {
+			if id == "" {
+				continue
+			}
+			if i > 0 && !idShaped(id) {
+				return ids, true, len(ids) > 0
+			}
+			ids = append(ids, strings.ToUpper(id))
 		}
-		list.WriteString(f)
-	}
-	for _, id := range strings.Split(list.String(), ",") {
-		if id = strings.ToUpper(strings.TrimSpace(id)); id != "" {
-			ids = append(ids, id)
+		if !strings.HasSuffix(f, ",") && (i+1 >= len(fields) || !strings.HasPrefix(fields[i+1], ",")) {
+			break
 		}
 	}
 	return ids, true, len(ids) > 0
+}
+
+// idShaped reports whether s looks like a rule ID (letters, then digits).
+func idShaped(s string) bool {
+	i := 0
+	for i < len(s) && (s[i]|0x20 >= 'a' && s[i]|0x20 <= 'z') {
+		i++
+	}
+	if i == 0 || i == len(s) {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
 }
 
 // ignoreComments collects the rule IDs of the ignore comments in the
@@ -456,10 +492,12 @@ func (l *linter) ignoreComments(line int) map[string]bool {
 // checkIgnoreComments reports comments addressed to kanikorun that silence
 // nothing: a misspelt directive or an unknown rule ID leaves the finding
 // it was meant for in place, and the reader thinking it is handled.
-func (l *linter) checkIgnoreComments() {
+func (l *linter) checkIgnoreComments(ast *parser.Node) {
 	for n := 1; n <= len(l.lineStart); n++ {
 		raw := l.lineText(n)
-		if !bytes.Contains(raw, []byte("kanikorun")) {
+		if bytes.IndexByte(raw, '#') < 0 || !bytes.Contains(bytes.ToLower(raw), []byte("kanikorun")) || insideInstruction(ast, n) {
+			// Lines inside an instruction (a heredoc's script, a comment
+			// among continuation lines) are no ignore comments.
 			continue
 		}
 		ids, ours, ok := ignoreComment(string(raw))

@@ -145,6 +145,8 @@ func TestIgnore(t *testing.T) {
 		{"comment with list and reason", "FROM alpine\n# kanikorun:ignore=KR012,kr003 needs the fork\n" + heredoc, nil, 0},
 		{"comment with spaces", "FROM alpine\n#kanikorun : ignore = KR012, KR003 needs the fork\n" + heredoc, nil, 0},
 		{"misspelt comment", "FROM alpine\n# kanikorun:ignores=KR003\n" + heredoc, nil, 1},
+		{"comment with a comma before the reason", "FROM alpine\n# kanikorun:ignore=KR003, needs the fork\n" + heredoc, nil, 0},
+		{"comment in capitals", "FROM alpine\n# KANIKORUN:IGNORE=KR003\n" + heredoc, nil, 0},
 		{"comment in block above", "FROM alpine\n# kanikorun:ignore=KR003\n# run the script\n" + heredoc, nil, 0},
 		{"comment for another rule", "FROM alpine\n# kanikorun:ignore=KR004\n" + heredoc, nil, 1},
 		{"comment separated by a line", "FROM alpine\n# kanikorun:ignore=KR003\n\n" + heredoc, nil, 1},
@@ -172,6 +174,24 @@ func TestIgnoreParserWarningInsideInstruction(t *testing.T) {
 	got := withID(lintString(t, src, Options{}), RuleParserWarning)
 	if len(got) != 1 || got[0].Line < 7 {
 		t.Errorf("KR022 findings %v, want only the one in the uncommented RUN (line 7)", got)
+	}
+}
+
+// KR023 is about comments addressed to kanikorun above instructions, not
+// about a script's comments or the words of a reason.
+func TestIgnoreCommentChecks(t *testing.T) {
+	t.Parallel()
+	for src, want := range map[string]int{
+		"FROM alpine\nRUN <<EOF\n# kanikorun: this script is ours\ntrue\nEOF\n":   0,
+		"FROM alpine\n# kanikorun:ignore=KR019, pinned by the vendor\nRUN true\n": 0,
+		"FROM alpine\n# kanikorun:ignore=KR019,KR99x\nRUN true\n":                 1,
+		"FROM alpine\n# Kanikorun: skip=KR019\nRUN true\n":                        1,
+		"FROM alpine\nRUN echo a \\\n  # kanikorun:ignore=KR999\n  b\n":           0,
+		"FROM alpine\n# kanikorun:ignore=KR019 , KR999 both\nRUN true\n":          1,
+	} {
+		if got := withID(lintString(t, src, Options{Flavor: "fork"}), RuleIgnoreComment); len(got) != want {
+			t.Errorf("%q: KR023 %v, want %d", src, got, want)
+		}
 	}
 }
 
@@ -521,8 +541,11 @@ func TestHintsForEdgeCases(t *testing.T) {
 	if got := withID(fs, RuleSourceIgnored); len(got) != 1 || !strings.Contains(got[0].Hint, "(!<file>)") {
 		t.Errorf("COPY . with everything ignored: %v, want the exception spelt !<file>", got)
 	}
-	fs = lintString(t, "FROM alpine AS a\nFROM alpine AS a\nFROM alpine\n", Options{})
-	for _, f := range withID(fs, RuleUnusedStage) {
+	fs = withID(lintString(t, "FROM alpine AS a\nFROM alpine AS a\nFROM alpine\n", Options{}), RuleUnusedStage)
+	if len(fs) != 2 {
+		t.Errorf("KR018 %v, want one for each stage named a", fs)
+	}
+	for _, f := range fs {
 		if !strings.Contains(f.Message, `stage "a" (line `) {
 			t.Errorf("a duplicated stage name is not told apart by its line: %v", f)
 		}
