@@ -243,8 +243,12 @@ func (l *linter) run() {
 		}
 		// An ignore comment goes above the instruction, wherever in it the
 		// parser found the problem.
+		anchor := line
+		if start, ok := instructionAt(res.AST, line); ok {
+			anchor = start
+		}
 		l.add(finding{Finding: Finding{ID: RuleParserWarning, Severity: Info, Line: line, Column: l.indentCol(line),
-			Message: oneLine(w.Short), Hint: hint}, anchor: instructionStart(res.AST, line)})
+			Message: oneLine(w.Short), Hint: hint}, anchor: anchor})
 	}
 	l.checkIgnoreComments(res.AST)
 	l.lex = shell.NewLex(res.EscapeToken)
@@ -384,28 +388,18 @@ func ruleIDs(list []string) []string {
 	return ids
 }
 
-// instructionStart returns the first line of the instruction that
-// contains line (line itself outside any instruction).
-func instructionStart(ast *parser.Node, line int) int {
+// instructionAt returns the first line of the instruction that contains
+// line, and whether there is one.
+func instructionAt(ast *parser.Node, line int) (start int, ok bool) {
 	if ast == nil {
-		return line
+		return 0, false
 	}
 	kids := ast.Children
 	i := sort.Search(len(kids), func(i int) bool { return kids[i].EndLine >= line })
 	if i < len(kids) && kids[i].StartLine <= line {
-		return kids[i].StartLine
+		return kids[i].StartLine, true
 	}
-	return line
-}
-
-// insideInstruction reports whether line lies within an instruction.
-func insideInstruction(ast *parser.Node, line int) bool {
-	if ast == nil {
-		return false
-	}
-	kids := ast.Children
-	i := sort.Search(len(kids), func(i int) bool { return kids[i].EndLine >= line })
-	return i < len(kids) && kids[i].StartLine <= line
+	return 0, false
 }
 
 // ignoreComment parses a `# kanikorun:ignore=ID[,ID]` comment, spaces
@@ -495,9 +489,12 @@ func (l *linter) ignoreComments(line int) map[string]bool {
 func (l *linter) checkIgnoreComments(ast *parser.Node) {
 	for n := 1; n <= len(l.lineStart); n++ {
 		raw := l.lineText(n)
-		if bytes.IndexByte(raw, '#') < 0 || !bytes.Contains(bytes.ToLower(raw), []byte("kanikorun")) || insideInstruction(ast, n) {
-			// Lines inside an instruction (a heredoc's script, a comment
-			// among continuation lines) are no ignore comments.
+		if bytes.IndexByte(raw, '#') < 0 || !bytes.Contains(bytes.ToLower(raw), []byte("kanikorun")) {
+			continue
+		}
+		if _, inside := instructionAt(ast, n); inside {
+			// A heredoc's script, or a comment among continuation lines:
+			// no ignore comment.
 			continue
 		}
 		ids, ours, ok := ignoreComment(string(raw))
