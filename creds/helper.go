@@ -13,6 +13,7 @@ import (
 	"github.com/docker/cli/cli/config/types"
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // helperPrefix starts every credential helper's program name.
@@ -32,11 +33,13 @@ var inExecutorHelpers = map[string]bool{"gcr": true, "ecr-login": true, "acr-env
 // upstream and the fork publish it). "" is the default image, which has
 // them.
 func ShipsHelpers(image string) bool {
-	ref, _, _ := strings.Cut(image, "@")
-	tag := ""
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		tag = strings.ToLower(ref[i+1:])
+	// The tag beside a digest still names the variant.
+	base, _, _ := strings.Cut(image, "@")
+	t, err := name.NewTag(base, name.WeakValidation)
+	if err != nil {
+		return true
 	}
+	tag := strings.ToLower(t.TagStr())
 	return tag != "slim" && !strings.HasSuffix(tag, "-slim")
 }
 

@@ -96,11 +96,7 @@ func lintOptions(c *cli.Context, b *spec.Build, mode lint.Mode) lint.Options {
 		Target:        b.Target,
 		ExecutorImage: b.ExecutorImage,
 		Mode:          mode,
-		Secrets:       executorSecrets(b.ExtraArgs),
-		// What runs is decided by the executor's own flag.
-		SkipUnusedStages: spec.BoolFlag(b.ExtraArgs, "skip-unused-stages"),
-		CustomPlatform:   lastFlagOrEmpty(b.ExtraArgs, "custom-platform"),
-	})
+	}, b.ExtraArgs)
 }
 
 // executorSecrets lists the ids of the fork's --secret flags among the
@@ -128,13 +124,19 @@ func preflight(c *cli.Context, b *spec.Build, mode lintMode) error {
 	return runPreflight(c, lintOptions(c, b, m))
 }
 
-// lintOptionsFor adds the command's rule flags to options built elsewhere
-// (replay reads them from a manifest).
-func lintOptionsFor(c *cli.Context, o lint.Options) lint.Options {
+// lintOptionsFor completes options built elsewhere (replay reads them from
+// a manifest) with the command's rule flags and with the executor flags
+// that change what gets built, read from the executor's argument list
+// (a build's flags after --, a manifest's args): the fork's --secret,
+// --skip-unused-stages and --custom-platform.
+func lintOptionsFor(c *cli.Context, o lint.Options, executorArgs []string) lint.Options {
 	for _, v := range c.StringSlice("ignore") {
 		o.Ignore = append(o.Ignore, strings.Split(v, ",")...)
 	}
 	o.Flavor = c.String("executor-flavor")
+	o.Secrets = executorSecrets(executorArgs)
+	o.SkipUnusedStages = spec.BoolFlag(executorArgs, "skip-unused-stages")
+	o.CustomPlatform = lastFlagOrEmpty(executorArgs, "custom-platform")
 	return o
 }
 

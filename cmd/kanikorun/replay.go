@@ -82,17 +82,14 @@ func replayAction(c *cli.Context) error {
 	// say) exist only as placeholders; there is nothing to check yet.
 	if files.dockerfile != "" && !strings.HasPrefix(files.dockerfile, kube.DryRunDir) {
 		o := lintOptionsFor(c, lint.Options{
-			Dockerfile:       files.dockerfile,
-			DisplayName:      files.dockerfileInPod,
-			Context:          files.context,
-			BuildArgs:        spec.FlagValues(argv, "build-arg", 0),
-			Target:           lastFlagOrEmpty(argv, "target"),
-			ExecutorImage:    pc.Image,
-			Mode:             lint.Local,
-			Secrets:          executorSecrets(argv),
-			SkipUnusedStages: spec.BoolFlag(argv, "skip-unused-stages"),
-			CustomPlatform:   lastFlagOrEmpty(argv, "custom-platform"),
-		})
+			Dockerfile:    files.dockerfile,
+			DisplayName:   files.dockerfileInPod,
+			Context:       files.context,
+			BuildArgs:     spec.FlagValues(argv, "build-arg", 0),
+			Target:        lastFlagOrEmpty(argv, "target"),
+			ExecutorImage: pc.Image,
+			Mode:          lint.Local,
+		}, argv)
 		if err := runPreflight(c, o); err != nil {
 			return err
 		}

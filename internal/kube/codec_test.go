@@ -121,11 +121,7 @@ func TestDecodeStrict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var kinds []string
-			for _, o := range objs {
-				kinds = append(kinds, o.GetObjectKind().GroupVersionKind().Kind)
-			}
-			if strings.Join(kinds, ",") != strings.Join(tc.kinds, ",") {
+			if kinds := kindsOf(objs); strings.Join(kinds, ",") != strings.Join(tc.kinds, ",") {
 				t.Errorf("kinds = %v, want %v", kinds, tc.kinds)
 			}
 		})
@@ -204,11 +200,7 @@ spec:
 			if err != nil {
 				t.Fatal(err)
 			}
-			var kinds []string
-			for _, o := range objs {
-				kinds = append(kinds, o.GetObjectKind().GroupVersionKind().Kind)
-			}
-			if strings.Join(kinds, ",") != strings.Join(tc.kinds, ",") {
+			if kinds := kindsOf(objs); strings.Join(kinds, ",") != strings.Join(tc.kinds, ",") {
 				t.Errorf("kinds = %v, want %v", kinds, tc.kinds)
 			}
 			if strings.Join(notices, "\n") != strings.Join(tc.notices, "\n") {
@@ -271,4 +263,13 @@ func BenchmarkDecodeJob(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// kindsOf lists the decoded objects' kinds, in order.
+func kindsOf(objs []runtime.Object) []string {
+	var kinds []string
+	for _, o := range objs {
+		kinds = append(kinds, o.GetObjectKind().GroupVersionKind().Kind)
+	}
+	return kinds
 }

@@ -516,7 +516,7 @@ func (l *linter) capFinding(f Feature, n *parser.Node, line, col int, msg, hint 
 // forkHint is how a hint names the way out when the fork has the feature.
 func (l *linter) forkHint(f Feature, rewrite string) string {
 	c, ok := capabilityIndex[f]
-	if ok && c.support(forkImage) == Works && l.exec.Flavor != Fork {
+	if ok && c.support(forkImage()) == Works && l.exec.Flavor != Fork {
 		return rewrite + ", or switch to the fork: --executor-image " + ForkImage
 	}
 	return rewrite

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -17,14 +18,14 @@ import (
 const ForkImage = "ghcr.io/osscontainertools/kaniko:v1.28.3"
 
 // forkImage is ForkImage as the capability table sees it: what the hints
-// promise when they recommend it.
-var forkImage = func() Executor {
+// promise when they recommend it. Resolved on first use, not at start-up.
+var forkImage = sync.OnceValue(func() Executor {
 	e, err := ResolveExecutor(ForkImage, "")
 	if err != nil || e.Flavor != Fork {
 		panic("ForkImage is not a fork release the table knows")
 	}
 	return e
-}()
+})
 
 // Flavor names a set of executor capabilities.
 type Flavor string
@@ -246,6 +247,15 @@ func ResolveExecutor(image, override string) (Executor, error) {
 		image = spec.DefaultExecutorImage
 	}
 	e := Executor{Image: image}
+	// A digest pins the bytes but says nothing about the version: drop it
+	// and read the tag, if any.
+	base, _, _ := strings.Cut(image, "@")
+	tag, tagErr := name.NewTag(base, name.WeakValidation)
+	var r release
+	var named bool
+	if tagErr == nil {
+		r, named = parseRelease(tag.TagStr())
+	}
 	switch Flavor(strings.ToLower(override)) {
 	case Upstream:
 		e.Flavor = Upstream
@@ -254,13 +264,10 @@ func ResolveExecutor(image, override string) (Executor, error) {
 		// A mirror keeps the fork's tags: the release still counts, and
 		// one older than the table is taken as the oldest it knows.
 		e.Flavor = Fork
-		base, _, _ := strings.Cut(image, "@")
-		if tag, err := name.NewTag(base, name.WeakValidation); err == nil {
-			if r, ok := parseRelease(tag.TagStr()); ok {
-				e.release = r
-				if r.before(forkFirst) {
-					e.release = forkFirst
-				}
+		if named {
+			e.release = r
+			if r.before(forkFirst) {
+				e.release = forkFirst
 			}
 		}
 		return e, nil
@@ -269,17 +276,12 @@ func ResolveExecutor(image, override string) (Executor, error) {
 		return e, fmt.Errorf("%w %q: use upstream or fork", ErrUnknownFlavor, override)
 	}
 
-	// A digest pins the bytes but says nothing about the version: drop it
-	// and read the tag, if any.
-	base, _, hasDigest := strings.Cut(image, "@")
-	tag, err := name.NewTag(base, name.WeakValidation)
-	if err != nil {
+	if tagErr != nil {
 		e.Flavor = Upstream
 		e.Notice = fmt.Sprintf("executor image %q is not a valid reference; checking against upstream kaniko v1.24.0 capabilities", image)
 		return e, nil
 	}
-	repo := tag.Context().Name()
-	switch repo {
+	switch tag.Context().Name() {
 	case upstreamRepo:
 		e.Flavor = Upstream
 		return e, nil
@@ -289,14 +291,9 @@ func ResolveExecutor(image, override string) (Executor, error) {
 		e.Notice = fmt.Sprintf("executor image %q is not one kanikorun knows; checking against upstream kaniko v1.24.0 capabilities", image)
 		return e, nil
 	}
-	// name.NewTag fills in "latest" when the reference has no tag.
-	explicitTag := strings.Contains(base[strings.LastIndex(base, "/")+1:], ":")
-	if !explicitTag && hasDigest {
-		e.Flavor = Fork
-		return e, nil
-	}
-	r, ok := parseRelease(tag.TagStr())
-	if !ok || !r.before(forkFirst) {
+	// Tags that name no release (latest, debug, none beside a digest)
+	// track the newest.
+	if !named || !r.before(forkFirst) {
 		e.Flavor, e.release = Fork, r
 		return e, nil
 	}
