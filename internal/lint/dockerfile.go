@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	bklinter "github.com/moby/buildkit/frontend/dockerfile/linter"
+	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -59,34 +59,17 @@ func (s *stage) label() string {
 	return fmt.Sprintf("stage %d (FROM %s)", s.index, s.from.BaseName)
 }
 
-// noopLinter is handed to BuildKit: its lint hooks dereference the linter
-// when a comment carries a check= directive, so nil would panic.
-var noopLinter = bklinter.New(&bklinter.Config{})
-
-// parseInstruction types one AST node; a panic in BuildKit becomes an error.
-func parseInstruction(n *parser.Node) (v any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			v, err = nil, fmt.Errorf("the Dockerfile parser failed on this instruction: %v", r)
-		}
-	}()
-	return instructions.ParseInstructionWithLinter(n, noopLinter)
-}
-
 // build types every instruction, reporting each one BuildKit rejects, and
 // keeps going so one bad line does not hide the rest.
-func (l *linter) build(ast *parser.Node) *dockerfile {
+func (l *linter) build(ins []parsed.Instruction) *dockerfile {
 	df := &dockerfile{}
-	if ast == nil {
-		return df
-	}
-	for _, n := range ast.Children {
-		v, err := parseInstruction(n)
-		if err != nil {
-			l.parseFailure(err, n)
+	for _, in := range ins {
+		n := in.Node
+		if in.Err != nil {
+			l.parseFailure(in.Err, n)
 			continue
 		}
-		switch c := v.(type) {
+		switch c := in.Command.(type) {
 		case *instructions.Stage:
 			df.stages = append(df.stages, &stage{index: len(df.stages), name: c.Name, from: c, node: n, deps: map[int]bool{}})
 		case *instructions.ArgCommand:

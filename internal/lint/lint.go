@@ -25,6 +25,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
+	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
@@ -126,17 +127,23 @@ func (r *Report) HasErrors(strict bool) bool {
 // context that is not a directory: spec.ErrBadContext); a malformed
 // Dockerfile is a finding.
 func Lint(o Options) (*Report, error) {
-	src, err := os.ReadFile(o.Dockerfile)
+	f, err := parsed.Read(o.Dockerfile)
 	if err != nil {
-		return nil, fmt.Errorf("reading dockerfile %q: %w", o.Dockerfile, err)
+		return nil, err
 	}
-	return LintSource(src, o)
+	return LintFile(f, o)
 }
 
 // LintSource lints Dockerfile content; o.Dockerfile is only used to name
 // the file in findings and to find its own ignore file
 // (<Dockerfile>.dockerignore).
 func LintSource(src []byte, o Options) (*Report, error) {
+	return LintFile(parsed.Parse(o.Dockerfile, src), o)
+}
+
+// LintFile lints a Dockerfile parsed once for the whole build (see package
+// dockerfile); o.Dockerfile only names it, as for LintSource.
+func LintFile(f *parsed.File, o Options) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
@@ -147,7 +154,7 @@ func LintSource(src []byte, o Options) (*Report, error) {
 		}
 	}
 	exec, _ := ResolveExecutor(o.ExecutorImage, o.Flavor)
-	l := newLinter(src, o, exec)
+	l := newLinter(f, o, exec)
 	l.run()
 	return &Report{Findings: l.result(), Executor: exec}, nil
 }
@@ -166,6 +173,7 @@ type linter struct {
 	o         Options
 	exec      Executor
 	file      string
+	df        *parsed.File
 	src       []byte
 	lineStart []int // byte offset where each line starts; lineStart[0] is line 1
 	findings  []finding
@@ -181,7 +189,8 @@ type linter struct {
 	directiveErrLine int
 }
 
-func newLinter(src []byte, o Options, exec Executor) *linter {
+func newLinter(f *parsed.File, o Options, exec Executor) *linter {
+	src := f.Source
 	file := o.DisplayName
 	if file == "" {
 		file = o.Dockerfile
@@ -193,6 +202,7 @@ func newLinter(src []byte, o Options, exec Executor) *linter {
 		o:         o,
 		exec:      exec,
 		file:      file,
+		df:        f,
 		src:       src,
 		cursors:   map[cursorKey]*cursor{},
 		buildArgs: map[string]string{},
@@ -227,11 +237,11 @@ func (l *linter) run() {
 			Hint:    "if it is a kaniko build with other features, say which with --executor-flavor upstream or --executor-flavor fork"}})
 	}
 	l.directives()
-	res, err := parseDockerfile(l.src)
-	if err != nil {
-		l.parseFailure(err, nil)
+	if l.df.Err != nil {
+		l.parseFailure(l.df.Err, nil)
 		return
 	}
+	res := l.df.Result
 	for _, w := range res.Warnings {
 		line := 0
 		if w.Location != nil {
@@ -252,7 +262,7 @@ func (l *linter) run() {
 	}
 	l.checkIgnoreComments(res.AST)
 	l.lex = shell.NewLex(res.EscapeToken)
-	df := l.build(res.AST)
+	df := l.build(l.df.Instructions)
 	l.check(df)
 }
 
@@ -286,17 +296,6 @@ func (l *linter) directives() {
 		l.add(finding{Finding: Finding{ID: RuleDirective, Severity: Info, Line: n, Column: l.indentCol(n),
 			Message: msg, Hint: "nothing to do for kaniko; keep it for BuildKit users or remove it"}})
 	}
-}
-
-// parseDockerfile runs BuildKit's parser; a panic inside it becomes an
-// error so malformed input can never crash a build.
-func parseDockerfile(src []byte) (res *parser.Result, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			res, err = nil, fmt.Errorf("the Dockerfile parser failed: %v", r)
-		}
-	}()
-	return parser.Parse(bytes.NewReader(src))
 }
 
 // parseFailure reports a parser error at its location (or the node's).

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
@@ -295,7 +296,7 @@ func TestContextIsLazy(t *testing.T) {
 	t.Parallel()
 	dir := writeContext(t, map[string]string{".dockerignore": "*.md\n", "a.go": "", "b.go": "", "README.md": "", "src/x.go": ""})
 	run := func(src string) *contextIndex {
-		l := newLinter([]byte(src), Options{Context: dir}, Executor{Flavor: Upstream})
+		l := newLinter(parsed.Parse("", []byte(src)), Options{Context: dir}, Executor{Flavor: Upstream})
 		l.run()
 		return l.ctx
 	}

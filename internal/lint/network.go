@@ -1,39 +1,25 @@
 package lint
 
 import (
-	"os"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+
+	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
 )
 
 // NeedsNetwork reports whether building the Dockerfile may reach the
 // network by itself: a base image or COPY --from image to pull, a RUN step
 // (which may download anything), an ADD of a URL or git repository, or an
 // ONBUILD trigger. It is conservative: anything it cannot read needs the
-// network, and so does an ADD source or COPY --from with a variable in it. Registries named by executor flags (destinations, caches,
-// mirrors) are the caller's to add.
-func NeedsNetwork(dockerfile string) bool {
-	src, err := os.ReadFile(dockerfile)
-	if err != nil {
+// network, and so does an ADD source or COPY --from with a variable in it.
+// Registries named by executor flags (destinations, caches, mirrors) are
+// the caller's to add.
+func NeedsNetwork(f *parsed.File) bool {
+	if f == nil {
 		return true
 	}
-	return sourceNeedsNetwork(src)
-}
-
-func sourceNeedsNetwork(src []byte) (needs bool) {
-	// A parser panic on odd input must not take the build down: assume
-	// the network is needed.
-	defer func() {
-		if recover() != nil {
-			needs = true
-		}
-	}()
-	res, err := parseDockerfile(src)
-	if err != nil {
-		return true
-	}
-	stages, _, err := instructions.Parse(res.AST, nil)
+	stages, _, err := f.Stages()
 	if err != nil {
 		return true
 	}
@@ -83,4 +69,9 @@ func isIndex(from string, stage int) bool {
 		}
 	}
 	return from != ""
+}
+
+// sourceNeedsNetwork is NeedsNetwork of Dockerfile source.
+func sourceNeedsNetwork(src []byte) bool {
+	return NeedsNetwork(parsed.Parse("", src))
 }
