@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
