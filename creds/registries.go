@@ -3,8 +3,6 @@ package creds
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,11 +10,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	"github.com/spf13/pflag"
 
+	"github.com/kanikorun/kanikorun/internal/dockerfile"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
@@ -163,137 +160,76 @@ func mergeRegistries(regs []Registry) []Registry {
 	return s.list()
 }
 
-// executorFlags are the executor flags that decide which registries a
-// build touches.
-type executorFlags struct {
-	destinations []string
-	noPush       bool
-	cache        bool
-	cacheRepo    string
-	noPushCache  bool
-	mirrors      []string
-	registryMaps []string
-	insecure     []string
-	skipTLS      []string
-	buildArgs    []string
-	target       string
-}
-
-// parseExecutorFlags reads the executor's argument list the way kaniko's
-// own flag parser (pflag) does, ignoring the flags that do not matter here.
-func parseExecutorFlags(args []string) (executorFlags, error) {
-	var f executorFlags
-	fs := pflag.NewFlagSet("executor", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	fs.ParseErrorsAllowlist = pflag.ParseErrorsAllowlist{UnknownFlagsHandling: pflag.IgnoreUnknownFlag}
-	fs.StringArrayVarP(&f.destinations, "destination", "d", nil, "")
-	fs.BoolVar(&f.noPush, "no-push", false, "")
-	fs.BoolVar(&f.cache, "cache", false, "")
-	fs.StringVar(&f.cacheRepo, "cache-repo", "", "")
-	fs.BoolVar(&f.noPushCache, "no-push-cache", false, "")
-	fs.StringArrayVar(&f.mirrors, "registry-mirror", nil, "")
-	fs.StringArrayVar(&f.registryMaps, "registry-map", nil, "")
-	fs.StringArrayVar(&f.insecure, "insecure-registry", nil, "")
-	fs.StringArrayVar(&f.skipTLS, "skip-tls-verify-registry", nil, "")
-	fs.StringArrayVar(&f.buildArgs, "build-arg", nil, "")
-	fs.StringVar(&f.target, "target", "", "")
-	if err := fs.Parse(args); err != nil {
-		return f, fmt.Errorf("reading executor arguments: %w", err)
-	}
-	return f, nil
-}
-
 // Registries returns every registry the build touches, sorted by host:
 // destinations and the cache repository (push), and registry mirrors,
 // registry maps, insecure registries and the images the Dockerfile pulls
 // (FROM and COPY --from, with ARG defaults and build args substituted).
 //
-// It reads the executor's own argument list (spec.Build.Args), so flags
-// passed through ExtraArgs count exactly as kaniko will see them.
-func Registries(b *spec.Build) ([]Registry, error) {
-	f, err := parseExecutorFlags(b.Args(spec.Layout{ContextDir: spec.WorkspaceDir, Dockerfile: spec.WorkspaceDir + "/Dockerfile"}))
+// It reads the executor's own flags (spec.ParseExecutorArgs of the
+// rendered argument list), so flags passed after -- count exactly as
+// kaniko will see them. generated is a destination kanikorun made up for
+// --tar or --load, which is never pushed. df may be nil when the
+// Dockerfile is out of reach (a manifest replayed as it is).
+func Registries(f spec.ExecutorFlags, df *dockerfile.File, generated string) ([]Registry, error) {
+	set, err := flagRegistries(f, generated)
 	if err != nil {
 		return nil, err
 	}
-	set, err := flagRegistries(f, b.GeneratedDestination)
-	if err != nil {
-		return nil, err
-	}
-	fh, err := os.Open(b.Dockerfile)
-	if err != nil {
-		return nil, fmt.Errorf("%w: opening %q: %w", ErrDockerfile, b.Dockerfile, err)
-	}
-	defer fh.Close()
-	imgs, err := dockerfileImages(fh, f.buildArgs, f.target)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %w", ErrDockerfile, b.Dockerfile, err)
-	}
-	for _, im := range imgs {
-		set.add(im.registry, false, im.use)
-	}
-	return set.list(), nil
-}
-
-// ArgRegistries returns the registries an executor argument list names
-// (destinations, cache repository, mirrors, registry maps, insecure
-// registries), without reading a Dockerfile: for a manifest replayed as it
-// is, whose Dockerfile lives in a volume.
-func ArgRegistries(args []string) ([]Registry, error) {
-	f, err := parseExecutorFlags(args)
-	if err != nil {
-		return nil, err
-	}
-	set, err := flagRegistries(f, "")
-	if err != nil {
-		return nil, err
+	if df != nil {
+		imgs, err := dockerfileImages(df, f.BuildArgs, f.Target)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrDockerfile, df.Path, err)
+		}
+		for _, im := range imgs {
+			set.add(im.registry, false, im.use)
+		}
 	}
 	return set.list(), nil
 }
 
 // flagRegistries collects the registries the executor flags name; a
 // generated local destination is never pushed and needs nothing.
-func flagRegistries(f executorFlags, generated string) (*registrySet, error) {
+func flagRegistries(f spec.ExecutorFlags, generated string) (*registrySet, error) {
 	set := &registrySet{}
 	var dests []string
-	for _, d := range f.destinations {
+	for _, d := range f.Destinations {
 		if d != generated {
 			dests = append(dests, d)
 		}
 	}
-	if !f.noPush {
+	if !f.NoPush {
 		for _, d := range dests {
 			if err := set.addRef(d, true, UseDestination); err != nil {
 				return nil, fmt.Errorf("reading destination: %w", err)
 			}
 		}
 	}
-	if f.cache {
+	if f.Cache {
 		// kaniko caches in --cache-repo, else in <first destination>/cache;
 		// an oci: repository is a local directory, and with --no-push
 		// kaniko insists on an explicit --cache-repo.
 		switch {
-		case strings.HasPrefix(f.cacheRepo, "oci:"):
-		case f.cacheRepo != "":
-			r, err := name.NewRepository(f.cacheRepo, name.WeakValidation)
+		case strings.HasPrefix(f.CacheRepo, "oci:"):
+		case f.CacheRepo != "":
+			r, err := name.NewRepository(f.CacheRepo, name.WeakValidation)
 			if err != nil {
-				return nil, fmt.Errorf("reading cache repository %q: %w", f.cacheRepo, err)
+				return nil, fmt.Errorf("reading cache repository %q: %w", f.CacheRepo, err)
 			}
-			set.add(r.RegistryStr(), !f.noPushCache, UseCache)
-		case !f.noPush && len(f.destinations) > 0 && f.destinations[0] != generated:
-			if err := set.addRef(f.destinations[0], !f.noPushCache, UseCache); err != nil {
+			set.add(r.RegistryStr(), !f.NoPushCache, UseCache)
+		case !f.NoPush && len(f.Destinations) > 0 && f.Destinations[0] != generated:
+			if err := set.addRef(f.Destinations[0], !f.NoPushCache, UseCache); err != nil {
 				return nil, fmt.Errorf("reading destination: %w", err)
 			}
 		}
 	}
-	for _, m := range f.mirrors {
+	for _, m := range f.Mirrors {
 		h, err := registryHost(m)
 		if err != nil {
 			return nil, fmt.Errorf("reading --registry-mirror: %w", err)
 		}
 		set.add(h, false, UseMirror)
 	}
-	for _, m := range f.registryMaps {
+	for _, m := range f.RegistryMaps {
 		for _, pair := range strings.Split(m, ";") {
 			_, targets, ok := strings.Cut(pair, "=")
 			if !ok {
@@ -311,7 +247,7 @@ func flagRegistries(f executorFlags, generated string) (*registrySet, error) {
 			}
 		}
 	}
-	for _, r := range append(append([]string(nil), f.insecure...), f.skipTLS...) {
+	for _, r := range append(append([]string(nil), f.InsecureRegistries...), f.SkipTLSVerifyRegistries...) {
 		h, err := registryHost(r)
 		if err != nil {
 			return nil, fmt.Errorf("reading --insecure-registry: %w", err)
@@ -334,16 +270,12 @@ type image struct {
 // previous stage nor scratch, and every COPY --from that names an image.
 // ARGs are resolved as kaniko resolves them: global ARG defaults expanded
 // in order, then overridden by non-empty build args (declared or not).
-func dockerfileImages(r io.Reader, buildArgs []string, target string) ([]image, error) {
-	res, err := parser.Parse(r)
+func dockerfileImages(df *dockerfile.File, buildArgs []string, target string) ([]image, error) {
+	stages, metaArgs, err := df.Stages()
 	if err != nil {
 		return nil, fmt.Errorf("parsing: %w", err)
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, &linter.Linter{})
-	if err != nil {
-		return nil, fmt.Errorf("parsing: %w", err)
-	}
-	lex := shell.NewLex(res.EscapeToken)
+	lex := shell.NewLex(df.Result.EscapeToken)
 
 	var prev []string
 	for _, m := range metaArgs {

@@ -2,6 +2,7 @@ package creds
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kanikorun/kanikorun/internal/dockerfile"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
@@ -191,7 +193,7 @@ func TestDockerfileImages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := dockerfileImages(strings.NewReader(tt.dockerfile), tt.buildArgs, tt.target)
+			got, err := dockerfileImages(dockerfile.Parse("", []byte(tt.dockerfile)), tt.buildArgs, tt.target)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
@@ -360,7 +362,7 @@ func TestRegistries(t *testing.T) {
 			if err := os.WriteFile(b.Dockerfile, []byte(tt.dockerfile), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got, err := Registries(&b)
+			got, err := buildRegistries(&b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,7 +398,7 @@ func TestRegistriesErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := Registries(&tt.build)
+			_, err := buildRegistries(&tt.build)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -449,7 +451,7 @@ func BenchmarkRegistries(b *testing.B) {
 	}
 	build := &spec.Build{Context: dir, Dockerfile: df, Destinations: []string{"quay.io/me/app:1"}, ExtraArgs: []string{"--cache=true"}}
 	for b.Loop() {
-		if _, err := Registries(build); err != nil {
+		if _, err := buildRegistries(build); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -457,11 +459,15 @@ func BenchmarkRegistries(b *testing.B) {
 
 func TestArgRegistries(t *testing.T) {
 	t.Parallel()
-	regs, err := ArgRegistries([]string{
+	f, err := spec.ParseExecutorArgs([]string{
 		"--context=/workspace/my-build", "-d", "127.0.0.1:5000/app:1",
 		"--registry-mirror=mirror.example.com", "--insecure-registry", "localhost:6000",
 		"--cache=true", "--unknown-flag-kaniko-may-add",
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	regs, err := Registries(f, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,4 +483,18 @@ func TestArgRegistries(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("ArgRegistries = %q, want %q", got, want)
 	}
+}
+
+// buildRegistries is what preparing b computes: the registries of the
+// executor flags b renders and of its Dockerfile, parsed once.
+func buildRegistries(b *spec.Build) ([]Registry, error) {
+	f, err := spec.ParseExecutorArgs(b.Args(spec.Layout{ContextDir: spec.WorkspaceDir, Dockerfile: spec.WorkspaceDir + "/Dockerfile"}))
+	if err != nil {
+		return nil, err
+	}
+	df, err := dockerfile.Read(b.Dockerfile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDockerfile, err)
+	}
+	return Registries(f, df, b.GeneratedDestination)
 }

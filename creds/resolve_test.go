@@ -723,7 +723,7 @@ func TestBuildToMountedConfig(t *testing.T) {
 	must(t, os.WriteFile(df, []byte("ARG BASE=registry.example.com/base:1\nFROM $BASE AS build\nFROM alpine\nCOPY --from=build /x /x\n"), 0o644))
 	b := &spec.Build{Context: ctxDir, Dockerfile: df, Destinations: []string{"127.0.0.1:5000/app:1"}}
 
-	regs, err := Registries(b)
+	regs, err := buildRegistries(b)
 	must(t, err)
 	res, err := Resolve(context.Background(), "", regs, "")
 	must(t, err)

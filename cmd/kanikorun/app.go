@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,74 +9,36 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/kanikorun/kanikorun/internal/errs"
 )
-
-// Exit codes of kanikorun's own failures. A build otherwise exits with the
-// executor's code.
-const (
-	exitUsage       = 2   // bad flags or arguments
-	exitTool        = 125 // kanikorun or the daemon failed (as docker run)
-	exitTimeout     = 124 // --timeout expired (as timeout(1))
-	exitInterrupted = 130 // Ctrl-C
-)
-
-// exitError carries an exit code; its message (if any) is printed as one
-// line.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return ""
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-// usageErr marks a command-line mistake.
-func usageErr(format string, a ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
-
-// exitCode ends the command with code and no message.
-func exitCode(code int) error { return &exitError{code: code} }
 
 // run runs the CLI with the given arguments and writers and returns the
 // process exit code. Tests call it in-process.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
-	app.Reader = stdin
 	args, extra := splitExtra(args)
+	app := newApp(stdout, stderr, extra)
+	app.Reader = stdin
 	args = permute(app, args)
-	ctx = withExtra(ctx, extra)
 	err := app.RunContext(ctx, args)
 	if err == nil {
 		return 0
 	}
-	code := exitTool
-	var ee *exitError
-	if ctx.Err() != nil && !(errors.As(err, &ee) && ee.code == exitInterrupted) {
+	code := exitCodeOf(err)
+	if ctx.Err() != nil && code != exitInterrupted {
 		// Ctrl-C before the executor started (resolving credentials,
 		// pulling): whatever failed, it failed because of the signal.
 		fmt.Fprintln(stderr, "kanikorun: interrupted")
 		return exitInterrupted
 	}
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if isUsage(err) {
-		code = exitUsage
-	}
-	if msg := unknownCommand(oneLine(err.Error())); msg != "" {
+	if msg := messageOf(err); msg != "" {
 		fmt.Fprintf(stderr, "kanikorun: %s\n", msg)
 	}
 	return code
 }
 
 // newApp builds a fresh command tree writing to the given streams.
-func newApp(stdout, stderr io.Writer) *cli.App {
+func newApp(stdout, stderr io.Writer, extra []string) *cli.App {
 	app := &cli.App{
 		Name:                      "kanikorun",
 		Usage:                     "build images with the kaniko executor on your machine, exactly as your cluster does",
@@ -90,12 +51,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		// Errors are printed once, by run.
 		ExitErrHandler: func(*cli.Context, error) {},
 		Commands: []*cli.Command{
-			buildCommand(),
-			credsCommand(),
-			jobCommand(),
+			buildCommand(extra),
+			credsCommand(extra),
+			jobCommand(extra),
 			replayCommand(),
 			statusCommand(),
-			lintCommand(),
+			lintCommand(extra),
 		},
 		OnUsageError: onUsageError,
 	}
@@ -118,7 +79,7 @@ func onUsageError(c *cli.Context, err error, _ bool) error {
 	if c.Command != nil && c.Command.Name != "" && c.Command.Name != c.App.Name {
 		help = "kanikorun " + c.Command.Name + " --help"
 	}
-	return &exitError{code: exitUsage, err: fmt.Errorf("%v; see %s", err, help)}
+	return usageErr("%w; see %s", err, help)
 }
 
 // version is set by the linker: `make build` stamps the checkout's `git
@@ -156,13 +117,6 @@ func unknownCommand(msg string) string {
 	return fmt.Sprintf("unknown command %q; %ssee kanikorun --help", name, suggestion)
 }
 
-func isUsage(err error) bool {
-	s := err.Error()
-	return strings.HasPrefix(s, "flag provided but not defined") ||
-		strings.HasPrefix(s, "invalid value") ||
-		strings.Contains(s, "No help topic for")
-}
-
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
@@ -174,3 +128,8 @@ func oneLine(s string) string {
 // lookupEnv is os.LookupEnv, in one place for the flags that read the
 // environment (bare --build-arg KEY).
 var lookupEnv = os.LookupEnv
+
+// usageErr is a command-line mistake.
+func usageErr(format string, a ...any) error {
+	return errs.Mark(fmt.Errorf(format, a...), errUsage)
+}

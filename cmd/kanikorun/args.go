@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 )
-
-type extraKey struct{}
 
 // splitExtra cuts the command line at the first "--": what follows goes to
 // the executor verbatim.
@@ -18,15 +15,6 @@ func splitExtra(args []string) (own, extra []string) {
 		}
 	}
 	return args, nil
-}
-
-func withExtra(ctx context.Context, extra []string) context.Context {
-	return context.WithValue(ctx, extraKey{}, extra)
-}
-
-func extraArgs(ctx context.Context) []string {
-	v, _ := ctx.Value(extraKey{}).([]string)
-	return v
 }
 
 // permute moves a subcommand's positional arguments after its flags, so

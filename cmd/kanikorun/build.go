@@ -2,15 +2,15 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/kanikorun/kanikorun/creds"
-	"github.com/kanikorun/kanikorun/internal/plan"
+	"github.com/kanikorun/kanikorun/internal/lint"
 	"github.com/kanikorun/kanikorun/runner"
 )
 
-func buildCommand() *cli.Command {
+func buildCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
 	flags = append(flags, runFlags()...)
 	flags = append(flags, lintFlags()...)
@@ -19,71 +19,32 @@ func buildCommand() *cli.Command {
 		Usage:     "build a Dockerfile with the kaniko executor in a local container",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		Flags:     flags,
-		Action:    buildAction,
+		Action: func(c *cli.Context) error {
+			o := runner.BuildOptions{Prepare: bindPrepare(c, extra, lint.Local), Run: bindRun(c)}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			seen := newWatcher(c.App.ErrWriter)
+			out, err := runner.BuildLocal(c.Context, o, runner.Streams{Stdout: c.App.Writer, Stderr: seen})
+			return printOutcome(out, err, seen, c.App.Writer, c.App.ErrWriter)
+		},
 	}
 }
 
-func buildAction(c *cli.Context) error {
-	stdout, stderr := c.App.Writer, c.App.ErrWriter
-	b, err := describe(c)
-	if err != nil {
-		return err
+// printOutcome reports a local run: the docker run line of a dry run, or
+// the digest as the last line of stdout, and after a failed build the
+// hint its output called for.
+func printOutcome(out *runner.Outcome, err error, seen *watcher, stdout, stderr io.Writer) error {
+	if out != nil && out.DryRun != "" {
+		fmt.Fprintln(stdout, out.DryRun)
 	}
-	settings, err := parseRunFlags(c)
-	if err != nil {
-		return err
+	if out != nil && out.Digest != "" && err == nil {
+		fmt.Fprintln(stdout, out.Digest)
 	}
-	if err := preflight(c, b, modeLocal); err != nil {
-		return err
+	if out != nil && out.ExitCode != 0 {
+		if a := seen.advice(); a != "" {
+			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
+		}
 	}
-	if len(b.Destinations) == 0 && !b.NoPush {
-		fmt.Fprintln(stderr, "kanikorun: no --destination given: building with --no-push")
-	}
-	cr, regs, err := resolveCreds(c.Context, c, b, stderr)
-	if c.Bool("dry-run") && cr != nil {
-		cr.WriteSummary(stderr)
-	}
-	if err != nil {
-		return err
-	}
-	cfg, err := cr.ConfigJSON()
-	if err != nil {
-		return err
-	}
-	network := pickNetwork(networkNeeds{
-		registries:   registryHosts(regs),
-		dockerfile:   b.Dockerfile,
-		localContext: localContext(b.Args(plan.LocalLayout(b, false))),
-	}, c.String("network"), c.IsSet("network"), stderr)
-
-	eng, err := runner.Connect(c.Context)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
-	if c.Bool("dry-run") {
-		fmt.Fprintln(stdout, runner.DryRun(b, network))
-		return nil
-	}
-	r, seen := newRunner(c, eng, settings, b.ExecutorImage)
-	res, err := r.Build(c.Context, runner.Local{Build: b, DockerConfig: cfg, Network: network})
-	if err != nil {
-		return runFailed(err, stderr)
-	}
-	for _, n := range res.Loaded {
-		fmt.Fprintf(stderr, "kanikorun: loaded image %s\n", n)
-	}
-	if b.Outputs.TarPath != "" && res.ExitCode == 0 {
-		fmt.Fprintf(stderr, "kanikorun: wrote %s\n", b.Outputs.TarPath)
-	}
-	return finished(res.Result, seen, stdout, stderr)
-}
-
-// registryHosts lists the hosts of the registries a build touches.
-func registryHosts(regs []creds.Registry) []string {
-	hosts := make([]string, 0, len(regs))
-	for _, r := range regs {
-		hosts = append(hosts, r.Host)
-	}
-	return hosts
+	return err
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"path/filepath"
-
 	"github.com/urfave/cli/v2"
 
+	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/prepare"
 	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/runner"
 )
 
 // Flag names shared by every command that describes a build.
@@ -53,71 +54,62 @@ func outputFlags() []cli.Flag {
 	}
 }
 
-// describe turns the flags and the CONTEXT argument into a validated build
-// description.
-func describe(c *cli.Context) (*spec.Build, error) {
-	if c.NArg() > 1 {
-		return nil, usageErr("too many arguments %q: give one CONTEXT directory (executor flags go after --)", c.Args().Slice())
-	}
-	ctxDir := c.Args().First()
-	if ctxDir == "" {
-		ctxDir = "."
-	}
-	ctxAbs, err := filepath.Abs(ctxDir)
-	if err != nil {
-		return nil, usageErr("resolving context %q: %v", ctxDir, err)
-	}
-	df := c.String(flagFile)
-	if df == "" {
-		df = filepath.Join(ctxAbs, "Dockerfile")
-	} else if df, err = filepath.Abs(df); err != nil {
-		return nil, usageErr("resolving -f %q: %v", c.String(flagFile), err)
-	}
-	b := &spec.Build{
-		Context:       ctxAbs,
-		Dockerfile:    df,
-		Destinations:  c.StringSlice(flagDestination),
-		BuildArgs:     spec.ResolveBuildArgs(c.StringSlice(flagBuildArg), lookupEnv),
-		Target:        c.String(flagTarget),
-		Labels:        c.StringSlice(flagLabel),
-		NoPush:        c.Bool(flagNoPush),
-		ExecutorImage: chosenExecutorImage(c),
-		Registry: spec.RegistryOptions{
-			Insecure:      c.StringSlice(flagInsecureReg),
-			Mirrors:       c.StringSlice(flagMirror),
-			SkipTLSVerify: c.Bool(flagSkipTLS),
-		},
-		ExtraArgs: extraArgs(c.Context),
+// bindBuild reads the build description's flags, the CONTEXT argument and
+// the executor arguments after --.
+func bindBuild(c *cli.Context, extra []string) spec.Options {
+	o := spec.Options{
+		Args:               c.Args().Slice(),
+		Dockerfile:         c.String(flagFile),
+		Destinations:       c.StringSlice(flagDestination),
+		BuildArgs:          c.StringSlice(flagBuildArg),
+		Target:             c.String(flagTarget),
+		Labels:             c.StringSlice(flagLabel),
+		NoPush:             c.Bool(flagNoPush),
+		ExecutorImage:      c.String(flagExecutorImage),
+		InsecureRegistries: c.StringSlice(flagInsecureReg),
+		Mirrors:            c.StringSlice(flagMirror),
+		SkipTLSVerify:      c.Bool(flagSkipTLS),
+		ExecutorArgs:       extra,
+		LookupEnv:          lookupEnv,
 	}
 	if c.Command != nil && hasFlag(c.Command, flagTar) {
-		if p := c.String(flagTar); p != "" {
-			if b.Outputs.TarPath, err = filepath.Abs(p); err != nil {
-				return nil, usageErr("resolving --tar %q: %v", p, err)
-			}
-		}
-		if p := c.String(flagDigestFile); p != "" {
-			if b.Outputs.DigestFile, err = filepath.Abs(p); err != nil {
-				return nil, usageErr("resolving --digest-file %q: %v", p, err)
-			}
-		}
-		b.Outputs.Load = c.Bool(flagLoad)
+		o.TarPath = c.String(flagTar)
+		o.DigestFile = c.String(flagDigestFile)
+		o.Load = c.Bool(flagLoad)
 	}
-	if err := b.Validate(); err != nil {
-		return nil, &exitError{code: exitUsage, err: err}
-	}
-	if len(b.Destinations) == 0 && (b.Outputs.TarPath != "" || b.Outputs.Load) {
-		b.GeneratedDestination = spec.GenerateLocalName(b.Context, "latest")
-	}
-	return b, nil
+	return o
 }
 
-// chosenExecutorImage is --executor-image, else KANIKORUN_EXECUTOR_IMAGE, else
-// the pinned default; a variable that is set but empty counts as unset.
-func chosenExecutorImage(c *cli.Context) string {
-	if img := c.String(flagExecutorImage); img != "" {
-		return img
+// bindPrepare reads everything the preparation step needs.
+func bindPrepare(c *cli.Context, extra []string, mode lint.Mode) prepare.Options {
+	return prepare.Options{
+		Build:        bindBuild(c, extra),
+		Preflight:    bindPolicy(c),
+		Mode:         mode,
+		DockerConfig: c.String(flagDockerConfig),
 	}
-	return spec.DefaultExecutorImage
+}
+
+// runFlags are the flags of commands that run the executor locally (build,
+// replay).
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
+		&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (kanikorun picks host for loopback registries, none when nothing needs the network)"},
+		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
+		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
+	}
+}
+
+// bindRun reads the local-run flags.
+func bindRun(c *cli.Context) runner.Options {
+	return runner.Options{
+		Pull:       runner.PullPolicy(c.String("pull")),
+		Network:    c.String("network"),
+		NetworkSet: c.IsSet("network"),
+		Timeout:    c.Duration("timeout"),
+		DryRun:     c.Bool("dry-run"),
+	}
 }
 
 func hasFlag(cmd *cli.Command, name string) bool {

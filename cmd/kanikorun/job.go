@@ -1,16 +1,13 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/kube"
+	"github.com/kanikorun/kanikorun/internal/lint"
 )
 
-func jobCommand() *cli.Command {
+func jobCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: kube.FormatYAML, Usage: "output `FORMAT`: yaml or json"},
@@ -38,25 +35,12 @@ func jobCommand() *cli.Command {
 		Usage:     "print the Kubernetes Job that runs the same build in a cluster",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		Flags:     flags,
-		Action:    jobAction,
+		Action:    jobAction(extra),
 	}
 }
 
-func jobAction(c *cli.Context) error {
-	stdout, stderr := c.App.Writer, c.App.ErrWriter
-	b, err := describe(c)
-	if err != nil {
-		return err
-	}
-	format := c.String("output")
-	if format != kube.FormatYAML && format != kube.FormatJSON {
-		return usageErr("invalid --output %q: use yaml or json", format)
-	}
-	limit := c.Int("backoff-limit")
-	if limit < 0 || limit > 1<<30 {
-		return usageErr("invalid --backoff-limit %d: give 0 or more", limit)
-	}
-	backoff := int32(limit)
+// bindJob reads the Job's own flags.
+func bindJob(c *cli.Context) kube.JobOptions {
 	o := kube.JobOptions{
 		Name:              c.String("name"),
 		GenerateName:      c.String("generate-name"),
@@ -66,57 +50,33 @@ func jobAction(c *cli.Context) error {
 		CredentialsSecret: c.String("credentials-secret"),
 		CredentialsClaim:  c.String("credentials-claim"),
 		WithSecret:        c.Bool("with-secret"),
-		BackoffLimit:      &backoff,
 		ActiveDeadline:    c.Duration("active-deadline"),
 		CPU:               c.String("cpu"),
 		Memory:            c.String("memory"),
 		ServiceAccount:    c.String("service-account"),
 	}
+	backoff := int32(c.Int("backoff-limit"))
+	if limit := c.Int("backoff-limit"); limit < 0 || limit > 1<<30 {
+		backoff = -1 // JobOptions.Validate says what is wrong
+	}
+	o.BackoffLimit = &backoff
 	if c.IsSet("ttl-after-finished") {
 		ttl := c.Duration("ttl-after-finished")
 		o.TTLAfterFinished = &ttl
 	}
-	if err := o.Validate(); err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	if err := preflight(c, b, modeJob); err != nil {
-		return err
-	}
-	for _, a := range c.StringSlice(flagBuildArg) {
-		if !strings.Contains(a, "=") {
-			if _, ok := lookupEnv(a); ok {
-				fmt.Fprintf(stderr, "kanikorun: warning: build arg %s is taken from your environment and written into the Job's arguments; if it is a secret, pass it another way\n", a)
-			}
+	return o
+}
+
+func jobAction(extra []string) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		o := kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: c.String("output")}
+		if err := o.Validate(); err != nil {
+			return err
 		}
-	}
-	var secret []byte
-	credsFound := false
-	if o.WithSecret {
-		cr, _, err := resolveCreds(c.Context, c, b, stderr)
+		r, err := kube.RenderBuild(c.Context, o, c.App.ErrWriter)
 		if err != nil {
 			return err
 		}
-		if secret, err = cr.DockerConfigJSONSecret(); err != nil {
-			return err
-		}
-		for _, src := range cr.Sources {
-			switch {
-			case src.Kind == creds.None && src.Push:
-				fmt.Fprintf(stderr, "kanikorun: warning: no credentials for %s on this machine: the Secret holds none for it; log in with docker login %s\n", src.Registry, src.Registry)
-			case src.Kind == creds.Inline || src.Kind == creds.Helper || src.Kind == creds.InExecutor:
-				credsFound = true
-			}
-		}
+		return kube.Encode(c.App.Writer, r.Objects(), o.Format)
 	}
-	r, err := kube.Render(b, o, secret)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
-	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(stderr, "kanikorun: warning: %s\n", w)
-	}
-	if o.WithSecret && credsFound {
-		fmt.Fprintln(stderr, "kanikorun: warning: the output contains registry credentials (a Secret); do not commit or share it")
-	}
-	return kube.Encode(stdout, r.Objects(), format)
 }

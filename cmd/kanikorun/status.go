@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/kanikorun/kanikorun/internal/errs"
 	"github.com/kanikorun/kanikorun/internal/kube"
 )
 
@@ -19,23 +20,23 @@ func statusCommand() *cli.Command {
 		// must not mistake bad input for it: every failure of the command
 		// itself exits 125.
 		OnUsageError: func(c *cli.Context, err error, sub bool) error {
-			return &exitError{code: exitTool, err: onUsageError(c, err, sub)}
+			return errs.Mark(onUsageError(c, err, sub), errStatusInput)
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
-				return &exitError{code: exitTool, err: fmt.Errorf("too many arguments: give one FILE or - for stdin")}
+				return errs.Mark(fmt.Errorf("too many arguments: give one FILE or - for stdin"), errStatusInput)
 			}
 			data, err := readInput(c.Args().First(), c.App.Reader)
 			if err != nil {
-				return &exitError{code: exitTool, err: err}
+				return errs.Mark(err, errStatusInput)
 			}
 			st, err := kube.ParseStatus(data)
 			if err != nil {
-				return &exitError{code: exitTool, err: err}
+				return errs.Mark(err, errStatusInput)
 			}
 			fmt.Fprintln(c.App.Writer, st.String())
 			if st.ExitCode != 0 {
-				return exitCode(st.ExitCode)
+				return statusExit(st.ExitCode)
 			}
 			return nil
 		},
@@ -53,7 +54,7 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &exitError{code: exitUsage, err: fmt.Errorf("reading %q: %w; give an existing file or - for stdin", path, unwrapPath(err))}
+		return nil, usageErr("reading %q: %w; give an existing file or - for stdin", path, unwrapPath(err))
 	}
 	return data, nil
 }

@@ -202,9 +202,6 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	}
 
 	r := &Rendered{Job: job}
-	for _, h := range b.LoopbackRegistries() {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("registry %s is this machine's loopback; inside the pod it names the pod itself, so the Job cannot reach it: use a registry address the cluster reaches", h))
-	}
 	if o.WithSecret {
 		if err := checkDockerConfig(dockerConfig); err != nil {
 			return nil, err

@@ -251,29 +251,6 @@ func ResolveBuildArgs(raw []string, lookup func(string) (string, bool)) []string
 	return out
 }
 
-// LoopbackRegistries returns the registries of the destinations, mirrors and
-// insecure registries that live on the loopback interface. The executor can
-// reach those only with host networking.
-func (b *Build) LoopbackRegistries() []string {
-	var hosts []string
-	for _, d := range b.Destinations {
-		if ref, err := name.ParseReference(d, name.WeakValidation); err == nil {
-			hosts = append(hosts, ref.Context().RegistryStr())
-		}
-	}
-	hosts = append(hosts, b.Registry.Mirrors...)
-	hosts = append(hosts, b.Registry.Insecure...)
-	var out []string
-	seen := map[string]bool{}
-	for _, h := range hosts {
-		if IsLoopback(h) && !seen[h] {
-			seen[h] = true
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 // IsLoopback reports whether a registry address (host, host:port, with an
 // optional scheme or path) names the loopback interface.
 func IsLoopback(registry string) bool {

@@ -14,6 +14,9 @@ func TestWatcherSeesSplitPhrasesAndPassesThrough(t *testing.T) {
 	}{
 		{[]string{"error checking push permissions: POST ...: UNAUTH", "ORIZED: authentication required\n"}, "refused the credentials"},
 		{[]string{"mkdir /workspace/x: read-only file system\n"}, "mounts read-only"},
+		{[]string{"touch: /workspace/x: Read-only file system\n"}, "mounts read-only"},
+		{[]string{"sh: can't create /out: Permission denied\n"}, ""},
+		{[]string{"PUT ...: DENIED: requested access to the resource is denied\n"}, "denied access"},
 		{[]string{"INFO all good\n", "exit status 3\n"}, ""},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,93 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/kanikorun/kanikorun/creds"
+	"github.com/kanikorun/kanikorun/internal/errs"
+	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/prepare"
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// BuildOptions are one `kanikorun job`: the build, and how it becomes a
+// Job.
+type BuildOptions struct {
+	// Prepare says what to build; its Mode is lint.Job whatever it says.
+	Prepare prepare.Options
+	// Job says how the build becomes a Job.
+	Job JobOptions
+	// Format is the output format: FormatYAML or FormatJSON.
+	Format string
+}
+
+// Validate checks the options before anything is read; errors wrap
+// spec.ErrUsage.
+func (o BuildOptions) Validate() error {
+	if o.Format != FormatYAML && o.Format != FormatJSON {
+		return errs.Mark(fmt.Errorf("invalid --output %q: use yaml or json", o.Format), spec.ErrUsage)
+	}
+	if err := o.Job.Validate(); err != nil {
+		return errs.Mark(err, spec.ErrUsage)
+	}
+	o.Prepare.Mode = lint.Job
+	return o.Prepare.Validate()
+}
+
+// RenderBuild prepares the build for a Job, shows the preflight and the
+// warnings on w, resolves the credentials when the Job's Secret is to be
+// emitted, and renders the Job.
+func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, error) {
+	o.Prepare.Mode = lint.Job
+	p, err := prepare.Prepare(o.Prepare)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Preflight(w); err != nil {
+		return nil, err
+	}
+	lookup := o.Prepare.Build.LookupEnv
+	for _, a := range o.Prepare.Build.BuildArgs {
+		if !strings.Contains(a, "=") && lookup != nil {
+			if _, ok := lookup(a); ok {
+				fmt.Fprintf(w, "kanikorun: warning: build arg %s is taken from your environment and written into the Job's arguments; if it is a secret, pass it another way\n", a)
+			}
+		}
+	}
+	var secret []byte
+	credsFound := false
+	if o.Job.WithSecret {
+		cr, err := p.Credentials(ctx, w)
+		if err != nil {
+			return nil, err
+		}
+		if secret, err = cr.DockerConfigJSONSecret(); err != nil {
+			return nil, err
+		}
+		for _, src := range cr.Sources {
+			switch {
+			case src.Kind == creds.None && src.Push:
+				fmt.Fprintf(w, "kanikorun: warning: no credentials for %s on this machine: the Secret holds none for it; log in with docker login %s\n", src.Registry, src.Registry)
+			case src.Kind == creds.Inline || src.Kind == creds.Helper || src.Kind == creds.InExecutor:
+				credsFound = true
+			}
+		}
+	}
+	r, err := Render(p.Build, o.Job, secret)
+	if err != nil {
+		return nil, errs.Mark(err, spec.ErrUsage)
+	}
+	for _, h := range p.LoopbackRegistries() {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("registry %s is this machine's loopback; inside the pod it names the pod itself, so the Job cannot reach it: use a registry address the cluster reaches", h))
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "kanikorun: warning: %s\n", warn)
+	}
+	if o.Job.WithSecret && credsFound {
+		fmt.Fprintln(w, "kanikorun: warning: the output contains registry credentials (a Secret); do not commit or share it")
+	}
+	return r, nil
+}

@@ -1,0 +1,171 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/kanikorun/kanikorun/internal/errs"
+)
+
+// ErrOutput means a requested output path on the host cannot be written.
+var ErrOutput = errors.New("output path not writable")
+
+// ErrUsage marks a description that cannot be built as given: the user
+// must change the command line.
+var ErrUsage = errors.New("invalid build description")
+
+// Options are the raw inputs of a build description, as a user types them
+// on any command that builds or renders one (build, creds, job, lint,
+// submit). Options.Build turns them into a Build.
+type Options struct {
+	// Args are the positional arguments: at most one CONTEXT directory;
+	// none means the current directory.
+	Args []string
+	// Dockerfile is -f as given; empty means CONTEXT/Dockerfile. It may lie
+	// outside the context.
+	Dockerfile string
+	// Destinations are the --destination (-t) references.
+	Destinations []string
+	// BuildArgs are --build-arg values: KEY=VALUE, or KEY to take the value
+	// from the environment.
+	BuildArgs []string
+	// Target is --target: the stage to build.
+	Target string
+	// Labels are --label KEY=VALUE pairs.
+	Labels []string
+	// NoPush is --no-push.
+	NoPush bool
+	// ExecutorImage is --executor-image (or KANIKORUN_EXECUTOR_IMAGE);
+	// empty means DefaultExecutorImage.
+	ExecutorImage string
+	// InsecureRegistries, Mirrors and SkipTLSVerify are the registry flags
+	// kanikorun passes on to the executor.
+	InsecureRegistries, Mirrors []string
+	SkipTLSVerify               bool
+	// TarPath, Load and DigestFile are the local outputs (build only):
+	// host paths, relative to the working directory.
+	TarPath    string
+	Load       bool
+	DigestFile string
+	// ExecutorArgs are the arguments after --, handed to the executor
+	// verbatim after kanikorun's own.
+	ExecutorArgs []string
+	// LookupEnv reads the environment for a bare --build-arg KEY; nil means
+	// os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// Validate checks what can be checked without touching the daemon or the
+// network: the context and Dockerfile exist, references parse, outputs
+// are writable. Every error wraps ErrUsage.
+func (o Options) Validate() error {
+	_, err := o.Build()
+	return err
+}
+
+// Build turns the options into a validated build description with
+// absolute host paths. Every error wraps ErrUsage.
+func (o Options) Build() (*Build, error) {
+	b, err := o.build()
+	return b, errs.Mark(err, ErrUsage)
+}
+
+func (o Options) build() (*Build, error) {
+	if len(o.Args) > 1 {
+		return nil, fmt.Errorf("too many arguments %q: give one CONTEXT directory (executor flags go after --)", o.Args)
+	}
+	ctxDir := "."
+	if len(o.Args) == 1 && o.Args[0] != "" {
+		ctxDir = o.Args[0]
+	}
+	ctxAbs, err := filepath.Abs(ctxDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving context %q: %w", ctxDir, err)
+	}
+	df := filepath.Join(ctxAbs, "Dockerfile")
+	if o.Dockerfile != "" {
+		if df, err = filepath.Abs(o.Dockerfile); err != nil {
+			return nil, fmt.Errorf("resolving -f %q: %w", o.Dockerfile, err)
+		}
+	}
+	lookup := o.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	img := o.ExecutorImage
+	if img == "" {
+		img = DefaultExecutorImage
+	}
+	b := &Build{
+		Context:       ctxAbs,
+		Dockerfile:    df,
+		Destinations:  o.Destinations,
+		BuildArgs:     ResolveBuildArgs(o.BuildArgs, lookup),
+		Target:        o.Target,
+		Labels:        o.Labels,
+		NoPush:        o.NoPush,
+		ExecutorImage: img,
+		Registry: RegistryOptions{
+			Insecure:      o.InsecureRegistries,
+			Mirrors:       o.Mirrors,
+			SkipTLSVerify: o.SkipTLSVerify,
+		},
+		ExtraArgs: o.ExecutorArgs,
+		Outputs:   Outputs{Load: o.Load},
+	}
+	for _, out := range []struct {
+		flag, path string
+		dst        *string
+	}{{"--tar", o.TarPath, &b.Outputs.TarPath}, {"--digest-file", o.DigestFile, &b.Outputs.DigestFile}} {
+		if out.path == "" {
+			continue
+		}
+		if *out.dst, err = filepath.Abs(out.path); err != nil {
+			return nil, fmt.Errorf("resolving %s %q: %w", out.flag, out.path, err)
+		}
+		if err := CheckOutput(out.flag, *out.dst); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.Validate(); err != nil {
+		return nil, err
+	}
+	if len(b.Destinations) == 0 && (b.Outputs.TarPath != "" || b.Outputs.Load) {
+		b.GeneratedDestination = GenerateLocalName(b.Context, "latest")
+	}
+	return b, nil
+}
+
+// CheckOutput makes sure path can be created: its directory exists and is
+// writable, and path itself is not a directory. It leaves nothing behind.
+// The error wraps ErrOutput.
+func CheckOutput(flag, path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%w: %s %q is a directory; give a file path", ErrOutput, flag, path)
+	}
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: directory %q does not exist; create it or choose another path", ErrOutput, flag, path, dir)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%w: %s %q: %q is not a directory; choose another path", ErrOutput, flag, path, dir)
+	}
+	f, err := os.CreateTemp(dir, ".kanikorun-check-*")
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: %w; choose a writable path", ErrOutput, flag, path, unwrapPathError(err))
+	}
+	f.Close()
+	_ = os.Remove(f.Name())
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,293 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kanikorun/kanikorun/creds"
+	"github.com/kanikorun/kanikorun/internal/errs"
+	"github.com/kanikorun/kanikorun/internal/kube"
+	"github.com/kanikorun/kanikorun/internal/lint"
+	prep "github.com/kanikorun/kanikorun/internal/prepare"
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// Options are how a build runs on the local daemon, whatever it builds.
+type Options struct {
+	// Pull says when to pull the executor image (--pull); empty means
+	// PullMissing.
+	Pull PullPolicy
+	// Network is the container's network mode (--network); empty means
+	// bridge.
+	Network string
+	// NetworkSet says the user chose Network, which then overrides
+	// kanikorun's own choice (host for loopback registries, none for a
+	// build that needs no network).
+	NetworkSet bool
+	// Timeout bounds the executor's run (--timeout); zero means no limit.
+	Timeout time.Duration
+	// DryRun prints the equivalent docker run line instead of running.
+	DryRun bool
+}
+
+// Validate checks the options; errors wrap spec.ErrUsage.
+func (o Options) Validate() error {
+	if _, err := ParsePullPolicy(string(o.Pull)); err != nil {
+		return errs.Mark(err, spec.ErrUsage)
+	}
+	if o.Timeout < 0 {
+		return errs.Mark(fmt.Errorf("invalid --timeout %s: give a positive duration such as 30m", o.Timeout), spec.ErrUsage)
+	}
+	return nil
+}
+
+func (o Options) network() string {
+	if o.Network == "" {
+		return "bridge"
+	}
+	return o.Network
+}
+
+// Streams are where a local run writes: the executor's stdout and pull
+// progress to Stdout, its stderr and kanikorun's notices to Stderr.
+type Streams struct {
+	Stdout, Stderr io.Writer
+}
+
+func (s Streams) notice(format string, a ...any) {
+	fmt.Fprintf(s.Stderr, "kanikorun: "+format+"\n", a...)
+}
+
+// ExitError is an executor that exited non-zero: the build failed, and
+// kanikorun exits with the same code.
+type ExitError struct {
+	// Code is the executor's exit code.
+	Code int
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("the executor exited with code %d", e.Code) }
+
+// BuildOptions are one local build: what to build and how to run it.
+type BuildOptions struct {
+	// Prepare says what to build.
+	Prepare prep.Options
+	// Run says how.
+	Run Options
+}
+
+// Validate checks both halves.
+func (o BuildOptions) Validate() error {
+	if err := o.Run.Validate(); err != nil {
+		return err
+	}
+	return o.Prepare.Validate()
+}
+
+// Outcome is what a local build or replay leaves for the caller to print.
+type Outcome struct {
+	// Result is the executor's result.
+	Result
+	// Loaded are the image names the daemon reported for --load.
+	Loaded []string
+	// DryRun is the equivalent docker run line, when asked for one.
+	DryRun string
+}
+
+// BuildLocal prepares the build, shows the preflight, resolves the
+// credentials on this machine, picks the network and runs the executor
+// on the local daemon (or, for a dry run, renders the docker run line).
+// An executor that fails returns its Outcome and an *ExitError.
+func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error) {
+	p, err := prep.Prepare(o.Prepare)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Preflight(s.Stderr); err != nil {
+		return nil, err
+	}
+	b := p.Build
+	if len(b.Destinations) == 0 && !b.NoPush {
+		s.notice("no --destination given: building with --no-push")
+	}
+	cr, err := p.Credentials(ctx, s.Stderr)
+	if o.Run.DryRun && cr != nil {
+		cr.WriteSummary(s.Stderr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := cr.ConfigJSON()
+	if err != nil {
+		return nil, err
+	}
+	network := chooseNetwork(NeedsOf(p), o.Run, s)
+	eng, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	if o.Run.DryRun {
+		return &Outcome{DryRun: DryRun(b, network)}, nil
+	}
+	r := newRunner(ctx, eng, o.Run, s, b.ExecutorImage, p.DockerConfig)
+	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network})
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{Result: res.Result, Loaded: res.Loaded}
+	for _, n := range res.Loaded {
+		s.notice("loaded image %s", n)
+	}
+	if b.Outputs.TarPath != "" && res.ExitCode == 0 {
+		s.notice("wrote %s", b.Outputs.TarPath)
+	}
+	return out, exited(res.ExitCode)
+}
+
+func exited(code int) error {
+	if code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
+
+func chooseNetwork(n NetworkNeeds, o Options, s Streams) string {
+	network, notice := ChooseNetwork(n, o.network(), o.NetworkSet)
+	if notice != "" {
+		s.notice("%s", notice)
+	}
+	return network
+}
+
+// newRunner makes the runner for one executor image.
+func newRunner(ctx context.Context, eng Engine, o Options, s Streams, image, dockerConfig string) *Runner {
+	pull := o.Pull
+	if pull == "" {
+		pull = PullMissing
+	}
+	return &Runner{
+		Engine: eng, Stdout: s.Stdout, Stderr: s.Stderr, Pull: pull, Timeout: o.Timeout,
+		RegistryAuth: executorAuth(ctx, dockerConfig, image, s.Stderr),
+	}
+}
+
+// executorAuth returns the Engine API credentials for pulling the executor
+// image. They are resolved apart from the build's, so the executor's
+// registry does not end up in the build's config.json, and only when the
+// daemon actually pulls: no credential helper runs for an image that is
+// already there.
+func executorAuth(ctx context.Context, dockerConfig, image string, stderr io.Writer) func(string) string {
+	reg, err := creds.RegistryOf(image, false, "executor image")
+	if err != nil {
+		return nil
+	}
+	return func(string) string {
+		res, err := creds.Resolve(ctx, dockerConfig, []creds.Registry{reg}, "")
+		if err != nil && !errors.Is(err, creds.ErrPushCredentials) {
+			fmt.Fprintf(stderr, "kanikorun: warning: pulling the executor anonymously: %v\n", err)
+			return ""
+		}
+		return res.AuthFor(reg.Host)
+	}
+}
+
+// ReplayOptions are one replay of a Job or Pod manifest on the local daemon.
+type ReplayOptions struct {
+	// Manifest is the manifest's content (YAML or JSON).
+	Manifest []byte
+	// Replay maps the pod's volumes to host paths.
+	Replay kube.ReplayOptions
+	// Preflight is the preflight policy.
+	Preflight lint.Policy
+	// Run says how to run the container.
+	Run Options
+	// DigestFile receives the digest on the host; empty for none.
+	DigestFile string
+	// DockerConfig is the docker config directory for pulling the
+	// executor image.
+	DockerConfig string
+}
+
+// Validate checks the options; errors wrap spec.ErrUsage.
+func (o ReplayOptions) Validate() error {
+	if err := o.Run.Validate(); err != nil {
+		return err
+	}
+	if o.DigestFile != "" {
+		if err := spec.CheckOutput("--digest-file", o.DigestFile); err != nil {
+			return errs.Mark(err, spec.ErrUsage)
+		}
+	}
+	return nil
+}
+
+// ReplayLocal runs the executor container of a manifest on the local
+// daemon: same image, arguments and mount targets, with the pod's volumes
+// mapped to host paths.
+func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, error) {
+	o.Replay.DryRun = o.Run.DryRun
+	m, err := kube.ReadManifest(o.Manifest)
+	if err != nil {
+		return nil, errs.Mark(err, spec.ErrUsage)
+	}
+	for _, ig := range m.Ignored {
+		s.notice("ignoring %s", ig)
+	}
+	rep, err := m.Plan(o.Replay)
+	if err != nil {
+		return nil, errs.Mark(err, spec.ErrUsage)
+	}
+	defer rep.Cleanup()
+	for _, w := range rep.Warnings {
+		s.notice("warning: %s", w)
+	}
+	for _, n := range rep.Notes {
+		s.notice("%s", n)
+	}
+	pc := rep.Container
+	argv := pc.ExecutorArgs()
+	flags, err := spec.ParseExecutorArgs(argv)
+	if err != nil {
+		return nil, errs.Mark(err, spec.ErrUsage)
+	}
+	files := pc.ExecutorFiles(flags)
+	eo := prep.ExecutorOptions{Args: argv, Image: pc.Image, Context: files.Context, DisplayName: files.DockerfileInContainer, Preflight: o.Preflight, Mode: lint.Local, DockerConfig: o.DockerConfig}
+	// In a dry run, files replay would write (a Dockerfile in a ConfigMap,
+	// say) exist only as placeholders; there is nothing to check yet.
+	if files.Dockerfile != "" && !strings.HasPrefix(files.Dockerfile, kube.DryRunDir) {
+		eo.Dockerfile = files.Dockerfile
+	}
+	p, err := prep.PrepareExecutor(eo)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Preflight(s.Stderr); err != nil {
+		return nil, err
+	}
+	if pc.Network == "" {
+		pc.Network = chooseNetwork(NeedsOf(p), o.Run, s)
+	}
+	eng, err := Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	if o.Run.DryRun {
+		return &Outcome{DryRun: pc.DockerRun()}, nil
+	}
+	r := newRunner(ctx, eng, o.Run, s, pc.Image, o.DockerConfig)
+	res, err := r.Run(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	if o.DigestFile != "" && res.Digest != "" && res.ExitCode == 0 {
+		if err := WriteOutput(o.DigestFile, []byte(res.Digest+"\n")); err != nil {
+			return nil, fmt.Errorf("writing --digest-file %q: %w", o.DigestFile, err)
+		}
+	}
+	return &Outcome{Result: res}, exited(res.ExitCode)
+}
