@@ -97,11 +97,27 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 	if err != nil {
 		return 0, &StepError{Step: StepAttach, Err: err}
 	}
-	defer att.Close()
 	copied := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(stdout, stderr, att.Reader)
 		copied <- err
+	}()
+	// On every way out, wait for the copy to end, so that nothing is
+	// written to stdout or stderr after the return. The stream ends by
+	// itself once an exited container's output is closed; otherwise
+	// closing the connection ends it at once.
+	exited := false
+	defer func() {
+		if !exited {
+			att.Close()
+		}
+		select {
+		case <-copied:
+		case <-time.After(outputGrace):
+		}
+		if exited {
+			att.Close()
+		}
 	}()
 
 	// With AutoRemove the daemon removes the container when it exits, even
@@ -124,12 +140,9 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-	// The attach stream ends when the container's output is closed; wait
-	// for it so no log line is lost, but not forever.
-	select {
-	case <-copied:
-	case <-time.After(outputGrace):
-	}
+	// The container has gone: its stream ends by itself once the last
+	// lines are through, and the deferred wait lets them through.
+	exited = true
 	return code, nil
 }
 

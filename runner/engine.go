@@ -47,9 +47,11 @@ type Engine interface {
 	// RunContainer starts the created container id, streams its output
 	// live (unbuffered) to stdout and stderr, and returns its exit code
 	// once it has exited, been removed, and all its output is written.
-	// The output is attached before the start, so no line is lost. When
-	// ctx ends first it returns ctx's error at once and leaves the
-	// container to RemoveContainer. A failed step is a *StepError.
+	// The output is attached before the start, so no line is lost, and
+	// nothing more is written to stdout or stderr after the return (short
+	// of a stream stuck for seconds, which is then cut off). When ctx
+	// ends first it returns ctx's error at once and leaves the container
+	// to RemoveContainer. A failed step is a *StepError.
 	RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (exitCode int, err error)
 	// RemoveContainer removes the container id at once, killing it if it
 	// runs, together with its anonymous volumes. A container that is
