@@ -68,16 +68,16 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if o := l.Build.Outputs; o.TarPath != "" {
 		// The executor needed it world-writable; the user's file is not.
 		if err := os.Chmod(w.partialTar, 0o644); err != nil {
-			return out, fmt.Errorf("%w: %v", ErrOutput, err)
+			return out, fmt.Errorf("%w: %w", ErrOutput, err)
 		}
 		if err := os.Rename(w.partialTar, o.TarPath); err != nil {
-			return out, fmt.Errorf("%w: moving the tarball to %q: %v", ErrOutput, o.TarPath, err)
+			return out, fmt.Errorf("%w: moving the tarball to %q: %w", ErrOutput, o.TarPath, err)
 		}
 		w.partialTar = ""
 	}
 	if o := l.Build.Outputs; o.DigestFile != "" && res.Digest != "" {
 		if err := WriteOutput(o.DigestFile, []byte(res.Digest+"\n")); err != nil {
-			return out, fmt.Errorf("%w: writing --digest-file %q: %v", ErrOutput, o.DigestFile, err)
+			return out, fmt.Errorf("%w: writing --digest-file %q: %w", ErrOutput, o.DigestFile, err)
 		}
 	}
 	return out, nil
@@ -124,7 +124,7 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 		// sees a partial tarball, and the rename cannot cross devices.
 		f, err := os.CreateTemp(filepath.Dir(o.TarPath), ".kanikorun-*.tar.partial")
 		if err != nil {
-			return w, fmt.Errorf("%w: --tar %q: %v; choose a writable path", ErrOutput, o.TarPath, err)
+			return w, fmt.Errorf("%w: --tar %q: %w; choose a writable path", ErrOutput, o.TarPath, err)
 		}
 		f.Close()
 		w.partialTar = f.Name()
@@ -174,7 +174,7 @@ func CheckOutput(flag, path string) error {
 	}
 	f, err := os.CreateTemp(dir, ".kanikorun-check-*")
 	if err != nil {
-		return fmt.Errorf("%w: %s %q: %v; choose a writable path", ErrOutput, flag, path, unwrapPathError(err))
+		return fmt.Errorf("%w: %s %q: %w; choose a writable path", ErrOutput, flag, path, unwrapPathError(err))
 	}
 	f.Close()
 	_ = os.Remove(f.Name())

@@ -3,63 +3,114 @@
 // with a progress display, streams the logs live, returns the executor's exit
 // code, and loads built images into the daemon.
 //
-// This file is the only one that names the Docker client package; everything
-// else talks to the narrow Engine interface, so a move to another client
-// module touches one file.
+// The runner talks to the daemon only through Engine, which is written in
+// kanikorun's own types. docker.go is the one file of the module (outside
+// the test bed) that imports the Docker SDK, so a move to another client
+// module touches that file alone.
 package runner
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
-// Engine lists the Docker Engine API calls kanikorun makes, and nothing more.
+// Engine is the container daemon as kanikorun uses it: the calls it makes,
+// and nothing more, in kanikorun's types. Connect returns the Docker
+// implementation; tests put a fake in its place.
+//
+// Later features are further methods beside these, in the same terms, so
+// that none of the methods below change: listing the containers and
+// volumes that carry given labels (returning small structs of our own),
+// copying a tar stream into and out of a container (CopyTo, CopyFrom),
+// and creating and removing named volumes. A plan.Container will then
+// carry volume mounts next to its bind mounts, which CreateContainer maps.
 type Engine interface {
-	Ping(ctx context.Context) (types.Ping, error)
-	ImagePull(ctx context.Context, ref string, options image.PullOptions) (io.ReadCloser, error)
-	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (image.LoadResponse, error)
-	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
-	ContainerAttach(ctx context.Context, containerID string, options container.AttachOptions) (types.HijackedResponse, error)
-	ContainerStart(ctx context.Context, containerID string, options container.StartOptions) error
-	ContainerWait(ctx context.Context, containerID string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
-	ContainerRemove(ctx context.Context, containerID string, options container.RemoveOptions) error
+	// Ping checks that the daemon answers and says what it runs.
+	Ping(ctx context.Context) (DaemonInfo, error)
+	// PullImage pulls ref. auth is the base64-encoded Engine API
+	// credentials for its registry, "" for anonymous. The daemon's
+	// progress is rendered to progress as the docker CLI renders it:
+	// redrawn bars when progress is a terminal, plain lines otherwise.
+	PullImage(ctx context.Context, ref, auth string, progress io.Writer) error
+	// LoadImage loads a docker-format image tarball and returns the names
+	// the daemon reports: "name:tag", or an image ID when untagged.
+	LoadImage(ctx context.Context, tar io.Reader) ([]string, error)
+	// CreateContainer creates, without starting it, the container c
+	// describes, with exactly c's labels, and returns its ID. The daemon
+	// removes the container once it has exited. An error wrapping
+	// ErrImageNotFound means the daemon lacks c.Image.
+	CreateContainer(ctx context.Context, c plan.Container) (id string, err error)
+	// RunContainer starts the created container id, streams its output
+	// live (unbuffered) to stdout and stderr, and returns its exit code
+	// once it has exited, been removed, and all its output is written.
+	// The output is attached before the start, so no line is lost, and
+	// nothing more is written to stdout or stderr after the return (short
+	// of a stream stuck for seconds, which is then cut off). When ctx
+	// ends first it returns ctx's error at once and leaves the container
+	// to RemoveContainer. A failed step is a *StepError.
+	RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (exitCode int, err error)
+	// RemoveContainer removes the container id at once, killing it if it
+	// runs, together with its anonymous volumes. A container that is
+	// already gone, or being removed, is not an error.
+	RemoveContainer(ctx context.Context, id string) error
+	// Close releases the connection to the daemon.
 	Close() error
+}
+
+// DaemonInfo is what Ping reports about the daemon.
+type DaemonInfo struct {
+	// APIVersion is the Engine API version the daemon speaks, e.g. "1.41".
+	APIVersion string
+	// OSType is the daemon's operating system, "linux" or "windows".
+	OSType string
 }
 
 // ErrDaemonUnreachable means no Docker daemon answered.
 var ErrDaemonUnreachable = errors.New("cannot reach the Docker daemon")
 
-// Connect returns a client configured from the environment (DOCKER_HOST,
-// DOCKER_CERT_PATH, DOCKER_TLS_VERIFY, DOCKER_API_VERSION) that negotiates
-// the API version with the daemon, after checking that the daemon answers.
-func Connect(ctx context.Context) (Engine, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v; check DOCKER_HOST", ErrDaemonUnreachable, err)
-	}
-	if _, err := cli.Ping(ctx); err != nil {
-		_ = cli.Close()
-		if client.IsErrConnectionFailed(err) {
-			return nil, fmt.Errorf("%w at %s; start Docker or point DOCKER_HOST at a running daemon", ErrDaemonUnreachable, cli.DaemonHost())
-		}
-		return nil, fmt.Errorf("%w at %s: %v; start Docker or point DOCKER_HOST at a running daemon", ErrDaemonUnreachable, cli.DaemonHost(), oneLine(err))
-	}
-	return cli, nil
+// ErrImageNotFound is how an Engine says the daemon lacks an image; the
+// runner then pulls it, as the pull policy allows.
+var ErrImageNotFound = errors.New("image not found in the daemon")
+
+// Step names a step of Engine.RunContainer, as kanikorun reports it.
+type Step string
+
+// The steps of Engine.RunContainer.
+const (
+	StepAttach Step = "attaching to"
+	StepStart  Step = "starting"
+	StepWait   Step = "waiting for"
+)
+
+// StepError is a failed step of Engine.RunContainer.
+type StepError struct {
+	// Step is the step that failed.
+	Step Step
+	// Err is the daemon's error.
+	Err error
 }
 
-func isNotFound(err error) bool { return cerrdefs.IsNotFound(err) }
+func (e *StepError) Error() string { return string(e.Step) + " container: " + e.Err.Error() }
 
-func isConflict(err error) bool { return cerrdefs.IsConflict(err) }
+func (e *StepError) Unwrap() error { return e.Err }
 
-// quietLoad asks the daemon for a terse load response.
-var quietLoad = client.ImageLoadWithQuiet(true)
+// lineError shows only the first line of a daemon error, so that the user
+// sees one line, and keeps the whole error in the chain.
+type lineError struct{ err error }
+
+// oneLine keeps a daemon error to one line.
+func oneLine(err error) error { return lineError{err} }
+
+func (e lineError) Error() string {
+	s := strings.TrimSpace(e.err.Error())
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func (e lineError) Unwrap() error { return e.err }

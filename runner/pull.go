@@ -4,11 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/pkg/jsonmessage"
-	"github.com/moby/term"
 )
 
 // PullPolicy says when the executor image is pulled.
@@ -47,31 +42,19 @@ func (r *Runner) missingImage(ctx context.Context, ref string) error {
 	return r.pull(ctx, ref)
 }
 
-// pull pulls ref, rendering Docker's progress stream: redrawn bars on a
+// pull pulls ref, showing the progress on Stdout: redrawn bars on a
 // terminal, plain lines otherwise.
 func (r *Runner) pull(ctx context.Context, ref string) error {
-	opts := image.PullOptions{}
+	auth := ""
 	if r.RegistryAuth != nil {
-		opts.RegistryAuth = r.RegistryAuth(ref)
+		auth = r.RegistryAuth(ref)
 	}
-	rc, err := r.Engine.ImagePull(ctx, ref, opts)
-	if err != nil {
-		return r.ctxOr(ctx, pullError(ref, err))
-	}
-	defer rc.Close()
-	fd, isTerm := term.GetFdInfo(r.Stdout)
-	if err := jsonmessage.DisplayJSONMessagesStream(rc, r.Stdout, fd, isTerm, nil); err != nil {
+	if err := r.Engine.PullImage(ctx, ref, auth, r.Stdout); err != nil {
 		return r.ctxOr(ctx, pullError(ref, err))
 	}
 	return nil
 }
 
 func pullError(ref string, err error) error {
-	return fmt.Errorf("%w: %q: %s; check the name and your registry login, or load the image and use --pull=never", ErrPull, ref, oneLine(err))
-}
-
-// drain reads a response body to the end so the connection can be reused.
-func drain(rc io.ReadCloser) {
-	_, _ = io.Copy(io.Discard, rc)
-	_ = rc.Close()
+	return fmt.Errorf("%w: %q: %w; check the name and your registry login, or load the image and use --pull=never", ErrPull, ref, oneLine(err))
 }

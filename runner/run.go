@@ -9,10 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/pkg/stdcopy"
-
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
@@ -79,42 +75,11 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 	}
 	defer r.remove(id)
 
-	att, err := r.Engine.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	code, err := r.Engine.RunContainer(ctx, id, r.Stdout, r.Stderr)
 	if err != nil {
-		return Result{}, r.ctxOr(ctx, fmt.Errorf("attaching to executor container: %v", oneLine(err)))
+		return Result{}, r.ctxOr(ctx, runError(err, c.Network))
 	}
-	defer att.Close()
-	copied := make(chan error, 1)
-	go func() {
-		_, err := stdcopy.StdCopy(r.Stdout, r.Stderr, att.Reader)
-		copied <- err
-	}()
-
-	// With AutoRemove the daemon removes the container when it exits, even
-	// if kanikorun itself is killed; waiting for "removed" (as docker run
-	// --rm does) returns the exit code once it is gone.
-	waitC, waitErr := r.Engine.ContainerWait(ctx, id, container.WaitConditionRemoved)
-	if err := r.Engine.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return Result{}, r.ctxOr(ctx, fmt.Errorf("starting executor container: %v%s", oneLine(err), networkHint(err, c.Network)))
-	}
-	var res Result
-	select {
-	case w := <-waitC:
-		if w.Error != nil && w.Error.Message != "" {
-			return Result{}, fmt.Errorf("waiting for executor container: %s", w.Error.Message)
-		}
-		res.ExitCode = int(w.StatusCode)
-	case err := <-waitErr:
-		return Result{}, r.ctxOr(ctx, fmt.Errorf("waiting for executor container: %v", oneLine(err)))
-	case <-ctx.Done():
-		return Result{}, r.stopped(ctx.Err())
-	}
-	// The attach stream ends when the container's output is closed; wait
-	// for it so no log line is lost, but not forever.
-	select {
-	case <-copied:
-	case <-time.After(5 * time.Second):
-	}
+	res := Result{ExitCode: code}
 	if c.DigestFile != "" {
 		if b, err := os.ReadFile(c.DigestFile); err == nil {
 			res.Digest = strings.TrimSpace(string(b))
@@ -132,20 +97,20 @@ func (r *Runner) create(ctx context.Context, c plan.Container) (string, error) {
 			return "", err
 		}
 	}
-	cfg, hostCfg := containerConfig(c)
+	c.Labels = withManagedLabel(c.Labels)
 	for attempt := 0; ; attempt++ {
 		// The create itself is not cancellable: if Ctrl-C lands while the
 		// daemon is creating, we still learn the ID and can remove it.
-		created, err := r.Engine.ContainerCreate(context.WithoutCancel(ctx), cfg, hostCfg, nil, nil, "")
+		id, err := r.Engine.CreateContainer(context.WithoutCancel(ctx), c)
 		if err == nil {
 			if ctx.Err() != nil {
-				r.remove(created.ID)
+				r.remove(id)
 				return "", r.stopped(ctx.Err())
 			}
-			return created.ID, nil
+			return id, nil
 		}
-		if !isNotFound(err) || attempt > 0 {
-			return "", fmt.Errorf("creating executor container from %q: %v%s", c.Image, oneLine(err), networkHint(err, c.Network))
+		if !errors.Is(err, ErrImageNotFound) || attempt > 0 {
+			return "", fmt.Errorf("creating executor container from %q: %w%s", c.Image, oneLine(err), networkHint(err, c.Network))
 		}
 		if err := r.missingImage(ctx, c.Image); err != nil {
 			return "", err
@@ -158,10 +123,7 @@ func (r *Runner) create(ctx context.Context, c plan.Container) (string, error) {
 func (r *Runner) remove(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	err := r.Engine.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
-	// Not found or already being removed: the daemon's AutoRemove got
-	// there first.
-	if err != nil && !isNotFound(err) && !isConflict(err) {
+	if err := r.Engine.RemoveContainer(ctx, id); err != nil {
 		fmt.Fprintf(r.Stderr, "kanikorun: could not remove container %s: %v; remove it with: docker rm -f %s\n", shortID(id), oneLine(err), shortID(id))
 	}
 }
@@ -183,45 +145,27 @@ func (r *Runner) ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-func containerConfig(c plan.Container) (*container.Config, *container.HostConfig) {
-	labels := map[string]string{spec.ManagedLabel: "true"}
-	for k, v := range c.Labels {
-		labels[k] = v
+// runError words a failed RunContainer for the user, on one line.
+func runError(err error, network string) error {
+	var se *StepError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("running executor container: %w", oneLine(err))
 	}
-	cfg := &container.Config{
-		Image:        c.Image,
-		Cmd:          c.Args,
-		Env:          c.Env,
-		WorkingDir:   c.WorkingDir,
-		Labels:       labels,
-		AttachStdout: true,
-		AttachStderr: true,
+	hint := ""
+	if se.Step == StepStart {
+		hint = networkHint(se.Err, network)
 	}
-	if c.Entrypoint != nil {
-		cfg.Entrypoint = c.Entrypoint
+	return fmt.Errorf("%s executor container: %w%s", se.Step, oneLine(se.Err), hint)
+}
+
+// withManagedLabel returns the plan's labels plus the one that marks a
+// container as kanikorun's, leaving the plan's map as it was.
+func withManagedLabel(labels map[string]string) map[string]string {
+	out := map[string]string{spec.ManagedLabel: "true"}
+	for k, v := range labels {
+		out[k] = v
 	}
-	host := &container.HostConfig{
-		NetworkMode: container.NetworkMode(c.Network),
-		Privileged:  false,
-		// The output is streamed through the attach connection; a copy in
-		// the daemon's log files would only cost disk writes.
-		LogConfig:  container.LogConfig{Type: "none"},
-		AutoRemove: true,
-	}
-	if c.NoNewPrivileges {
-		host.SecurityOpt = append(host.SecurityOpt, "no-new-privileges")
-	}
-	for _, m := range c.AllMounts() {
-		// Mounts, unlike Binds, refuse a missing source instead of
-		// creating an empty directory in its place.
-		host.Mounts = append(host.Mounts, mount.Mount{
-			Type:     mount.TypeBind,
-			Source:   m.Source,
-			Target:   m.Target,
-			ReadOnly: m.ReadOnly,
-		})
-	}
-	return cfg, host
+	return out
 }
 
 // networkHint says what to do when the daemon does not know the network.
@@ -237,13 +181,4 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
-}
-
-// oneLine keeps daemon errors to one line.
-func oneLine(err error) string {
-	s := strings.TrimSpace(err.Error())
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }

@@ -4,43 +4,42 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/docker/docker/api/types"
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
-	"github.com/docker/docker/errdefs"
-	"github.com/docker/docker/pkg/stdcopy"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"time"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
 // fakeEngine records calls and plays a scripted container. It is for the
-// runner's own logic; the end-to-end tests use the real daemon.
+// runner's own logic; docker_test.go tests the Docker implementation.
 type fakeEngine struct {
-	mu         sync.Mutex
-	calls      []string
-	haveImage  bool
-	pullErr    error
-	exitCode   int64
-	block      bool // the container never exits on its own
-	stdout     string
-	stderr     string
-	created    *container.Config
-	hostConfig *container.HostConfig
-	removed    []string
-	onStart    func() // runs when the container starts
+	mu        sync.Mutex
+	calls     []string
+	haveImage bool
+	pullErr   error
+	pullAuth  string
+	createErr error // returned by every create while the image is there
+	runErr    error
+	removeErr error
+	loadErr   error
+	loaded    string // what LoadImage read
+	exitCode  int
+	block     bool // the container never exits on its own
+	stdout    string
+	stderr    string
+	created   plan.Container
+	removed   []string
+	onStart   func() // runs when the container starts
 }
+
+var _ Engine = (*fakeEngine)(nil)
 
 func (f *fakeEngine) record(s string) {
 	f.mu.Lock()
@@ -48,63 +47,74 @@ func (f *fakeEngine) record(s string) {
 	f.calls = append(f.calls, s)
 }
 
-func (f *fakeEngine) Ping(context.Context) (types.Ping, error) { return types.Ping{}, nil }
-func (f *fakeEngine) ImagePull(_ context.Context, ref string, _ image.PullOptions) (io.ReadCloser, error) {
+func (f *fakeEngine) Ping(context.Context) (DaemonInfo, error) {
+	return DaemonInfo{APIVersion: "1.41", OSType: "linux"}, nil
+}
+
+func (f *fakeEngine) PullImage(_ context.Context, ref, auth string, progress io.Writer) error {
 	f.record("pull")
+	f.pullAuth = auth
 	if f.pullErr != nil {
-		return nil, f.pullErr
+		return f.pullErr
 	}
 	f.haveImage = true
-	return io.NopCloser(strings.NewReader(`{"status":"Pulling from x"}` + "\n" + `{"status":"Downloaded newer image for ` + ref + `"}` + "\n")), nil
+	_, err := fmt.Fprintf(progress, "Pulling from x\nDownloaded newer image for %s\n", ref)
+	return err
 }
-func (f *fakeEngine) ImageLoad(context.Context, io.Reader, ...client.ImageLoadOption) (image.LoadResponse, error) {
+
+func (f *fakeEngine) LoadImage(_ context.Context, tar io.Reader) ([]string, error) {
 	f.record("load")
-	return image.LoadResponse{Body: io.NopCloser(strings.NewReader(`{"stream":"Loaded image: app:1\n"}`))}, nil
+	b, err := io.ReadAll(tar)
+	if err != nil {
+		return nil, err
+	}
+	f.loaded = string(b)
+	if f.loadErr != nil {
+		return nil, f.loadErr
+	}
+	return []string{"app:1"}, nil
 }
-func (f *fakeEngine) ContainerCreate(_ context.Context, cfg *container.Config, hc *container.HostConfig, _ *network.NetworkingConfig, _ *ocispec.Platform, _ string) (container.CreateResponse, error) {
+
+func (f *fakeEngine) CreateContainer(_ context.Context, c plan.Container) (string, error) {
 	f.record("create")
 	if !f.haveImage {
-		return container.CreateResponse{}, errdefs.NotFound(errors.New("No such image: " + cfg.Image))
+		return "", fmt.Errorf("%w: No such image: %s", ErrImageNotFound, c.Image)
 	}
-	f.created, f.hostConfig = cfg, hc
-	return container.CreateResponse{ID: "c0ffee"}, nil
+	if f.createErr != nil {
+		return "", f.createErr
+	}
+	f.created = c
+	return "c0ffee", nil
 }
-func (f *fakeEngine) ContainerAttach(context.Context, string, container.AttachOptions) (types.HijackedResponse, error) {
-	f.record("attach")
-	var buf bytes.Buffer
-	_, _ = stdcopy.NewStdWriter(&buf, stdcopy.Stdout).Write([]byte(f.stdout))
-	_, _ = stdcopy.NewStdWriter(&buf, stdcopy.Stderr).Write([]byte(f.stderr))
-	c1, c2 := net.Pipe()
-	go func() { _, _ = c2.Write(buf.Bytes()); c2.Close() }()
-	return types.NewHijackedResponse(c1, ""), nil
-}
-func (f *fakeEngine) ContainerStart(context.Context, string, container.StartOptions) error {
-	f.record("start")
+
+func (f *fakeEngine) RunContainer(ctx context.Context, _ string, stdout, stderr io.Writer) (int, error) {
+	f.record("run")
 	if f.onStart != nil {
 		f.onStart()
 	}
-	return nil
-}
-func (f *fakeEngine) ContainerWait(ctx context.Context, _ string, _ container.WaitCondition) (<-chan container.WaitResponse, <-chan error) {
-	f.record("wait")
-	wc, ec := make(chan container.WaitResponse, 1), make(chan error, 1)
-	if f.block {
-		go func() { <-ctx.Done(); ec <- ctx.Err() }()
-	} else {
-		wc <- container.WaitResponse{StatusCode: f.exitCode}
+	if f.runErr != nil {
+		return 0, f.runErr
 	}
-	return wc, ec
+	_, _ = io.WriteString(stdout, f.stdout)
+	_, _ = io.WriteString(stderr, f.stderr)
+	if f.block {
+		<-ctx.Done()
+		return 0, ctx.Err()
+	}
+	return f.exitCode, nil
 }
-func (f *fakeEngine) ContainerRemove(_ context.Context, id string, o container.RemoveOptions) error {
+
+func (f *fakeEngine) RemoveContainer(_ context.Context, id string) error {
 	f.record("remove")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !o.Force {
-		return errors.New("remove without force")
+	if f.removeErr != nil {
+		return f.removeErr
 	}
 	f.removed = append(f.removed, id)
 	return nil
 }
+
 func (f *fakeEngine) Close() error { return nil }
 
 func (f *fakeEngine) callList() string {
@@ -130,10 +140,10 @@ func TestPullPolicy(t *testing.T) {
 		wantCalls string
 		wantErr   error
 	}{
-		{PullMissing, true, "create,attach", nil},
-		{PullMissing, false, "create,pull,create,attach", nil},
-		{PullAlways, true, "pull,create,attach", nil},
-		{PullNever, true, "create,attach", nil},
+		{PullMissing, true, "create,run,remove", nil},
+		{PullMissing, false, "create,pull,create,run,remove", nil},
+		{PullAlways, true, "pull,create,run,remove", nil},
+		{PullNever, true, "create,run,remove", nil},
 		{PullNever, false, "create", ErrImageMissing},
 	}
 	for _, tt := range tests {
@@ -141,16 +151,22 @@ func TestPullPolicy(t *testing.T) {
 			t.Parallel()
 			f := &fakeEngine{haveImage: tt.haveImage}
 			var out bytes.Buffer
-			r := &Runner{Engine: f, Stdout: &out, Stderr: io.Discard, Pull: tt.policy}
+			auth := func(image string) string { return "auth-for-" + image }
+			r := &Runner{Engine: f, Stdout: &out, Stderr: io.Discard, Pull: tt.policy, RegistryAuth: auth}
 			_, err := r.Run(context.Background(), plan.Local(testBuild(t), plan.HostFiles{}, "bridge"))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
-			if got := f.callList(); !strings.HasPrefix(got, tt.wantCalls) {
-				t.Errorf("calls = %s, want them to start with %s", got, tt.wantCalls)
+			if got := f.callList(); got != tt.wantCalls {
+				t.Errorf("calls = %s, want %s", got, tt.wantCalls)
 			}
-			if strings.Contains(tt.wantCalls, "pull") && !strings.Contains(out.String(), "Downloaded newer image") {
-				t.Errorf("pull progress not shown as plain lines: %q", out.String())
+			if strings.Contains(tt.wantCalls, "pull") {
+				if !strings.Contains(out.String(), "Downloaded newer image for exec:1") {
+					t.Errorf("pull progress not on Stdout: %q", out.String())
+				}
+				if f.pullAuth != "auth-for-exec:1" {
+					t.Errorf("pull auth = %q, want RegistryAuth's answer for the image", f.pullAuth)
+				}
 			}
 		})
 	}
@@ -182,14 +198,14 @@ func TestRunStreamsExitCodeAndRemoves(t *testing.T) {
 	if out.String() != "to stdout\n" || errOut.String() != "to stderr\n" {
 		t.Errorf("streams not demultiplexed: stdout %q stderr %q", out.String(), errOut.String())
 	}
-	if len(f.removed) != 1 {
-		t.Errorf("container removed %d times, want 1", len(f.removed))
+	if len(f.removed) != 1 || f.removed[0] != "c0ffee" {
+		t.Errorf("removed %v, want [c0ffee]", f.removed)
 	}
-	hc := f.hostConfig
-	if hc.Privileged || hc.NetworkMode != "bridge" || hc.LogConfig.Type != "none" {
-		t.Errorf("host config = %+v", hc)
+	c := f.created
+	if c.Network != "bridge" || !c.NoNewPrivileges || c.Image != "exec:1" {
+		t.Errorf("created %+v", c)
 	}
-	for _, m := range hc.Mounts {
+	for _, m := range c.AllMounts() {
 		if strings.Contains(m.Source, "docker.sock") {
 			t.Errorf("docker socket mounted: %+v", m)
 		}
@@ -199,6 +215,109 @@ func TestRunStreamsExitCodeAndRemoves(t *testing.T) {
 	}
 	if f.created.Labels[spec.ManagedLabel] != "true" || f.created.Labels[spec.ContextLabel] != b.Context {
 		t.Errorf("labels = %v", f.created.Labels)
+	}
+}
+
+func TestRunLeavesThePlanAlone(t *testing.T) {
+	t.Parallel()
+	f := &fakeEngine{haveImage: true}
+	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard}
+	c := plan.Local(testBuild(t), plan.HostFiles{}, "bridge")
+	if _, err := r.Run(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Labels[spec.ManagedLabel]; ok {
+		t.Errorf("the caller's label map gained %s", spec.ManagedLabel)
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	t.Parallel()
+	daemonErr := errors.New("Error response from daemon: network nope not found\nsecond line")
+	tests := []struct {
+		name  string
+		fake  func() Engine
+		want  string
+		wantW error // must be in the chain
+	}{
+		{
+			name:  "create",
+			fake:  func() Engine { return &fakeEngine{haveImage: true, createErr: daemonErr} },
+			want:  `creating executor container from "exec:1": Error response from daemon: network nope not found; --network "nope" names no network: use bridge, host, none or one that docker network ls lists`,
+			wantW: daemonErr,
+		},
+		{
+			name:  "image still missing after the pull",
+			fake:  func() Engine { return &stillMissing{&fakeEngine{}} },
+			want:  `creating executor container from "exec:1": image not found in the daemon: No such image: exec:1`,
+			wantW: ErrImageNotFound,
+		},
+		{
+			name: "attach",
+			fake: func() Engine {
+				return &fakeEngine{haveImage: true, runErr: &StepError{Step: StepAttach, Err: daemonErr}}
+			},
+			want:  `attaching to executor container: Error response from daemon: network nope not found`,
+			wantW: daemonErr,
+		},
+		{
+			name: "start",
+			fake: func() Engine {
+				return &fakeEngine{haveImage: true, runErr: &StepError{Step: StepStart, Err: daemonErr}}
+			},
+			want:  `starting executor container: Error response from daemon: network nope not found; --network "nope" names no network: use bridge, host, none or one that docker network ls lists`,
+			wantW: daemonErr,
+		},
+		{
+			name: "wait",
+			fake: func() Engine {
+				return &fakeEngine{haveImage: true, runErr: &StepError{Step: StepWait, Err: errors.New("lost")}}
+			},
+			want: `waiting for executor container: lost`,
+		},
+		{
+			name:  "no step",
+			fake:  func() Engine { return &fakeEngine{haveImage: true, runErr: daemonErr} },
+			want:  `running executor container: Error response from daemon: network nope not found`,
+			wantW: daemonErr,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &Runner{Engine: tt.fake(), Stdout: io.Discard, Stderr: io.Discard}
+			c := plan.Local(testBuild(t), plan.HostFiles{}, "nope")
+			_, err := r.Run(context.Background(), c)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("err = %q\nwant  %q", err, tt.want)
+			}
+			if tt.wantW != nil && !errors.Is(err, tt.wantW) {
+				t.Errorf("%v is not in the chain of %q", tt.wantW, err)
+			}
+		})
+	}
+}
+
+// stillMissing is an engine whose daemon never has the image, even after
+// a pull that succeeded.
+type stillMissing struct{ *fakeEngine }
+
+func (s *stillMissing) CreateContainer(ctx context.Context, c plan.Container) (string, error) {
+	s.record("create")
+	return "", fmt.Errorf("%w: No such image: %s", ErrImageNotFound, c.Image)
+}
+
+func TestRunReportsAFailedRemoval(t *testing.T) {
+	t.Parallel()
+	f := &fakeEngine{haveImage: true, removeErr: errors.New("device busy\ndetails")}
+	var errOut bytes.Buffer
+	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: &errOut}
+	if _, err := r.Run(context.Background(), plan.Local(testBuild(t), plan.HostFiles{}, "bridge")); err != nil {
+		t.Fatal(err)
+	}
+	want := "kanikorun: could not remove container c0ffee: device busy; remove it with: docker rm -f c0ffee\n"
+	if errOut.String() != want {
+		t.Errorf("stderr = %q, want %q", errOut.String(), want)
 	}
 }
 
@@ -213,6 +332,46 @@ func TestRunCancelRemovesContainer(t *testing.T) {
 	}
 	if len(f.removed) != 1 {
 		t.Errorf("container removed %d times, want 1", len(f.removed))
+	}
+}
+
+func TestRunTimeoutRemovesContainer(t *testing.T) {
+	t.Parallel()
+	f := &fakeEngine{haveImage: true, block: true}
+	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard, Timeout: 20 * time.Millisecond}
+	_, err := r.Run(context.Background(), plan.Local(testBuild(t), plan.HostFiles{}, "bridge"))
+	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "after 20ms; raise --timeout") {
+		t.Fatalf("err = %v, want ErrTimeout with a hint", err)
+	}
+	if len(f.removed) != 1 {
+		t.Errorf("container removed %d times, want 1", len(f.removed))
+	}
+}
+
+func TestLoad(t *testing.T) {
+	t.Parallel()
+	tarPath := filepath.Join(t.TempDir(), "image.tar")
+	if err := os.WriteFile(tarPath, []byte("tar bytes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeEngine{}
+	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard}
+	names, err := r.Load(context.Background(), tarPath)
+	if err != nil || strings.Join(names, ",") != "app:1" || f.loaded != "tar bytes" {
+		t.Fatalf("names = %v, err = %v, engine read %q", names, err, f.loaded)
+	}
+
+	refused := errors.New("unexpected EOF\nin layer 3")
+	f = &fakeEngine{loadErr: refused}
+	r.Engine = f
+	_, err = r.Load(context.Background(), tarPath)
+	if !errors.Is(err, ErrLoad) || !errors.Is(err, refused) || err.Error() != "loading image into the daemon failed: unexpected EOF" {
+		t.Fatalf("err = %q, want one line wrapping ErrLoad and the daemon's error", err)
+	}
+
+	_, err = r.Load(context.Background(), filepath.Join(t.TempDir(), "missing.tar"))
+	if !errors.Is(err, ErrLoad) || !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v, want ErrLoad wrapping the open error", err)
 	}
 }
 
@@ -235,7 +394,7 @@ func TestBuildCleansUpAndChecksOutputs(t *testing.T) {
 	tests := []struct {
 		name     string
 		outputs  spec.Outputs
-		exitCode int64
+		exitCode int
 		wantErr  error
 		wantTar  bool
 	}{
@@ -288,26 +447,13 @@ func TestBuildCleansUpAndChecksOutputs(t *testing.T) {
 	}
 }
 
-func TestLoadedNames(t *testing.T) {
-	t.Parallel()
-	body := `{"stream":"Loaded image: a:1\n"}` + "\n" + `{"stream":"Loaded image ID: sha256:abc\n"}`
-	names, err := loadedNames(strings.NewReader(body))
-	if err != nil || strings.Join(names, ",") != "a:1,sha256:abc" {
-		t.Fatalf("names = %v, err = %v", names, err)
-	}
-	_, err = loadedNames(strings.NewReader(`{"errorDetail":{"message":"bad tar"},"error":"bad tar"}`))
-	if !errors.Is(err, ErrLoad) {
-		t.Fatalf("err = %v, want ErrLoad", err)
-	}
-}
-
 func TestBuildMountsPrivateCredentialsReadOnly(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	f := &fakeEngine{haveImage: true}
 	var checked bool
 	f.onStart = func() {
-		for _, m := range f.hostConfig.Mounts {
+		for _, m := range f.created.AllMounts() {
 			if m.Target != spec.DockerConfigPath {
 				continue
 			}

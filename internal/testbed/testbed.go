@@ -43,8 +43,9 @@
 // and each test calls RequireDocker(t), which skips when Docker is missing
 // on a workstation and fails when the CI environment variable is set.
 //
-// Only this package and runner/ import the Docker SDK; nothing outside
-// tests may import testbed.
+// Test harnesses, bench and chaos programs that need the Docker SDK live
+// here: outside this package only runner/docker.go imports it (a test in
+// runner keeps it so), and nothing outside tests may import testbed.
 package testbed
 
 import (
