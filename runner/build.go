@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 )
 
 // ErrOutput means a requested output path on the host cannot be written.
-var ErrOutput = errors.New("output path not writable")
+var ErrOutput = spec.ErrOutput
 
 // Local is one build on this machine.
 type Local struct {
@@ -88,12 +87,12 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 // build.
 func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 	if o := b.Outputs; o.TarPath != "" {
-		if err := CheckOutput("--tar", o.TarPath); err != nil {
+		if err := spec.CheckOutput("--tar", o.TarPath); err != nil {
 			return nil, err
 		}
 	}
 	if o := b.Outputs; o.DigestFile != "" {
-		if err := CheckOutput("--digest-file", o.DigestFile); err != nil {
+		if err := spec.CheckOutput("--digest-file", o.DigestFile); err != nil {
 			return nil, err
 		}
 	}
@@ -156,37 +155,6 @@ func (w *workdir) cleanup() {
 		_ = os.Remove(w.partialTar)
 	}
 	_ = w.tmp.Remove()
-}
-
-// CheckOutput makes sure path can be created: its directory exists and is
-// writable, and path itself is not a directory. It leaves nothing behind.
-func CheckOutput(flag, path string) error {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("%w: %s %q is a directory; give a file path", ErrOutput, flag, path)
-	}
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("%w: %s %q: directory %q does not exist; create it or choose another path", ErrOutput, flag, path, dir)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("%w: %s %q: %q is not a directory; choose another path", ErrOutput, flag, path, dir)
-	}
-	f, err := os.CreateTemp(dir, ".kanikorun-check-*")
-	if err != nil {
-		return fmt.Errorf("%w: %s %q: %w; choose a writable path", ErrOutput, flag, path, unwrapPathError(err))
-	}
-	f.Close()
-	_ = os.Remove(f.Name())
-	return nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // WriteOutput writes a result file the user asked for: whole or not at
