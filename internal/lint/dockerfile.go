@@ -270,6 +270,9 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 			Hint:    "give the ARG a default (ARG NAME=value) or pass --build-arg NAME=value"}, anchor: n.StartLine})
 		return ""
 	}
+	// A variable with no value expands to the empty string, in kaniko as in
+	// docker: FROM ${REPO}busybox builds busybox. Only platform ARGs,
+	// whose values depend on the executor, leave the base unknown.
 	reliable := true
 	bare := bareVars(s.from.BaseName)
 	var missing []string
@@ -278,25 +281,17 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 		case isPlatformArg(v):
 			reliable = false
 		case bare[v]:
-			reliable = false
 			missing = append(missing, v)
 		}
 		// Otherwise only used as ${v:-default} and friends: unset is fine.
 	}
 	slices.Sort(missing)
-	// A few findings per FROM say it all; thousands would not.
-	for _, v := range missing[:min(len(missing), 3)] {
-		ref := "$" + v
-		if strings.Contains(s.from.BaseName, "${"+v) {
-			ref = "${" + v
+	if len(missing) > 0 {
+		if bad := l.reportFromArgs(s, meta, byName, base, missing, reliable); bad {
+			// The finding says why the base is wrong; KR017 would repeat it.
+			s.depsUnknown = true
+			return ""
 		}
-		line, col := l.atFlag(n, ref)
-		msg := fmt.Sprintf("FROM %s uses ARG %s, which has no default and no --build-arg: it expands to %q", s.from.BaseName, v, base)
-		if !meta.declared[v] {
-			msg = fmt.Sprintf("FROM %s uses %s, which is neither declared with ARG before the first FROM nor passed with --build-arg: it expands to %q", s.from.BaseName, v, base)
-		}
-		l.add(finding{Finding: Finding{ID: RuleFromArg, Severity: Error, Line: line, Column: col, Message: oneLine(msg),
-			Hint: fmt.Sprintf("give it a default (ARG %s=value before the first FROM) or pass --build-arg %s=value", v, v)}, anchor: n.StartLine})
 	}
 	if !reliable {
 		s.depsUnknown = true
@@ -325,6 +320,67 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 			Hint:    "name an earlier stage or an image such as alpine:3.20 (repository names are lowercase)"}, anchor: n.StartLine})
 	}
 	return ""
+}
+
+// reportFromArgs reports the variables a FROM uses without a value, and
+// whether the base they leave is wrong. They expand to the empty string:
+// an error when that leaves no base or an invalid reference (kaniko
+// stops), a warning when it is still a valid one (BuildKit says nothing
+// then, and kaniko builds it, though it may not be the image meant).
+func (l *linter) reportFromArgs(s *stage, meta *metaScope, byName map[string]int, base string, missing []string, reliable bool) (bad bool) {
+	n := s.node
+	sev := Warning
+	var result string
+	lower := strings.ToLower(base)
+	_, isStage := byName[lower]
+	switch refErr := checkImageRef(base); {
+	case !reliable:
+		result = "the base also depends on the executor's platform, so the linter cannot tell whether the result is valid"
+	case strings.TrimSpace(base) == "":
+		sev, bad = Error, true
+		result = "the base is empty and kaniko stops"
+	case lower == "scratch" || isStage || refErr == nil:
+		result = fmt.Sprintf("kaniko builds FROM %s", base)
+	default:
+		sev, bad = Error, true
+		result = oneLine(fmt.Sprintf("%q is not a valid image reference (%v) and kaniko stops", base, refErr))
+	}
+	// A few findings per FROM say it all; thousands would not.
+	for _, v := range missing[:min(len(missing), 3)] {
+		ref := "$" + v
+		if strings.Contains(s.from.BaseName, "${"+v) {
+			ref = "${" + v
+		}
+		line, col := l.atFlag(n, ref)
+		what := fmt.Sprintf("ARG %s, which has no default and no --build-arg", v)
+		if !meta.declared[v] {
+			what = fmt.Sprintf("%s, which is neither declared with ARG before the first FROM nor passed with --build-arg", v)
+		}
+		msg := fmt.Sprintf("FROM %s uses %s: it expands to the empty string, so %s", s.from.BaseName, what, result)
+		hint := fmt.Sprintf("give it a default (ARG %s=value before the first FROM) or pass --build-arg %s=value", v, v)
+		if sev == Warning && reliable {
+			hint = fmt.Sprintf("if %s is the image you mean, say so with an empty default (ARG %s= before the first FROM); otherwise %s", base, v, hint)
+		}
+		l.add(finding{Finding: Finding{ID: RuleFromArg, Severity: sev, Line: line, Column: col, Message: oneLine(msg), Hint: hint}, anchor: n.StartLine})
+	}
+	return bad
+}
+
+// checkImageRef is name.ParseReference plus what docker's reference
+// grammar adds and go-containerregistry lets through: a name starts with a
+// lowercase letter or digit, and has no empty path component. An empty
+// variable at the start of a FROM (${REGISTRY}/app) leaves just that.
+func checkImageRef(ref string) error {
+	if _, err := name.ParseReference(ref); err != nil {
+		return err
+	}
+	if c := ref[0]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		return fmt.Errorf("a repository name must start with a lowercase letter or a digit")
+	}
+	if repo, _, _ := strings.Cut(ref, "@"); strings.Contains(repo, "//") {
+		return fmt.Errorf("a repository name has no empty path component")
+	}
+	return nil
 }
 
 func isPlatformArg(v string) bool {
@@ -507,10 +563,7 @@ func (l *linter) forkHint(f Feature, rewrite string) string {
 
 func (l *linter) checkRun(s *stage, cmd *instructions.RunCommand, n *parser.Node, env *envMap, byName map[string]int) {
 	if len(n.Heredocs) > 0 {
-		line, col := l.atFlag(n, "<<")
-		msg := "heredoc in RUN: upstream kaniko runs the command without the heredoc body and exits 0 (wrong image)"
-		l.capFinding(FeatRunHeredoc, n, line, col, msg,
-			l.forkHint(FeatRunHeredoc, "write the script inline with && and \\ line continuations"))
+		l.checkRunHeredoc(n)
 	}
 	flags := map[string]bool{}
 	for _, f := range cmd.FlagsUsed {
@@ -542,6 +595,51 @@ func (l *linter) checkRun(s *stage, cmd *instructions.RunCommand, n *parser.Node
 			"remove --device")
 	}
 	l.checkRunWrites(cmd, n, env)
+}
+
+// checkRunHeredoc reports a RUN heredoc the executor does not run:
+// upstream drops every heredoc body; the fork runs heredocs but skips the
+// whole step when a delimiter is quoted (<<'EOF', <<"EOF"), exit 0.
+func (l *linter) checkRunHeredoc(n *parser.Node) {
+	quoted := ""
+	for _, h := range n.Heredocs {
+		if !h.Expand {
+			quoted = h.Name
+			break
+		}
+	}
+	line, col := l.atFlag(n, "<<")
+	inline := "write the script inline with && and \\ line continuations"
+	if l.exec.Supports(FeatRunHeredoc) != Works {
+		hint := l.forkHint(FeatRunHeredoc, inline)
+		if quoted != "" && hint != inline {
+			hint += " with an unquoted delimiter (<<" + quoted + "): the fork skips a RUN whose heredoc delimiter is quoted"
+		}
+		l.capFinding(FeatRunHeredoc, n, line, col,
+			"heredoc in RUN: upstream kaniko runs the command without the heredoc body and exits 0 (wrong image)", hint)
+		return
+	}
+	if quoted == "" {
+		return
+	}
+	l.capFinding(FeatRunHeredocQuoted, n, line, col,
+		fmt.Sprintf("heredoc in RUN with the quoted delimiter %s: the fork skips the whole step and exits 0 (wrong image)", quotedDelimiter(n, quoted)),
+		fmt.Sprintf("unquote the delimiter (<<%s) and escape what the shell must not expand (\\$VAR, \\`cmd\\`), or %s", quoted, inline))
+}
+
+// quotedDelimiter returns the heredoc marker as written (<<'EOF',
+// <<-"EOF"), or <<'name' when it is not found in the instruction's first
+// line.
+func quotedDelimiter(n *parser.Node, name string) string {
+	for _, q := range []string{"'", `"`} {
+		for _, dash := range []string{"", "-"} {
+			m := "<<" + dash + q + name + q
+			if strings.Contains(n.Original, m) {
+				return m
+			}
+		}
+	}
+	return "<<'" + name + "'"
 }
 
 var mountFeatures = map[instructions.MountType]Feature{
@@ -587,6 +685,9 @@ func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.N
 		if !ok {
 			continue
 		}
+		if m.Type == instructions.MountTypeBind && m.From != "" {
+			f = FeatMountBindFrom
+		}
 		c := capabilityIndex[f]
 		if c.support(l.exec) == Works {
 			if m.Type == instructions.MountTypeSecret {
@@ -602,11 +703,16 @@ func (l *linter) checkMounts(s *stage, cmd *instructions.RunCommand, n *parser.N
 			what = "runs without the SSH agent"
 		}
 		hint := mountHints[m.Type]
-		if m.Type == instructions.MountTypeCache {
+		mount := "type=" + string(m.Type)
+		switch f {
+		case FeatMountCache, FeatMountBind:
 			hint = l.forkHint(f, hint)
+		case FeatMountBindFrom:
+			mount += ",from=" + m.From
+			hint = fmt.Sprintf("COPY --from=%s the files in an earlier step instead of bind-mounting them", m.From)
 		}
 		l.capFinding(f, n, line, col,
-			fmt.Sprintf("RUN --mount=type=%s is not supported by this executor: the step %s", m.Type, what), hint)
+			fmt.Sprintf("RUN --mount=%s is not supported by this executor: the step %s", mount, what), hint)
 	}
 }
 
@@ -926,13 +1032,12 @@ func mountedDir(p string) (string, bool) {
 	return "", false
 }
 
-// mountedSeverity is an error locally (upstream fails on the read-only
-// mount, the fork silently drops the content) and a warning for a Job
-// (the write succeeds but the content is not in the image).
+// mountedSeverity is an error in both modes: kanikorun mounts the context
+// read-only at /workspace for a local build, and its Job mounts the
+// workspace claim read-only there too (kube.Render, and replay of that
+// Job), so upstream fails on the write and the fork silently leaves the
+// content out of the image.
 func (l *linter) mountedSeverity() Severity {
-	if l.o.Mode == Job {
-		return Warning
-	}
 	return Error
 }
 
@@ -942,14 +1047,16 @@ func (l *linter) mountedWhy(dir string) string {
 		return "/kaniko is the executor's own directory, which kaniko never puts in the image"
 	}
 	if l.o.Mode == Job {
-		return "the Job mounts the workspace volume at /workspace, so the build succeeds but the content is not in the image"
+		return "kanikorun's Job mounts the workspace volume read-only at /workspace, so the write fails (or the content is silently missing from the image)"
 	}
 	return "kanikorun mounts the build context read-only at /workspace, so the write fails (or the content is silently missing from the image)"
 }
 
 // existsInExecutor reports whether directory p exists in the executor
 // container before the build starts: the mount points themselves, and
-// locally a directory of the context under /workspace. kaniko creates a
+// locally a directory of the context under /workspace (in a Job the
+// context sits at /workspace/<workspace-path> in a claim the linter
+// cannot see). kaniko creates a
 // WORKDIR or VOLUME only when it is missing, and `mkdir -p` leaves an
 // existing directory alone, so neither writes to the read-only mount.
 func (l *linter) existsInExecutor(p string) bool {
@@ -985,6 +1092,8 @@ func (l *linter) checkMountedPath(n *parser.Node, what, abs, token string, creat
 		switch {
 		case dir == kanikoDir:
 			why = "kaniko creates it in its own directory, which it never puts in the image; anything a later step writes there is lost"
+		case l.existsInExecutor(abs) && l.o.Mode == Job:
+			why = "it exists in the Job's read-only workspace mount, so kaniko need not create it, but it is not in the image and anything a later step writes there fails"
 		case l.existsInExecutor(abs):
 			why = "it exists in the read-only context mount, so kaniko need not create it, but it is not in the image and anything a later step writes there fails"
 		}
@@ -1005,29 +1114,20 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) []bool
 	if len(df.stages) == 0 {
 		return nil
 	}
-	target := len(df.stages) - 1
-	if l.o.Target != "" {
-		i, ok := byName[strings.ToLower(l.o.Target)]
-		if !ok {
-			var names []string
-			for _, s := range df.stages {
-				if s.name != "" && len(names) < 8 {
-					names = append(names, s.name)
-				}
-			}
-			hint := "name stages with FROM ... AS name to build one of them"
-			if len(names) > 0 {
-				hint = "use one of the stage names: " + strings.Join(names, ", ")
-			}
-			l.add(finding{Finding: Finding{ID: RuleTarget, Severity: Error,
-				Message: fmt.Sprintf("--target %s names no stage in the Dockerfile", l.o.Target), Hint: hint}})
-			return nil
-		}
-		target = i
+	targets, ok := l.targets(df, byName)
+	if !ok {
+		return nil
 	}
 	used := make([]bool, len(df.stages))
-	stack := []int{target}
-	used[target] = true
+	var stack []int
+	last := 0
+	for _, t := range targets {
+		if !used[t] {
+			used[t] = true
+			stack = append(stack, t)
+		}
+		last = max(last, t)
+	}
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -1051,13 +1151,21 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) []bool
 	if l.o.SkipUnusedStages != nil {
 		skips = *l.o.SkipUnusedStages
 	}
-	for i := 0; i < target; i++ {
+	var names []string
+	for _, t := range targets {
+		names = append(names, df.stages[t].label())
+	}
+	targetText := "the target " + names[0]
+	if len(names) > 1 {
+		targetText = "the targets " + strings.Join(names, ", ")
+	}
+	for i := 0; i < last; i++ {
 		if used[i] {
 			continue
 		}
 		s := df.stages[i]
 		line, col := l.at(s.node, "")
-		msg := fmt.Sprintf("%s is not used by the target %s", s.label(), df.stages[target].label())
+		msg := fmt.Sprintf("%s is not used by %s", s.label(), targetText)
 		hint := "remove the stage if nothing else builds it"
 		switch {
 		case !skips && l.o.SkipUnusedStages != nil:
@@ -1071,8 +1179,68 @@ func (l *linter) checkTargetAndUse(df *dockerfile, byName map[string]int) []bool
 			Message: msg, Hint: hint}, anchor: s.node.StartLine})
 	}
 	built := make([]bool, len(df.stages))
-	for i := 0; i <= target; i++ {
+	for i := 0; i <= last; i++ {
 		built[i] = used[i] || !skips
 	}
 	return built
+}
+
+// targets resolves --target to stage indexes, the image's stage first, and
+// reports names that are no stage. Without --target the last stage is
+// built. The fork takes a comma-separated list (--target a,b): it builds
+// every stage named and pushes the first; upstream takes one stage and
+// stops on a list ("a,b is not a valid target build stage").
+func (l *linter) targets(df *dockerfile, byName map[string]int) ([]int, bool) {
+	if l.o.Target == "" {
+		return []int{len(df.stages) - 1}, true
+	}
+	list := []string{l.o.Target}
+	if strings.Contains(l.o.Target, ",") {
+		if l.exec.Flavor != Fork {
+			l.add(finding{Finding: Finding{ID: RuleTarget, Severity: Error,
+				Message: fmt.Sprintf("--target %s lists several stages, but upstream kaniko builds one: it stops with '%s is not a valid target build stage'", l.o.Target, l.o.Target),
+				Hint:    "pass one stage name, or use the fork, which builds every stage of a comma-separated --target and pushes the first: --executor-image " + ForkImage}})
+			return nil, false
+		}
+		list = nil
+		for _, t := range strings.Split(l.o.Target, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				list = append(list, t)
+			}
+		}
+		if len(list) == 0 {
+			return []int{len(df.stages) - 1}, true
+		}
+	}
+	var bad []string
+	var idx []int
+	for _, t := range list {
+		i, ok := byName[strings.ToLower(t)]
+		if !ok {
+			bad = append(bad, t)
+			continue
+		}
+		idx = append(idx, i)
+	}
+	if len(bad) == 0 {
+		return idx, true
+	}
+	var names []string
+	for _, s := range df.stages {
+		if s.name != "" && len(names) < 8 {
+			names = append(names, s.name)
+		}
+	}
+	hint := "name stages with FROM ... AS name to build one of them"
+	if len(names) > 0 {
+		hint = "use one of the stage names: " + strings.Join(names, ", ")
+	}
+	for _, t := range bad {
+		msg := fmt.Sprintf("--target %s names no stage in the Dockerfile", t)
+		if len(list) > 1 {
+			msg = fmt.Sprintf("--target %s: %s names no stage in the Dockerfile", l.o.Target, t)
+		}
+		l.add(finding{Finding: Finding{ID: RuleTarget, Severity: Error, Message: msg, Hint: hint}})
+	}
+	return nil, false
 }

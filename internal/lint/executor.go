@@ -62,11 +62,13 @@ type Feature string
 // Features in the capability table.
 const (
 	FeatRunHeredoc       Feature = "heredoc in RUN"
+	FeatRunHeredocQuoted Feature = "heredoc in RUN with a quoted delimiter (<<'EOF')"
 	FeatCopyHeredoc      Feature = "heredoc in COPY/ADD"
 	FeatMountSecret      Feature = "RUN --mount=type=secret"
 	FeatMountSSH         Feature = "RUN --mount=type=ssh"
 	FeatMountCache       Feature = "RUN --mount=type=cache"
 	FeatMountBind        Feature = "RUN --mount=type=bind"
+	FeatMountBindFrom    Feature = "RUN --mount=type=bind,from=..."
 	FeatMountTmpfs       Feature = "RUN --mount=type=tmpfs"
 	FeatRunNetwork       Feature = "RUN --network"
 	FeatRunSecurity      Feature = "RUN --security"
@@ -99,14 +101,20 @@ type capability struct {
 // one from(...) in that feature's row: fork(Ignored, from("v1.29.0",
 // Works)). Rows marked "measured" come from IMAGE.md ("Measured
 // behaviour"); rows marked "fork source" were read from the fork's
-// pkg/commands/run.go and are not yet measured.
+// pkg/commands/run.go and are not yet measured. Support from v1.28.0 on
+// also covers behaviour behind the fork's feature flags at their default
+// (FF_KANIKO_RUN_MOUNT_BIND=true): an executor started with another value
+// is not what the table describes.
 var capabilities = []capability{
 	{FeatRunHeredoc, RuleRunHeredoc, Error, Ignored, fork(Works), "measured: upstream runs /bin/sh -c <<EOT with the body dropped, exit 0", ""},
+	// Upstream drops every heredoc body (the row above reports it there).
+	{FeatRunHeredocQuoted, RuleRunHeredoc, Error, Ignored, fork(Ignored), "measured (fork v1.28.3, fork issue 1025): RUN <<'EOF' is skipped, exit 0, the step's file missing from the image", ""},
 	{FeatCopyHeredoc, RuleCopyHeredoc, Error, Fails, fork(Works), "measured: upstream exit 1, 'resolved envs is empty'", ""},
 	{FeatMountSecret, RuleMountSecret, Error, Ignored, fork(Works), "upstream parses RUN --mount and ignores it; fork source mounts secrets given with its --secret flag and skips others", "when the executor is given the secret (its `--secret` flag)"},
 	{FeatMountSSH, RuleMountSecret, Error, Ignored, fork(Ignored), "fork source: only cache, secret (and bind behind FF_KANIKO_RUN_MOUNT_BIND) are mounted", ""},
 	{FeatMountCache, RuleMountOther, Warning, Ignored, fork(Works), "measured: upstream runs without the mount; fork keeps the cache out of the image", ""},
-	{FeatMountBind, RuleMountOther, Warning, Ignored, fork(Ignored), "fork source: bind mounts only with FF_KANIKO_RUN_MOUNT_BIND=true, never from another stage", ""},
+	{FeatMountBind, RuleMountOther, Warning, Ignored, fork(Works), "fork source: bind mounts behind the feature flag FF_KANIKO_RUN_MOUNT_BIND, true by default since v1.28.0", "(from the context)"},
+	{FeatMountBindFrom, RuleMountOther, Warning, Ignored, fork(Ignored), "fork source: a bind mount from another stage or image is not mounted", ""},
 	{FeatMountTmpfs, RuleMountOther, Warning, Ignored, fork(Ignored), "fork source: tmpfs mounts are skipped with a warning", ""},
 	{FeatRunNetwork, RuleRunFlags, Warning, Ignored, fork(Ignored), "measured (upstream); fork source warns '#969 kaniko does not support --network'", ""},
 	{FeatRunSecurity, RuleRunFlags, Warning, Ignored, fork(Ignored), "fork source warns '#969 kaniko does not support --security'", ""},

@@ -29,16 +29,19 @@ import (
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
-// Mode says where the build runs; it decides how bad writes under the
-// context mount are.
+// Mode says where the build runs: the Job kanikorun renders or a local
+// container. Both mount /workspace read-only, so a write there fails in
+// either; the mode changes what the messages say about the mount.
 type Mode int
 
 const (
 	// Local is a build in a local executor container, with the context
 	// bind-mounted read-only at /workspace: writing there fails.
 	Local Mode = iota
-	// Job is a Kubernetes Job with a workspace volume at /workspace:
-	// writing there succeeds but the content is not in the image.
+	// Job is the Kubernetes Job kanikorun renders (kanikorun job, and
+	// replay of it): the workspace claim is mounted read-only at
+	// /workspace and the context is /workspace/<workspace-path>, so
+	// writing under /workspace fails as it does locally.
 	Job
 )
 
@@ -64,7 +67,10 @@ type Options struct {
 	Context string
 	// BuildArgs are KEY=VALUE pairs, already resolved.
 	BuildArgs []string
-	// Target is the stage to build; empty means the last one.
+	// Target is the stage to build; empty means the last one. For the
+	// fork it may be a comma-separated list (--target a,b; a repeated
+	// --target joined with commas): the fork builds every stage named and
+	// pushes the first. Upstream takes one stage and stops on a list.
 	Target string
 	// ExecutorImage is the executor image reference; empty means
 	// spec.DefaultExecutorImage.

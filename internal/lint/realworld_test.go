@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,10 +33,10 @@ var realWorld = []struct {
 	{dir: "distroless"},
 	{dir: "buildkit-modern",
 		upstream: []string{RuleDirective, RuleRunHeredoc, RuleCopyHeredoc, RuleMountSecret, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum},
-		fork:     []string{RuleDirective, RuleMountSecret, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum}},
+		fork:     []string{RuleDirective, RuleMountSecret, RuleExclude, RuleParents, RuleURLChecksum}},
 	{dir: "buildkit-modern", opts: Options{Secrets: []string{"netrc"}},
 		upstream: []string{RuleDirective, RuleRunHeredoc, RuleCopyHeredoc, RuleMountSecret, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum},
-		fork:     []string{RuleDirective, RuleMountOther, RuleExclude, RuleParents, RuleURLChecksum}},
+		fork:     []string{RuleDirective, RuleExclude, RuleParents, RuleURLChecksum}},
 	{dir: "workspace-ml",
 		upstream: []string{RuleMountedDest, RuleMountedRun},
 		fork:     []string{RuleMountedDest, RuleMountedRun}},
@@ -91,10 +92,12 @@ func TestRealWorld(t *testing.T) {
 					t.Errorf("%s/%s: rules = %v, want %v", run.flavor, run.mode, ids, want)
 				}
 				if run.mode == Job {
+					// kanikorun's Job mounts the workspace read-only: a
+					// write there fails as it does locally.
 					for _, f := range r.Findings {
 						if f.ID == RuleMountedDest || f.ID == RuleMountedRun {
-							if f.Severity != Warning {
-								t.Errorf("job mode: %v is not a warning", f)
+							if f.Severity != Error || strings.Contains(f.Message, "succeeds") {
+								t.Errorf("job mode: %v is not an error about a failing write", f)
 							}
 						}
 					}

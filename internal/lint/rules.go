@@ -42,12 +42,9 @@ type Rule struct {
 	Catches string
 	// Fix says how to make the finding go away.
 	Fix string
-	// severity is the fixed severity of rules that depend neither on the
-	// executor nor on the mode.
+	// severity is the fixed severity of rules that do not depend on the
+	// executor.
 	severity Severity
-	// modeDependent rules are errors for a local build and warnings for a
-	// Job.
-	modeDependent bool
 	// severityDoc, when set, is the severity column for rules whose
 	// severity depends on the case.
 	severityDoc string
@@ -63,8 +60,8 @@ var rules = []Rule{
 		Catches: "`# syntax=` or `# check=` parser directive: kaniko ignores both",
 		Fix:     "nothing to do for kaniko; keep it for BuildKit users or remove it"},
 	{ID: RuleRunHeredoc,
-		Catches: "heredoc in `RUN` (upstream runs `/bin/sh -c` without the body and exits 0: wrong image)",
-		Fix:     "write the script inline with `&&` and `\\` continuations, or use the fork: `--executor-image " + ForkImage + "`"},
+		Catches: "heredoc in `RUN` (upstream runs `/bin/sh -c` without the body and exits 0: wrong image); on the fork, a heredoc whose delimiter is quoted (`RUN <<'EOF'`), which it skips with exit 0",
+		Fix:     "write the script inline with `&&` and `\\` continuations, or use the fork (`--executor-image " + ForkImage + "`) with an unquoted delimiter (`<<EOF`, escaping `$` where needed)"},
 	{ID: RuleCopyHeredoc,
 		Catches: "heredoc in `COPY`/`ADD` (upstream exits 1, `resolved envs is empty`)",
 		Fix:     "put the content in a file in the context and COPY it, or use the fork"},
@@ -73,7 +70,7 @@ var rules = []Rule{
 		Fix:     "secret: use the fork and give it the secret (`--secret id=ID,src=FILE`); ssh: fetch with a token secret instead"},
 	{ID: RuleMountOther,
 		Catches: "`RUN --mount=type=cache|bind|tmpfs` the executor ignores: the step runs without the mount",
-		Fix:     "cache: use the fork or drop the mount (slower builds only); bind: COPY the files in an earlier step; tmpfs: drop it and clean up in the same RUN"},
+		Fix:     "cache: use the fork or drop the mount (slower builds only); bind: COPY the files in an earlier step (or use the fork, for a bind from the context); tmpfs: drop it and clean up in the same RUN"},
 	{ID: RuleRunFlags,
 		Catches: "`RUN --network`, `--security`, `--device`: ignored, the step runs with the executor's own network and privileges",
 		Fix:     "remove the flag; do not rely on `--network=none` isolation under kaniko"},
@@ -86,10 +83,10 @@ var rules = []Rule{
 	{ID: RuleFromPlatform,
 		Catches: "`FROM --platform=...` (ignored: the image is built for the executor's platform); `$BUILDPLATFORM`/`$TARGETPLATFORM` are not reported",
 		Fix:     "remove `--platform` and pass the executor flag `--custom-platform=<os/arch>`"},
-	{ID: RuleMountedDest, modeDependent: true,
-		Catches: "`WORKDIR`, `COPY`/`ADD` destination or `VOLUME` under `/workspace` (the read-only context mount; a Job's workspace volume) or `/kaniko` (never in the image); also a `WORKDIR` the context already has, which kaniko need not create but which is missing from the image, with every later write to it failing",
+	{ID: RuleMountedDest, severity: Error,
+		Catches: "`WORKDIR`, `COPY`/`ADD` destination or `VOLUME` under `/workspace` (mounted read-only, for a local build and in kanikorun's Job alike) or `/kaniko` (never in the image); also a `WORKDIR` the context already has, which kaniko need not create but which is missing from the image, with every later write to it failing",
 		Fix:     "use another directory, e.g. `/app` or `/src`"},
-	{ID: RuleMountedRun, modeDependent: true,
+	{ID: RuleMountedRun, severity: Error,
 		Catches: "`RUN` that visibly writes under `/workspace` or `/kaniko` (redirection, `mkdir`, `touch`, `cp`/`mv`/`ln` target, `rm`, `chmod`, `sed -i`, `curl -o`, ...)",
 		Fix:     "write somewhere else, e.g. `/app` or `/tmp`"},
 	{ID: RuleSourceMissing, severity: Error,
@@ -101,11 +98,12 @@ var rules = []Rule{
 		Catches:     "`COPY`/`ADD` source excluded by the ignore file kaniko reads (`<Dockerfile>.dockerignore`, else `.dockerignore`): a plain name (kaniko copies nothing for it, docker build fails), or wildcards and directories with which the instruction copies nothing",
 		Fix:         "remove the pattern from the ignore file or add an exception (`!path`)"},
 	{ID: RuleFromArg, severity: Error,
-		Catches: "`ARG` used in `FROM` with no default and no `--build-arg`",
-		Fix:     "give the ARG a default (`ARG NAME=value`) or pass `--build-arg NAME=value`"},
+		severityDoc: "error when the empty value leaves no base or an invalid reference; warning when it is still valid",
+		Catches:     "`ARG` used in `FROM` with no default and no `--build-arg`: it expands to the empty string, as in docker (`FROM ${REPO}busybox` builds `busybox`)",
+		Fix:         "give the ARG a default (`ARG NAME=value`, or `ARG NAME=` if empty is meant) or pass `--build-arg NAME=value`"},
 	{ID: RuleTarget, severity: Error,
-		Catches: "`--target` naming no stage",
-		Fix:     "pass the name of a stage (`FROM ... AS name`)"},
+		Catches: "`--target` naming no stage; on upstream, a comma-separated list (`--target a,b`), which only the fork accepts (it builds every stage named and pushes the first)",
+		Fix:     "pass the name of a stage (`FROM ... AS name`); for several, use the fork"},
 	{ID: RuleStageRef, severity: Error,
 		severityDoc: "error; warning for a stage name used twice",
 		Catches:     "`FROM` or `COPY --from` naming neither an earlier stage nor a valid image reference (includes stage indexes out of range and stages defined later); two stages with one name",
@@ -144,13 +142,10 @@ func Rules() []Rule {
 }
 
 // severityText renders a rule's severity for one flavour for the README:
-// fixed, by mode, or from the capability rows the rule reports.
+// fixed, or from the capability rows the rule reports.
 func (r Rule) severityText(f Flavor) string {
 	if r.severityDoc != "" {
 		return r.severityDoc
-	}
-	if r.modeDependent {
-		return "error (local), warning (job)"
 	}
 	var rows []*capability
 	for i := range capabilities {

@@ -32,6 +32,17 @@ import (
 // in the daemon; the tag is the first 12 hex digits of the image ID.
 const StandInRepository = "kanikorun-test/executor"
 
+// StandInForkRepository is the repository StandInForkImage tags the
+// fork-mode stand-in with, the same way.
+const StandInForkRepository = "kanikorun-test/executor-fork"
+
+// StandInFlavorEnv is the environment variable that puts the stand-in in
+// fork mode when it is "fork" (see the standin package doc): --target
+// takes a list, --secret exists, heredocs run and a quoted one is skipped.
+// The fork-mode image has it in its environment; a container of the
+// upstream image can be given it too (RunOptions.Env).
+const StandInFlavorEnv = "KANIKORUN_STANDIN_FLAVOR"
+
 // ExecutorEnv is the environment of the real executor image, which the
 // stand-in image copies.
 var ExecutorEnv = []string{
@@ -50,6 +61,7 @@ var epoch = time.Unix(0, 0).UTC()
 var standIn struct {
 	mu     sync.Mutex
 	img    v1.Image
+	fork   v1.Image
 	rootfs []byte
 }
 
@@ -114,6 +126,35 @@ func StandIn(ctx context.Context) (v1.Image, error) {
 	}
 	standIn.img, standIn.rootfs = img, rootfs
 	return img, nil
+}
+
+// StandInFork returns the stand-in executor image in fork mode: StandIn
+// with StandInFlavorEnv=fork added to its environment, so that it imitates
+// the osscontainertools fork v1.28.3 (--target a,b, --secret, heredocs).
+// It is built once per test process and is deterministic for a given
+// binary.
+func StandInFork(ctx context.Context) (v1.Image, error) {
+	img, err := StandIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	standIn.mu.Lock()
+	defer standIn.mu.Unlock()
+	if standIn.fork != nil {
+		return standIn.fork, nil
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Env = append(cf.Config.Env, StandInFlavorEnv+"=fork")
+	fork, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		return nil, fmt.Errorf("making fork-mode stand-in image: %w", err)
+	}
+	standIn.fork = fork
+	return fork, nil
 }
 
 // standInDir is the stand-in's source directory, found from this file so
@@ -206,11 +247,30 @@ func StandInImage(ctx context.Context, cli *client.Client) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return loadStandIn(ctx, cli, img, StandInRepository)
+}
+
+// StandInForkImage is StandInImage for the fork-mode stand-in
+// (StandInFork): it loads it as kanikorun-test/executor-fork:<12 hex
+// digits of the image ID>, reused and pruned the same way. kanikorun does
+// not know that repository, so a test of the CLI passes
+// --executor-flavor fork (or KANIKORUN_EXECUTOR_FLAVOR=fork) with it.
+func StandInForkImage(ctx context.Context, cli *client.Client) (string, error) {
+	img, err := StandInFork(ctx)
+	if err != nil {
+		return "", err
+	}
+	return loadStandIn(ctx, cli, img, StandInForkRepository)
+}
+
+// loadStandIn loads img into the daemon as repo:<12 hex digits of its ID>
+// unless it is there already, and removes older tags of repo.
+func loadStandIn(ctx context.Context, cli *client.Client, img v1.Image, repo string) (string, error) {
 	id, err := img.ConfigName()
 	if err != nil {
 		return "", err
 	}
-	ref := StandInRepository + ":" + id.Hex[:12]
+	ref := repo + ":" + id.Hex[:12]
 	if got, err := cli.ImageInspect(ctx, ref); err == nil && got.ID == id.String() {
 		return ref, nil
 	} else if err != nil && !cerrdefs.IsNotFound(err) {
@@ -231,20 +291,20 @@ func StandInImage(ctx context.Context, cli *client.Client) (string, error) {
 	if err := readJSONMessages(resp.Body); err != nil {
 		return "", fmt.Errorf("loading %q into the daemon: %w", ref, err)
 	}
-	pruneStandIns(ctx, cli, ref)
+	pruneStandIns(ctx, cli, repo, ref)
 	return ref, nil
 }
 
-// pruneStandIns removes stand-in images of earlier sources, best effort:
-// without force, an image a container still uses stays.
-func pruneStandIns(ctx context.Context, cli *client.Client, keep string) {
-	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", StandInRepository))})
+// pruneStandIns removes stand-in images of earlier sources from repo,
+// best effort: without force, an image a container still uses stays.
+func pruneStandIns(ctx context.Context, cli *client.Client, repo, keep string) {
+	list, err := cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
 	if err != nil {
 		return
 	}
 	for _, img := range list {
 		for _, tag := range img.RepoTags {
-			if tag != keep && strings.HasPrefix(tag, StandInRepository+":") {
+			if tag != keep && strings.HasPrefix(tag, repo+":") {
 				_, _ = cli.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
 			}
 		}

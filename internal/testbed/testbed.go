@@ -43,6 +43,22 @@
 // and each test calls RequireDocker(t), which skips when Docker is missing
 // on a workstation and fails when the CI environment variable is set.
 //
+// For the fork's behaviour (osscontainertools/kaniko v1.28.3), load the
+// fork-mode stand-in the same way:
+//
+//	forkImage, err := testbed.StandInForkImage(ctx, cli)
+//
+// It is the same binary with StandInFlavorEnv=fork in the image's
+// environment: --target takes a comma-separated or repeated list (every
+// stage named is built, the first pushed), --secret
+// id=ID[,src=/file][,env=VAR][,type=file|env] serves RUN
+// --mount=type=secret at /run/secrets/ID, RUN heredocs run, and a RUN
+// heredoc with a quoted delimiter (<<'EOF') is skipped with exit 0. The
+// upstream image refuses all of that as kaniko v1.24.0 does. kanikorun
+// cannot tell the flavour from the image name
+// (kanikorun-test/executor-fork:<id>), so pass --executor-flavor fork with
+// it. StandInFork returns the image itself.
+//
 // Test harnesses, bench and chaos programs that need the Docker SDK live
 // here: outside this package only runner/docker.go imports it (a test in
 // runner keeps it so), and nothing outside tests may import testbed.

@@ -47,10 +47,13 @@ type builder struct {
 
 	escape   rune
 	excludes *patternmatcher.PatternMatcher
-	mounts   []string
-	args     map[string]string // --build-arg values
-	meta     map[string]string // ARGs declared before the first FROM
-	stages   []*stage
+	// quotedHeredocs holds the lines of RUN instructions with a heredoc
+	// whose delimiter is quoted, which the fork skips.
+	quotedHeredocs map[int]bool
+	mounts         []string
+	args           map[string]string // --build-arg values
+	meta           map[string]string // ARGs declared before the first FROM
+	stages         []*stage
 }
 
 // stage is the state of one build stage.
@@ -79,6 +82,14 @@ func (b *builder) build() (v1.Image, error) {
 		return nil, fmt.Errorf("parsing dockerfile: %w", err)
 	}
 	b.escape = res.EscapeToken
+	b.quotedHeredocs = map[int]bool{}
+	for _, n := range res.AST.Children {
+		for _, h := range n.Heredocs {
+			if strings.EqualFold(n.Value, "run") && !h.Expand {
+				b.quotedHeredocs[n.StartLine] = true
+			}
+		}
+	}
 	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
 		return nil, fmt.Errorf("parsing dockerfile: %w", err)
@@ -126,14 +137,27 @@ func (b *builder) build() (v1.Image, error) {
 		}
 		last = i
 	}
+	// The fork's --target is a list: it builds every stage named and
+	// pushes the first.
+	pushed := last
+	for n, t := range b.o.targets {
+		i, ok := instructions.HasStage(stages, t)
+		if !ok {
+			return nil, fmt.Errorf("error finding target stage: %s is not a valid target build stage", t)
+		}
+		if n == 0 {
+			pushed, last = i, i
+		}
+		last = max(last, i)
+	}
 	for i := 0; i <= last; i++ {
-		s, err := b.buildStage(i, &stages[i], i == last)
+		s, err := b.buildStage(i, &stages[i], i == pushed)
 		if err != nil {
 			return nil, fmt.Errorf("error building stage: %w", err)
 		}
 		b.stages = append(b.stages, s)
 	}
-	return b.stages[last].img, nil
+	return b.stages[pushed].img, nil
 }
 
 // upstreamParseLimits rejects what kaniko v1.24's older Dockerfile parser
@@ -939,6 +963,16 @@ func (b *builder) run(s *stage, c *instructions.RunCommand) error {
 	if !c.PrependShell {
 		return fmt.Errorf("%w: RUN in exec form (JSON array) is not supported; use the shell form", errLimit)
 	}
+	secrets := map[string][]byte{}
+	if b.o.fork {
+		if b.quotedHeredocs[line(c)] {
+			// The fork skips the step without a word (fork issue 1025).
+			return nil
+		}
+		if secrets, err = b.secretMounts(s, c); err != nil {
+			return err
+		}
+	}
 	script := strings.Join(c.CmdLine, " ")
 	argv := append(append([]string{}, sh...), script)
 	b.log.Infof("Cmd: %s", argv[0])
@@ -947,16 +981,41 @@ func (b *builder) run(s *stage, c *instructions.RunCommand) error {
 	if _, ok := fs[path.Clean(sh[0])]; !ok {
 		return fmt.Errorf("starting command: fork/exec %s: no such file or directory", sh[0])
 	}
-	if len(c.Files) > 0 {
+	if len(c.Files) == 0 {
+		return b.command(s, fs, secrets, script)
+	}
+	if !b.o.fork {
 		// Upstream kaniko drops heredoc bodies and runs `sh -c <<EOT`,
 		// which succeeds without doing anything.
 		return nil
 	}
+	// The fork hands the heredoc to the shell: the stand-in runs a
+	// heredoc that is the whole command as a script, line by line.
+	for _, w := range strings.Fields(script) {
+		if !strings.HasPrefix(w, "<<") {
+			return fmt.Errorf("%w: a RUN heredoc must be the whole command (RUN <<EOF), got %q", errLimit, script)
+		}
+	}
+	for _, f := range c.Files {
+		for _, l := range strings.Split(f.Data, "\n") {
+			if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
+				continue
+			}
+			if err := b.command(s, fs, secrets, l); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// command runs one command of the stand-in's subset.
+func (b *builder) command(s *stage, fs map[string]*fsEntry, secrets map[string][]byte, script string) error {
 	words, err := shell.NewLex(b.escape).ProcessWords(script, shell.EnvsFromSlice(s.env()))
 	if err != nil {
 		return err
 	}
-	limit := fmt.Errorf(`%w: RUN supports only "exit N", "sleep N", "echo WORDS" and "echo WORDS >&2", got %q`, errLimit, script)
+	limit := fmt.Errorf(`%w: RUN supports only "exit N", "sleep N", "echo WORDS", "echo WORDS >&2" and "cat PATH", got %q`, errLimit, script)
 	if len(words) == 0 {
 		return limit
 	}
@@ -991,8 +1050,66 @@ func (b *builder) run(s *stage, c *instructions.RunCommand) error {
 			w, rest = b.stderr, rest[:n-1]
 		}
 		fmt.Fprintln(w, strings.Join(rest, " "))
+	case "cat":
+		if len(words) != 2 {
+			return limit
+		}
+		p := path.Clean(words[1])
+		data, ok := secrets[p]
+		if !ok {
+			if e, found := fs[p]; found && e.hdr.Typeflag == tar.TypeReg {
+				data, ok = e.data, true
+			}
+		}
+		if !ok {
+			fmt.Fprintf(b.stderr, "cat: can't open '%s': No such file or directory\n", words[1])
+			return fmt.Errorf("waiting for process to exit: %w", &exitError{code: 1})
+		}
+		_, _ = b.stdout.Write(data)
 	default:
 		return limit
 	}
 	return nil
+}
+
+// secretMounts returns the fork's secret mounts of one RUN: target path ->
+// content. A secret the executor was not given is not mounted, or stops
+// the build when the mount is required.
+func (b *builder) secretMounts(s *stage, c *instructions.RunCommand) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	env := s.env()
+	if err := c.Expand(func(w string) (string, error) { return b.expand(w, env) }); err != nil {
+		return nil, err
+	}
+	for _, m := range instructions.GetMounts(c) {
+		if m.Type != instructions.MountTypeSecret {
+			continue
+		}
+		id, target := m.CacheID, m.Target
+		if id == "" && target != "" {
+			id = path.Base(target)
+		}
+		if target == "" {
+			target = "/run/secrets/" + id
+		}
+		var given *secret
+		for _, v := range b.o.secrets {
+			if sec, err := parseSecret(v); err == nil && sec.id == id {
+				given = &sec
+			}
+		}
+		if given == nil {
+			if m.Required {
+				return nil, fmt.Errorf("secret %s not defined", id)
+			}
+			b.log.Warnf("secret %s is not defined: the step runs without it", id)
+			continue
+		}
+		data, err := given.value()
+		if err != nil {
+			return nil, err
+		}
+		out[path.Clean(target)] = data
+	}
+	return out, nil
 }

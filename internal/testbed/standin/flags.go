@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,10 @@ import (
 // executorVersion is what `executor version` reports: the release whose
 // flag set this stand-in copies.
 const executorVersion = "v1.24.0"
+
+// forkVersion is what the fork mode reports: the fork release whose
+// measured behaviour the fork mode copies.
+const forkVersion = "v1.28.3"
 
 // options mirrors kaniko's KanikoOptions for the flags the stand-in reads.
 // Flags kaniko has but the stand-in ignores are still registered (see
@@ -74,6 +79,14 @@ type options struct {
 	snapshotModeDeprecated string
 	customPlatformDeprec   string
 
+	// fork is the fork mode (KANIKORUN_STANDIN_FLAVOR=fork): --target is
+	// a list, --secret exists, heredocs run.
+	fork bool
+	// targets is the fork's --target: every stage named, in order.
+	targets targetList
+	// secrets are the fork's --secret values.
+	secrets multiArg
+
 	verbosity    string
 	logFormat    string
 	logTimestamp bool
@@ -118,7 +131,11 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.tarPath, "tar-path", "", "", "Path to save the image in as a tarball instead of pushing")
 	fs.BoolVarP(&o.singleSnapshot, "single-snapshot", "", false, "Take a single snapshot at the end of the build.")
 	fs.BoolVarP(&o.reproducible, "reproducible", "", false, "Strip timestamps out of the image to make it reproducible")
-	fs.StringVarP(&o.target, "target", "", "", "Set the target build stage to build")
+	if o.fork {
+		fs.VarP(&o.targets, "target", "", "Set the target build stage(s) to build: comma-separated or repeated; the first is pushed")
+	} else {
+		fs.StringVarP(&o.target, "target", "", "", "Set the target build stage to build")
+	}
 	fs.BoolVarP(&o.noPush, "no-push", "", false, "Do not push the image to the registry")
 	fs.BoolVarP(&o.noPushCache, "no-push-cache", "", false, "Do not push the cache layers to the registry")
 	fs.StringVarP(&o.cacheRepo, "cache-repo", "", "", "Specify a repository to use as a cache, otherwise one will be inferred from the destination provided; when prefixed with 'oci:' the repository will be written in OCI image layout format at the path provided")
@@ -154,6 +171,10 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.StringVarP(&o.snapshotModeDeprecated, "snapshotMode", "", "", "This flag is deprecated. Please use '--snapshot-mode'.")
 	fs.StringVarP(&o.customPlatformDeprec, "customPlatform", "", "", "This flag is deprecated. Please use '--custom-platform'.")
 	fs.StringVarP(&o.tarPath, "tarPath", "", "", "This flag is deprecated. Please use '--tar-path'.")
+
+	if o.fork {
+		fs.VarP(&o.secrets, "secret", "", "Secret to expose to RUN --mount=type=secret: id=ID[,src=/file][,env=VAR][,type=file|env]. Set it repeatedly for multiple secrets.")
+	}
 
 	// Flags kaniko accepts but hides from --help.
 	_ = fs.MarkHidden("bucket")
@@ -320,4 +341,84 @@ func (g *gitOptions) Set(s string) error {
 		return fmt.Errorf("%s is not a valid option", k)
 	}
 	return err
+}
+
+// targetList is the fork's --target: comma-separated, repeatable.
+type targetList []string
+
+func (t *targetList) String() string { return strings.Join(*t, ",") }
+func (t *targetList) Type() string   { return "stringSlice" }
+func (t *targetList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*t = append(*t, s)
+		}
+	}
+	return nil
+}
+
+// secret is one --secret of the fork.
+type secret struct {
+	id, src, env, typ string
+}
+
+// parseSecret reads id=ID[,src=/file][,env=VAR][,type=file|env]; without
+// type, env= makes it an environment secret, anything else a file.
+func parseSecret(v string) (secret, error) {
+	var s secret
+	for _, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok {
+			return s, fmt.Errorf("invalid secret %q: expect key=value pairs", v)
+		}
+		switch strings.ToLower(k) {
+		case "id":
+			s.id = val
+		case "src", "source":
+			s.src = val
+		case "env":
+			s.env = val
+		case "type":
+			if val != "file" && val != "env" {
+				return s, fmt.Errorf("invalid secret %q: type must be file or env", v)
+			}
+			s.typ = val
+		default:
+			return s, fmt.Errorf("invalid secret %q: unknown key %q", v, k)
+		}
+	}
+	if s.id == "" {
+		return s, fmt.Errorf("invalid secret %q: id is required", v)
+	}
+	if s.typ == "" {
+		s.typ = "file"
+		if s.env != "" {
+			s.typ = "env"
+		}
+	}
+	return s, nil
+}
+
+// value reads the secret from its file or environment variable.
+func (s secret) value() ([]byte, error) {
+	if s.typ == "env" {
+		name := s.env
+		if name == "" {
+			name = s.id
+		}
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return nil, fmt.Errorf("secret %s: environment variable %s is not set", s.id, name)
+		}
+		return []byte(v), nil
+	}
+	src := s.src
+	if src == "" {
+		src = s.id
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", s.id, err)
+	}
+	return b, nil
 }

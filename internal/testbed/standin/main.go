@@ -28,6 +28,26 @@
 //
 // Like kaniko, it installs no signal handler: the Go runtime ends it on
 // SIGTERM or SIGINT at once (as PID 1 of a container, with exit code 2).
+//
+// Fork mode: with KANIKORUN_STANDIN_FLAVOR=fork in its environment (the
+// image testbed.StandInForkImage loads has it) the stand-in imitates the
+// osscontainertools fork v1.28.3 where it differs from upstream in what
+// kanikorun relies on; everything else stays as above:
+//   - `--target a,b` (comma-separated or repeated) builds every stage named
+//     and pushes the first; upstream mode refuses a list with
+//     "a,b is not a valid target build stage";
+//   - `--secret id=ID[,src=/file][,env=VAR][,type=file|env]` exists, and
+//     `RUN --mount=type=secret,id=ID[,target=PATH][,required]` sees the
+//     secret at /run/secrets/ID (or PATH); a required secret not given
+//     stops the build with "secret ID not defined";
+//   - a RUN heredoc runs its body line by line (upstream mode drops it),
+//     except that a heredoc whose delimiter is quoted (RUN <<'EOF') makes
+//     the step a silent no-op, exit 0, as the fork does (fork issue 1025);
+//   - `executor version` reports v1.28.3.
+//
+// In both modes RUN also knows `cat PATH`, which prints a file of the
+// stage's filesystem or a mounted secret, and fails with exit code 1 when
+// there is none (as upstream does for a secret mount, which it ignores).
 package main
 
 import (
@@ -51,6 +71,10 @@ import (
 
 // ArgvPrefix starts the first log line; testbed.ParseArgv looks for it.
 const argvPrefix = "kanikorun-standin argv: "
+
+// flavorEnv selects the mode: "fork", or "" and "upstream" for upstream
+// (testbed.StandInFlavorEnv).
+const flavorEnv = "KANIKORUN_STANDIN_FLAVOR"
 
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
@@ -90,8 +114,14 @@ var (
 	mountPoints = readMountPoints
 )
 
-// run is the whole executor; it returns the process exit code.
+// run is the whole executor in the mode its environment selects; it
+// returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runFlavor(ctx, os.Getenv(flavorEnv), args, stdout, stderr)
+}
+
+// runFlavor is run in the mode flavor names: "fork", else upstream.
+func runFlavor(ctx context.Context, flavor string, args []string, stdout, stderr io.Writer) int {
 	log := &logger{w: stderr, start: time.Now()}
 	argv, _ := json.Marshal(args)
 	if args == nil {
@@ -100,6 +130,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	log.Infof("%s%s", argvPrefix, argv)
 
 	var o options
+	switch flavor {
+	case "fork":
+		o.fork = true
+	case "", "upstream":
+	default:
+		fmt.Fprintf(stderr, "kanikorun stand-in executor: %s=%q: use upstream or fork\n", flavorEnv, flavor)
+		return 1
+	}
 	fs := newFlagSet(&o)
 	usageError := func(err error) int {
 		fmt.Fprintf(stderr, "Error: %v\n", err)
@@ -120,7 +158,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		switch fs.Arg(0) {
 		case "version":
-			fmt.Fprintf(stdout, "Kaniko version :  %s\n", executorVersion)
+			v := executorVersion
+			if o.fork {
+				v = forkVersion
+			}
+			fmt.Fprintf(stdout, "Kaniko version :  %s\n", v)
 			return 0
 		case "help":
 			fmt.Fprint(stdout, usage(fs))
@@ -200,6 +242,11 @@ func (o *options) validate(log *logger) error {
 	}
 	if o.cache && o.cacheRepo == "" && o.noPush {
 		return errors.New("cache flags invalid: if using cache with --no-push, specify cache repo with --cache-repo")
+	}
+	for _, v := range o.secrets {
+		if _, err := parseSecret(v); err != nil {
+			return err
+		}
 	}
 	if err := o.resolveContext(); err != nil {
 		return fmt.Errorf("error resolving source context: %w", err)
