@@ -251,6 +251,31 @@ func ArgRegistries(args []string) ([]Registry, error) {
 	return set.list(), nil
 }
 
+// DockerfileRegistries returns the registries of the images the Dockerfile
+// at path (a host path) pulls, as Registries reads them, with the build
+// args and target taken from the executor argument list args: for a
+// replayed manifest whose Dockerfile replay found through its mounts.
+func DockerfileRegistries(path string, args []string) ([]Registry, error) {
+	f, err := parseExecutorFlags(args)
+	if err != nil {
+		return nil, err
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: opening %q: %w", ErrDockerfile, path, err)
+	}
+	defer fh.Close()
+	imgs, err := dockerfileImages(fh, f.buildArgs, f.target)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrDockerfile, path, err)
+	}
+	var set registrySet
+	for _, im := range imgs {
+		set.add(im.registry, false, im.use)
+	}
+	return set.list(), nil
+}
+
 // flagRegistries collects the registries the executor flags name; a
 // generated local destination is never pushed and needs nothing.
 func flagRegistries(f executorFlags, generated string) (*registrySet, error) {
