@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -122,7 +123,20 @@ func (r *Replay) Cleanup() error {
 // ErrUnmappedVolume error. On error nothing is left behind; on success call
 // Cleanup after the run. With o.DryRun nothing is written in the first
 // place (see ReplayOptions.DryRun).
+//
+// A Secret's docker config.json that defers to credsStore or credHelpers
+// is resolved on the host, as `kanikorun build` resolves the user's: the
+// helpers run here for the registries the executor arguments and the
+// Dockerfile name, and the executor sees inline auths only. A push
+// registry whose helper fails is an error wrapping creds.ErrPushCredentials.
+// Plan runs helpers under context.Background(); PlanContext takes a ctx.
 func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
+	return m.PlanContext(context.Background(), o)
+}
+
+// PlanContext is Plan with a context that stops the credential helpers
+// it may run.
+func (m *Manifest) PlanContext(ctx context.Context, o ReplayOptions) (*Replay, error) {
 	c, err := m.Container(o.Container)
 	if err != nil {
 		return nil, err
@@ -161,6 +175,7 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	}
 	argv := append(append([]string(nil), pc.Entrypoint...), pc.Args...)
 	locked := lockedPaths(argv, c.WorkingDir)
+	p.ctxDir, p.dockerfile = podPaths(argv, c.WorkingDir)
 
 	var problems []string
 	for _, vm := range c.VolumeMounts {
@@ -174,6 +189,9 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrUnmappedVolume, strings.Join(problems, "; "))
+	}
+	if err := p.resolveDockerConfigs(ctx, argv, c.Image, pc.Mounts); err != nil {
+		return nil, err
 	}
 
 	if writesDigestToTerminationLog(argv) {

@@ -3,6 +3,7 @@ package kube
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
@@ -99,4 +100,52 @@ func outputWarnings(argv []string, mounts []plan.Mount, workDir string) []string
 		}
 	}
 	return warns
+}
+
+// podPaths returns where in the container the executor reads its build
+// context and Dockerfile from argv, as kaniko resolves them: --context
+// (default /workspace, relative to the working directory) when it is a
+// local directory, and --dockerfile (default Dockerfile) relative to that
+// context. Either is "" when it is not a local path (a tar://, git:// or
+// bucket context).
+func podPaths(argv []string, workDir string) (ctxDir, dockerfile string) {
+	cwd := workDir
+	if cwd == "" {
+		cwd = spec.WorkspaceDir
+	}
+	ctxDir = spec.WorkspaceDir
+	if v, ok := spec.LastFlag(argv, flagContext, 'c'); ok {
+		ctxDir = ""
+		if dir, isDir := strings.CutPrefix(v, "dir://"); isDir || !strings.Contains(v, "://") {
+			if !path.IsAbs(dir) {
+				dir = path.Join(cwd, dir)
+			}
+			ctxDir = path.Clean(dir)
+		}
+	}
+	df, ok := spec.LastFlag(argv, flagDockerfile, 'f')
+	if !ok {
+		df = "Dockerfile"
+	}
+	switch {
+	case path.IsAbs(df):
+		dockerfile = path.Clean(df)
+	case ctxDir != "":
+		dockerfile = path.Join(ctxDir, df)
+	}
+	return ctxDir, dockerfile
+}
+
+// hostPathIn maps a container path to its host path through the plan's
+// bind mounts; the deepest mount holding it wins.
+func hostPathIn(mounts []plan.Mount, p string) (string, bool) {
+	best, out := -1, ""
+	for _, m := range mounts {
+		rel, ok := under(m.Target, p)
+		if !ok || len(m.Target) <= best {
+			continue
+		}
+		best, out = len(m.Target), filepath.Join(m.Source, filepath.FromSlash(rel))
+	}
+	return out, best >= 0
 }

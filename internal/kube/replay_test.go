@@ -240,7 +240,6 @@ func TestReplaySecretSources(t *testing.T) {
 		{name: "secret yaml with items", fixture: "replay/command-form-with-secret.yaml", secretFile: "secret-regcred.yaml", wantFile: "config.json"},
 		{name: "secret yaml without items", fixture: "replay/sidecar-hostpath.yaml", secretFile: "secret-regcred.yaml", wantFile: ".dockerconfigjson"},
 		{name: "config.json without items", fixture: "replay/sidecar-hostpath.yaml", secretFile: "config.json", wantFile: ".dockerconfigjson"},
-		{name: "credsStore config", fixture: "replay/command-form-with-secret.yaml", secretFile: "config-credsstore.json", wantFile: "config.json", wantWarning: `uses credsStore "desktop"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
