@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/kanikorun/kanikorun/creds"
 )
 
 // Exit codes of kanikorun's own failures. A build otherwise exits with the
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if errors.As(err, &ee) {
 		code = ee.code
-	} else if isUsage(err) {
+	} else if isUsage(err) || errors.Is(err, creds.ErrDockerConfigDir) {
 		code = exitUsage
 	}
 	if msg := unknownCommand(oneLine(err.Error())); msg != "" {

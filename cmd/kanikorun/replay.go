@@ -39,6 +39,9 @@ func replayAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := creds.CheckConfigDir(c.String(flagDockerConfig)); err != nil {
+		return err
+	}
 	if p := c.String(flagDigestFile); p != "" {
 		if err := runner.CheckOutput("--digest-file", p); err != nil {
 			return &exitError{code: exitUsage, err: err}
@@ -61,7 +64,7 @@ func replayAction(c *cli.Context) error {
 	for _, ig := range m.Ignored {
 		fmt.Fprintf(stderr, "kanikorun: ignoring %s\n", ig)
 	}
-	rep, err := m.Plan(o)
+	rep, err := m.PlanContext(c.Context, o)
 	if err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
