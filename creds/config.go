@@ -60,7 +60,7 @@ func CheckConfigDir(dir string) error {
 	// Other failures (permissions) are left to reading the file, whose
 	// error says what is wrong.
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return fmt.Errorf("reading --docker-config %q: %w; pass the directory holding config.json (docker login writes it), or leave the flag out", dir, ErrDockerConfigDir)
+		return fmt.Errorf("reading --docker-config %q: %w; pass the directory holding config.json, or leave the flag out to use $DOCKER_CONFIG or ~/.docker", dir, ErrDockerConfigDir)
 	}
 	return nil
 }
