@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
@@ -42,39 +43,59 @@ func ConfigFile(dir string) (string, error) {
 	return filepath.Join(home, ".docker", config.ConfigFileName), nil
 }
 
+// ErrDockerConfigDir means the --docker-config path does not exist. A typo
+// there would otherwise drop every credential and surface only as a failed
+// push after the build, so it stops the command before anything starts
+// (the CLI exits 2, as for any other bad flag).
+var ErrDockerConfigDir = errors.New("docker config directory does not exist")
+
+// CheckConfigDir returns an error wrapping ErrDockerConfigDir when dir (the
+// --docker-config flag as the user wrote it) is given but does not exist.
+// Resolve makes the same check; commands that resolve credentials only
+// later (replay pulls the executor lazily) call this first.
+func CheckConfigDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	// Other failures (permissions) are left to reading the file, whose
+	// error says what is wrong.
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("reading --docker-config %q: %w; pass the directory holding config.json, or leave the flag out to use $DOCKER_CONFIG or ~/.docker", dir, ErrDockerConfigDir)
+	}
+	return nil
+}
+
 // loadConfig reads the docker configuration with the docker CLI's own
 // loader. A missing file is an empty configuration, as for docker itself;
-// when the user named a directory that does not exist, a warning says so,
-// since a typo there silently drops every credential.
-func loadConfig(dir string) (cf *configfile.ConfigFile, path, warning string, err error) {
+// a directory the user named that does not exist is an error
+// (ErrDockerConfigDir), since a typo there silently drops every credential.
+func loadConfig(dir string) (cf *configfile.ConfigFile, path string, err error) {
+	if err := CheckConfigDir(dir); err != nil {
+		return nil, "", err
+	}
 	path, err = ConfigFile(dir)
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if dir != "" {
-			if _, serr := os.Stat(dir); serr != nil {
-				warning = fmt.Sprintf("docker config directory %q does not exist; building without registry credentials (check --docker-config)", dir)
-			}
-		}
-		return configfile.New(path), path, warning, nil
+		return configfile.New(path), path, nil
 	}
 	if err != nil {
-		return nil, path, "", fmt.Errorf("%w: opening %q: %w; fix its permissions or pass --docker-config", ErrConfig, path, err)
+		return nil, path, fmt.Errorf("%w: opening %q: %w; fix its permissions or pass --docker-config", ErrConfig, path, err)
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, path, "", fmt.Errorf("%w: %q is a directory, not a file; remove it or pass --docker-config", ErrConfig, path)
+		return nil, path, fmt.Errorf("%w: %q is a directory, not a file; remove it or pass --docker-config", ErrConfig, path)
 	}
 	cf, err = config.LoadFromReader(f)
 	if err != nil {
 		// The decoder's message names a JSON position or a base64 offset,
 		// never a stored value.
-		return nil, path, "", fmt.Errorf("%w: parsing %q: %w; fix the file or pass --docker-config", ErrConfig, path, err)
+		return nil, path, fmt.Errorf("%w: parsing %q: %w; fix the file or pass --docker-config", ErrConfig, path, err)
 	}
 	cf.Filename = path
-	return cf, path, "", nil
+	return cf, path, nil
 }
 
 // canonicalHost folds Docker Hub's spellings into one so that a config

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/cli/cli/config/types"
 )
@@ -137,19 +138,80 @@ type vault struct {
 // wrapping ErrPushCredentials together with a Resolved that is still
 // complete enough for WriteSummary. A cancelled ctx stops it.
 func Resolve(ctx context.Context, configDir string, regs []Registry, executor string) (*Resolved, error) {
-	cf, path, warn, err := loadConfig(configDir)
+	cf, path, err := loadConfig(configDir)
 	if err != nil {
 		return nil, err
 	}
+	env, warn := envAuths()
+	res, _, err := resolve(ctx, cf, path, env, regs, executor)
+	if warn != "" && res != nil {
+		res.Warnings = append([]string{warn}, res.Warnings...)
+	}
+	return res, err
+}
+
+// UsesHelpers reports whether raw, a docker config.json, defers to a
+// credential helper (credsStore or a credHelpers entry): such a config
+// authenticates nothing in an executor image without that helper, so
+// ResolveDockerConfig must turn it into inline auths first. A document
+// that is not a config.json uses none.
+func UsesHelpers(raw []byte) bool {
+	cf, err := config.LoadFromReader(bytes.NewReader(raw))
+	if err != nil {
+		return false
+	}
+	return cf.CredentialsStore != "" || len(cf.CredentialHelpers) > 0
+}
+
+// ResolveDockerConfig is Resolve for a docker config.json given as bytes
+// rather than read from the host: the .dockerconfigjson of a Kubernetes
+// Secret that a replay mounts into the executor. Its credsStore and
+// credHelpers entries run on the host for exactly regs, as for a build;
+// origin names the document in messages (`secret "regcred"`).
+// DOCKER_AUTH_CONFIG is not consulted: the Secret is what the cluster
+// would use.
+//
+// Unlike Resolve, the generated configuration also keeps the document's
+// inline auths for registries outside regs (and credHelpers entries for
+// helpers the executor ships): a replay cannot always see every image a
+// build pulls, and those entries were handed to the executor anyway. A
+// decoding error wraps ErrConfig and quotes no stored value.
+func ResolveDockerConfig(ctx context.Context, raw []byte, origin string, regs []Registry, executor string) (*Resolved, error) {
+	cf, err := config.LoadFromReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%w: parsing the docker config of %s: %w; fix the Secret", ErrConfig, origin, err)
+	}
+	res, v, err := resolve(ctx, cf, origin, nil, regs, executor)
+	if res == nil {
+		return nil, err
+	}
+	covered := map[string]bool{}
+	for _, s := range res.Sources {
+		covered[canonicalHost(s.Registry)] = true
+	}
+	for k, ac := range cf.AuthConfigs {
+		if h := keyHost(k); h != "" && !covered[h] {
+			if ac = secretFields(ac); !isEmpty(ac) {
+				v.auths[k] = ac
+			}
+		}
+	}
+	if ShipsHelpers(executor) {
+		for k, h := range cf.CredentialHelpers {
+			if kh := keyHost(k); kh != "" && !covered[kh] && inExecutorHelpers[h] {
+				v.helpers[k] = h
+			}
+		}
+	}
+	return res, err
+}
+
+// resolve gets credentials for regs from cf (read from config, a path or
+// a description for messages) and env (DOCKER_AUTH_CONFIG's auths); see
+// Resolve. It returns the vault too, for ResolveDockerConfig to add to.
+func resolve(ctx context.Context, cf *configfile.ConfigFile, path string, env map[string]types.AuthConfig, regs []Registry, executor string) (*Resolved, *vault, error) {
 	v := &vault{auths: map[string]types.AuthConfig{}, helpers: map[string]string{}}
 	res := &Resolved{Config: path, secrets: func() *vault { return v }}
-	if warn != "" {
-		res.Warnings = append(res.Warnings, warn)
-	}
-	env, warn := envAuths()
-	if warn != "" {
-		res.Warnings = append(res.Warnings, warn)
-	}
 	var pushFailures []string
 	for _, r := range mergeRegistries(regs) {
 		src := Source{Registry: r.Host, Push: r.Push, Uses: r.Uses}
@@ -160,7 +222,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry, executor st
 		} else if helper, setting := helperFor(cf, r.Host); helper != "" {
 			ac, found, err := helperGet(ctx, helper, r.Host)
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("resolving credentials: %w", ctx.Err())
+				return nil, nil, fmt.Errorf("resolving credentials: %w", ctx.Err())
 			}
 			var he *helperError
 			switch {
@@ -180,7 +242,7 @@ func Resolve(ctx context.Context, configDir string, regs []Registry, executor st
 					res.Warnings = append(res.Warnings, fmt.Sprintf("no credentials for %q (pull only): %v; pulling anonymously", r.Host, err))
 				}
 			default:
-				return nil, fmt.Errorf("resolving credentials for %q: %w", r.Host, err)
+				return nil, nil, fmt.Errorf("resolving credentials for %q: %w", r.Host, err)
 			}
 		} else if ac, ok := inlineAuth(cf.AuthConfigs, r.Host); ok {
 			src.Kind, src.From = Inline, "inline"
@@ -195,9 +257,9 @@ func Resolve(ctx context.Context, configDir string, regs []Registry, executor st
 		if n := len(pushFailures) - 1; n > 0 {
 			msg += fmt.Sprintf(" (and %d more)", n)
 		}
-		return res, fmt.Errorf("%w: %s", ErrPushCredentials, msg)
+		return res, v, fmt.Errorf("%w: %s", ErrPushCredentials, msg)
 	}
-	return res, nil
+	return res, v, nil
 }
 
 // short is the helper error as a few words for the summary table.

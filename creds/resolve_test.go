@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -523,16 +524,15 @@ func TestConfigLocation(t *testing.T) {
 			t.Errorf("source %+v, warnings %q", s, res.Warnings)
 		}
 	})
-	t.Run("a --docker-config directory that does not exist warns", func(t *testing.T) {
+	t.Run("a --docker-config directory that does not exist is an error", func(t *testing.T) {
 		setup(t)
 		missing := filepath.Join(t.TempDir(), "typo")
 		res, err := Resolve(context.Background(), missing, regs, "")
-		must(t, err)
-		if s := sourceOf(t, res, "r.example.com"); s.Kind != None {
-			t.Errorf("source %+v", s)
+		if !errors.Is(err, ErrDockerConfigDir) || res != nil {
+			t.Fatalf("Resolve = %v, %v; want ErrDockerConfigDir", res, err)
 		}
-		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], missing) || !strings.Contains(res.Warnings[0], "--docker-config") {
-			t.Errorf("warnings = %q", res.Warnings)
+		if msg := err.Error(); !strings.Contains(msg, strconv.Quote(missing)) || !strings.Contains(msg, "--docker-config") || strings.Contains(msg, "\n") {
+			t.Errorf("error %q: want one line naming %q and the flag", msg, missing)
 		}
 	})
 }

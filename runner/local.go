@@ -222,7 +222,7 @@ func (o ReplayOptions) Validate() error {
 			return errs.Mark(err, spec.ErrUsage)
 		}
 	}
-	return nil
+	return errs.Mark(creds.CheckConfigDir(o.DockerConfig), spec.ErrUsage)
 }
 
 // ReplayLocal runs the executor container of a manifest on the local
@@ -242,12 +242,6 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		return nil, errs.Mark(err, spec.ErrUsage)
 	}
 	defer rep.Cleanup()
-	for _, w := range rep.Warnings {
-		s.notice("warning: %s", w)
-	}
-	for _, n := range rep.Notes {
-		s.notice("%s", n)
-	}
 	pc := rep.Container
 	argv := pc.ExecutorArgs()
 	flags, err := spec.ParseExecutorArgs(argv)
@@ -264,6 +258,19 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 	p, err := prep.PrepareExecutor(eo)
 	if err != nil {
 		return nil, err
+	}
+	// A Secret's config.json that defers to credential helpers is resolved
+	// here, for the registries the preparation found, as build resolves
+	// the user's.
+	err = rep.ResolveCredentials(ctx, p.Registries, pc.Image)
+	for _, w := range rep.Warnings {
+		s.notice("warning: %s", w)
+	}
+	for _, n := range rep.Notes {
+		s.notice("%s", n)
+	}
+	if err != nil {
+		return nil, errs.Mark(err, spec.ErrUsage)
 	}
 	if err := p.Preflight(s.Stderr); err != nil {
 		return nil, err

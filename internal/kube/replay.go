@@ -83,6 +83,10 @@ type Replay struct {
 	Notes []string
 	// tmp is the directory this replay created, removed by Cleanup.
 	tmp *tmpdir.Dir
+	// configs are the Secrets' docker configs that defer to credential
+	// helpers, for ResolveCredentials.
+	configs []dockerConfig
+	dryRun  bool
 }
 
 // Cleanup removes the files the replay wrote (materialised Secrets,
@@ -122,6 +126,9 @@ func (r *Replay) Cleanup() error {
 // ErrUnmappedVolume error. On error nothing is left behind; on success call
 // Cleanup after the run. With o.DryRun nothing is written in the first
 // place (see ReplayOptions.DryRun).
+//
+// A Secret's docker config.json that defers to credsStore or credHelpers
+// needs ResolveCredentials before the run.
 func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	c, err := m.Container(o.Container)
 	if err != nil {
@@ -159,8 +166,12 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	if sc := c.SecurityContext; sc != nil && sc.AllowPrivilegeEscalation != nil && !*sc.AllowPrivilegeEscalation {
 		pc.NoNewPrivileges = true
 	}
-	argv := append(append([]string(nil), pc.Entrypoint...), pc.Args...)
-	locked := lockedPaths(argv, c.WorkingDir)
+	flags, err := spec.ParseExecutorArgs(pc.ExecutorArgs())
+	if err != nil {
+		return nil, fmt.Errorf("reading the arguments of container %q: %w", c.Name, err)
+	}
+	locked := lockedPaths(flags, c.WorkingDir)
+	p.ctxDir, p.dockerfile = plan.ExecutorPaths(flags, c.WorkingDir)
 
 	var problems []string
 	for _, vm := range c.VolumeMounts {
@@ -175,8 +186,9 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("%w: %s", ErrUnmappedVolume, strings.Join(problems, "; "))
 	}
+	r.configs, r.dryRun = p.configs, o.DryRun
 
-	if writesDigestToTerminationLog(argv) {
+	if writesDigestToTerminationLog(flags) {
 		df := o.DigestFile
 		if df == "" {
 			dir, err := p.tempDir()
@@ -201,7 +213,7 @@ func (m *Manifest) Plan(o ReplayOptions) (*Replay, error) {
 		}
 		pc.DigestFile = df
 	}
-	r.Warnings = append(r.Warnings, outputWarnings(argv, pc.Mounts, c.WorkingDir)...)
+	r.Warnings = append(r.Warnings, outputWarnings(flags, pc.Mounts, c.WorkingDir)...)
 	if len(m.Pod.InitContainers) > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("init containers %s are not run by replay; their work must already be in the mapped volumes", containerNames(m.Pod.InitContainers)))
 	}

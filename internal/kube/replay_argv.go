@@ -9,41 +9,16 @@ import (
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
-// Executor flags replay reads to decide what must be read-only and what
-// the digest file is.
-const (
-	flagContext    = "context"
-	flagDockerfile = "dockerfile"
-	flagDigestFile = "digest-file"
-)
-
 // lockedPaths lists the container paths that must never be writable: the
 // workspace, the build context, the Dockerfile and the docker config.
-func lockedPaths(argv []string, workDir string) []string {
+func lockedPaths(f spec.ExecutorFlags, workDir string) []string {
 	locked := []string{spec.WorkspaceDir, dockerConfigDir}
-	cwd := workDir
-	if cwd == "" {
-		cwd = spec.WorkspaceDir
+	ctx, df := plan.ExecutorPaths(f, workDir)
+	if f.Context != "" && ctx != "" {
+		locked = append(locked, ctx)
 	}
-	ctx := spec.WorkspaceDir
-	if v, ok := spec.LastFlag(argv, flagContext, 'c'); ok {
-		ctx = ""
-		dir, isDir := strings.CutPrefix(v, "dir://")
-		if isDir || !strings.Contains(v, "://") {
-			ctx = dir
-			if !path.IsAbs(ctx) {
-				ctx = path.Join(cwd, ctx)
-			}
-			locked = append(locked, path.Clean(ctx))
-		}
-	}
-	if v, ok := spec.LastFlag(argv, flagDockerfile, 'f'); ok {
-		switch {
-		case path.IsAbs(v):
-			locked = append(locked, path.Clean(v))
-		case ctx != "":
-			locked = append(locked, path.Join(ctx, v))
-		}
+	if f.Dockerfile != "" && df != "" {
+		locked = append(locked, df)
 	}
 	return locked
 }
@@ -61,26 +36,29 @@ func isLocked(target string, locked []string) bool {
 	return false
 }
 
-func writesDigestToTerminationLog(argv []string) bool {
-	for _, v := range spec.FlagValues(argv, flagDigestFile, 0) {
-		if path.Clean(v) == spec.TerminationLog {
-			return true
-		}
-	}
-	return false
+func writesDigestToTerminationLog(f spec.ExecutorFlags) bool {
+	return f.DigestFile != "" && path.Clean(f.DigestFile) == spec.TerminationLog
 }
 
 // outputWarnings names executor outputs that point into a read-only mount:
 // the manifest may have written them next to the context, which replay
 // does not allow.
-func outputWarnings(argv []string, mounts []plan.Mount, workDir string) []string {
+func outputWarnings(flags spec.ExecutorFlags, mounts []plan.Mount, workDir string) []string {
 	cwd := workDir
 	if cwd == "" {
 		cwd = spec.WorkspaceDir
 	}
 	var warns []string
-	for _, f := range []string{"tar-path", "oci-layout-path", flagDigestFile, "image-name-with-digest-file", "image-name-tag-with-digest-file", "cache-dir", "cache-repo"} {
-		for _, v := range spec.FlagValues(argv, f, 0) {
+	for _, o := range []struct{ f, v string }{
+		{"tar-path", flags.TarPath}, {"oci-layout-path", flags.OCILayoutPath}, {"digest-file", flags.DigestFile},
+		{"image-name-with-digest-file", flags.ImageNameWithDigestFile}, {"image-name-tag-with-digest-file", flags.ImageNameTagWithDigestFile},
+		{"cache-dir", flags.CacheDir}, {"cache-repo", flags.CacheRepo},
+	} {
+		f, v := o.f, o.v
+		if v == "" {
+			continue
+		}
+		{
 			p := v
 			if f == "cache-repo" {
 				var ok bool

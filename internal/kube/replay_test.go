@@ -240,7 +240,6 @@ func TestReplaySecretSources(t *testing.T) {
 		{name: "secret yaml with items", fixture: "replay/command-form-with-secret.yaml", secretFile: "secret-regcred.yaml", wantFile: "config.json"},
 		{name: "secret yaml without items", fixture: "replay/sidecar-hostpath.yaml", secretFile: "secret-regcred.yaml", wantFile: ".dockerconfigjson"},
 		{name: "config.json without items", fixture: "replay/sidecar-hostpath.yaml", secretFile: "config.json", wantFile: ".dockerconfigjson"},
-		{name: "credsStore config", fixture: "replay/command-form-with-secret.yaml", secretFile: "config-credsstore.json", wantFile: "config.json", wantWarning: `uses credsStore "desktop"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -633,7 +632,11 @@ func TestLockedPaths(t *testing.T) {
 		{[]string{"--context=sub"}, "/build", []string{"/workspace", "/kaniko/.docker", "/build/sub"}},
 	}
 	for _, tc := range cases {
-		if got := lockedPaths(tc.argv, tc.workDir); !slices.Equal(got, tc.want) {
+		f, err := spec.ParseExecutorArgs(tc.argv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := lockedPaths(f, tc.workDir); !slices.Equal(got, tc.want) {
 			t.Errorf("lockedPaths(%q, %q) = %q, want %q", tc.argv, tc.workDir, got, tc.want)
 		}
 	}

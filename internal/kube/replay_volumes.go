@@ -1,11 +1,13 @@
 package kube
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -13,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/tmpdir"
 )
@@ -29,6 +32,21 @@ type replayer struct {
 	// DryRunDir (true for files, false for directories), so mounts and
 	// subPaths are checked as if they had been written.
 	planned map[string]bool
+	// ctxDir and dockerfile are where the executor reads the build
+	// context and the Dockerfile in the container (see podPaths).
+	ctxDir, dockerfile string
+	// configs are the docker config.json files of Secrets that defer to a
+	// credential helper; Plan resolves them on the host once every mount,
+	// and so the Dockerfile, is known.
+	configs []dockerConfig
+}
+
+// dockerConfig is one Secret key holding a docker config.json that needs
+// the host's credential helpers.
+type dockerConfig struct {
+	secret string // the Secret's name
+	dst    string // the file replay wrote it to
+	raw    []byte
 }
 
 func (p *replayer) tempDir() (string, error) {
@@ -74,6 +92,11 @@ func (p *replayer) mount(vm corev1.VolumeMount, locked []string) (m plan.Mount, 
 			return m, false, fmt.Sprintf("mount %q has subPath %q, which leaves its volume; fix the manifest", vm.Name, vm.SubPath)
 		}
 		src = filepath.Join(src, filepath.FromSlash(vm.SubPath))
+	}
+	if pvc := vol.PersistentVolumeClaim; pvc != nil && p.o.Volumes[vol.Name] == "" {
+		if hint := p.claimHint(pvc.ClaimName, src, path.Clean(vm.MountPath)); hint != "" && !slices.Contains(p.r.Warnings, hint) {
+			p.r.Warnings = append(p.r.Warnings, hint)
+		}
 	}
 	// The daemon would create a missing source as an empty directory,
 	// turning a missing config.json into a directory kaniko cannot read.
@@ -263,9 +286,6 @@ func (p *replayer) writeSecret(dir, volName, name string, items []corev1.KeyToPa
 		}
 		return fmt.Sprintf("volume %q (secret %q) needs --secret %s=FILE (a config.json or the Secret's YAML)", volName, name, name), nil
 	}
-	if cfg, ok := data[corev1.DockerConfigJsonKey]; ok {
-		p.warnCredsStore(name, cfg)
-	}
 	return p.writeKeys(dir, volName, "secret", name, data, items, opt, 0o600)
 }
 
@@ -427,20 +447,70 @@ func (p *replayer) writeKeys(dir, volName, kind, name string, data map[string][]
 		if err := p.put(dst, f.data, mode); err != nil {
 			return "", fmt.Errorf("writing %s %q key to %q: %w", kind, name, dst, err)
 		}
+		if kind == "secret" && creds.UsesHelpers(f.data) {
+			p.configs = append(p.configs, dockerConfig{secret: name, dst: dst, raw: f.data})
+		}
 	}
 	return "", nil
 }
 
-// warnCredsStore notes a docker config that defers to a credential store:
-// the executor image has no desktop, osxkeychain or pass helper, so such a
-// config authenticates nothing inside it.
-func (p *replayer) warnCredsStore(name string, cfg []byte) {
-	var c struct {
-		CredsStore string `json:"credsStore"`
+// claimHint returns a hint when a --claim directory (src, mounted at
+// target) looks like the build context itself rather than the claim
+// holding it: the context lies below target, src has no such directory,
+// yet src holds the Dockerfile the arguments name directly. The user meant
+// the parent directory, and the executor would fail on a missing context.
+func (p *replayer) claimHint(claim, src, target string) string {
+	rel, ok := under(target, p.ctxDir)
+	if !ok || rel == "." {
+		return ""
 	}
-	if json.Unmarshal(cfg, &c) == nil && c.CredsStore != "" {
-		p.r.Warnings = append(p.r.Warnings, fmt.Sprintf("the docker config for secret %q uses credsStore %q, which the executor image does not have; give a config.json with inline auths", name, c.CredsStore))
+	dfRel, ok := under(p.ctxDir, p.dockerfile)
+	if !ok || dfRel == "." {
+		return ""
 	}
+	if _, err := os.Stat(filepath.Join(src, filepath.FromSlash(rel))); err == nil {
+		return ""
+	}
+	if st, err := os.Stat(filepath.Join(src, filepath.FromSlash(dfRel))); err != nil || st.IsDir() {
+		return ""
+	}
+	return fmt.Sprintf("--claim %s points at %q, which looks like the build context itself: it holds %q but no %q; pass its parent directory (the pod reads the context from %s)", claim, p.o.Claims[claim], dfRel, rel, p.ctxDir)
+}
+
+// ResolveCredentials gives every Secret's docker config.json that defers
+// to credsStore or credHelpers the treatment a build's config gets: the
+// helpers run on the host for regs, the registries the build touches (the
+// preparation step's list: the executor flags and the Dockerfile's
+// images), and the file replay wrote is replaced by the inline result. The
+// executor image has none of the host's helpers, so the raw file would
+// fail there with "docker-credential-... not found". Secrets reach only
+// that private file. A push registry whose helper fails is an error
+// wrapping creds.ErrPushCredentials.
+func (r *Replay) ResolveCredentials(ctx context.Context, regs []creds.Registry, image string) error {
+	for _, c := range r.configs {
+		origin := fmt.Sprintf("secret %q", c.secret)
+		res, err := creds.ResolveDockerConfig(ctx, c.raw, origin, regs, image)
+		if res != nil {
+			for _, w := range res.Warnings {
+				r.Warnings = append(r.Warnings, origin+": "+w)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("resolving the docker config of %s on the host: %w", origin, err)
+		}
+		if r.dryRun {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s will hold the docker config of %s with its credential helpers resolved on the host (inline auths only)", c.dst, origin))
+			continue
+		}
+		out, err := res.ConfigJSON()
+		if err != nil {
+			return fmt.Errorf("resolving the docker config of %s: %w", origin, err)
+		}
+		if err := os.WriteFile(c.dst, out, 0o600); err != nil {
+			return fmt.Errorf("writing the resolved docker config of %s to %q: %w", origin, c.dst, err)
+		}
+	}
+	return nil
 }
 
 func optional(b *bool) bool { return b != nil && *b }

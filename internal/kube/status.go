@@ -3,15 +3,15 @@ package kube
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 )
@@ -161,41 +161,142 @@ func readJob(data []byte) (*batchv1.Job, error) {
 	return nil, fmt.Errorf("%w: the input is empty; pass `kubectl get job NAME -o json`", ErrNotAJob)
 }
 
+// collectJobs sorts one YAML document into Jobs and descriptions of what
+// else it holds. Decoding goes through encoding/json directly so that a
+// value of the wrong type is reported by field and JSON kind, never with
+// the Go type it was meant for ("struct { v1.TypeMeta ...").
 func collectJobs(doc []byte, jobs *[]*batchv1.Job, others *[]string) error {
-	var head struct {
-		metav1.TypeMeta `json:",inline"`
-		Items           []runtime.RawExtension `json:"items"`
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return fmt.Errorf("%w: reading the Job: %s; pass `kubectl get job NAME -o json`", ErrBadManifest, oneLine(err))
 	}
-	if err := yaml.Unmarshal(doc, &head); err != nil {
-		return fmt.Errorf("%w: reading the Job: %s", ErrBadManifest, oneLine(err))
+	if jsonKind(js) == "a string" {
+		// A Dockerfile, a log or a typo'd file name read as YAML.
+		*others = append(*others, "plain text")
+		return nil
+	}
+	return collectJSON(js, jobs, others)
+}
+
+func collectJSON(js []byte, jobs *[]*batchv1.Job, others *[]string) error {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(js, &obj) != nil || obj == nil {
+		*others = append(*others, jsonKind(js))
+		return nil
+	}
+	var kind, apiVersion string
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"kind", &kind}, {"apiVersion", &apiVersion}} {
+		if raw, ok := obj[f.name]; ok && json.Unmarshal(raw, f.dst) != nil {
+			return fmt.Errorf("%w: reading the Job: field %q holds %s where a string belongs; pass `kubectl get job NAME -o json`", ErrBadManifest, f.name, jsonKind(raw))
+		}
 	}
 	switch {
-	case head.Kind == "Job" && strings.HasPrefix(head.APIVersion, "batch/"):
-		var j batchv1.Job
-		if err := yaml.Unmarshal(doc, &j); err != nil {
-			return fmt.Errorf("%w: reading the Job: %s", ErrBadManifest, oneLine(err))
+	case kind == "Job" && strings.HasPrefix(apiVersion, "batch/"):
+		return decodeJob(js, jobs)
+	case kind == "List" || kind == "JobList":
+		var items []json.RawMessage
+		if raw, ok := obj["items"]; ok && json.Unmarshal(raw, &items) != nil {
+			return fmt.Errorf("%w: reading the Job: field \"items\" of the %s holds %s where a list belongs; pass `kubectl get job NAME -o json`", ErrBadManifest, kind, jsonKind(raw))
 		}
-		*jobs = append(*jobs, &j)
-	case head.Kind == "List" || head.Kind == "JobList":
-		for _, it := range head.Items {
-			item := it.Raw
-			if head.Kind == "JobList" {
+		for _, item := range items {
+			if kind == "JobList" {
 				// Items of a typed list carry no kind of their own.
-				var j batchv1.Job
-				if err := yaml.Unmarshal(item, &j); err != nil {
-					return fmt.Errorf("%w: reading the Job: %s", ErrBadManifest, oneLine(err))
+				if err := decodeJob(item, jobs); err != nil {
+					return err
 				}
-				*jobs = append(*jobs, &j)
 				continue
 			}
-			if err := collectJobs(item, jobs, others); err != nil {
+			if err := collectJSON(item, jobs, others); err != nil {
 				return err
 			}
 		}
-	case head.Kind == "":
+	case kind == "":
 		*others = append(*others, "an object without kind")
 	default:
-		*others = append(*others, "a "+head.Kind)
+		*others = append(*others, "a "+kind)
 	}
 	return nil
+}
+
+// decodeJob decodes one Job, naming a mistyped field by its path.
+func decodeJob(js []byte, jobs *[]*batchv1.Job) error {
+	var j batchv1.Job
+	err := json.Unmarshal(js, &j)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		*jobs = append(*jobs, &j)
+		return nil
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("%w: reading the Job: field %q holds %s where %s belongs; pass `kubectl get job NAME -o json`", ErrBadManifest, te.Field, jsonValueKind(te.Value), goKind(te.Type))
+	case errors.As(err, &te):
+		return fmt.Errorf("%w: reading the Job: it is %s, not an object; pass `kubectl get job NAME -o json`", ErrBadManifest, jsonValueKind(te.Value))
+	}
+	return fmt.Errorf("%w: reading the Job: %s; pass `kubectl get job NAME -o json`", ErrBadManifest, oneLine(err))
+}
+
+// jsonKind names the kind of a JSON value for users.
+func jsonKind(js []byte) string {
+	s := bytes.TrimSpace(js)
+	if len(s) == 0 {
+		return "nothing"
+	}
+	switch s[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "true or false"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// jsonValueKind turns json.UnmarshalTypeError's Value into jsonKind's words.
+func jsonValueKind(v string) string {
+	switch {
+	case v == "object":
+		return "an object"
+	case v == "array":
+		return "a list"
+	case v == "string":
+		return "a string"
+	case v == "bool":
+		return "true or false"
+	case v == "number" || strings.HasPrefix(v, "number "):
+		return "a number"
+	}
+	return "a value"
+}
+
+// goKind says what JSON a Go type takes, in words without Go type names.
+func goKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another value"
 }

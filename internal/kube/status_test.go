@@ -150,7 +150,18 @@ func TestParseStatusErrors(t *testing.T) {
 		{"empty", "", ErrNotAJob, "the input is empty"},
 		{"no kind", `{"status":{}}`, ErrNotAJob, "without kind"},
 		{"garbage", "{not json", ErrBadManifest, "reading the Job"},
-		{"bad conditions", "apiVersion: batch/v1\nkind: Job\nstatus:\n  conditions: 3\n", ErrBadManifest, "reading the Job"},
+		{"bad conditions", "apiVersion: batch/v1\nkind: Job\nstatus:\n  conditions: 3\n", ErrBadManifest, `field "status.conditions" holds a number where a list belongs`},
+		// Issue 15 item 8: input that is no Job says so, without the Go
+		// types it failed to fill.
+		{"plain text", "hello\n", ErrNotAJob, "holds plain text and no Job"},
+		{"a Dockerfile", "FROM alpine\nRUN echo hi\n", ErrNotAJob, "holds plain text and no Job"},
+		{"a YAML list", "- a\n- b\n", ErrNotAJob, "holds a list and no Job"},
+		{"a number", "42\n", ErrNotAJob, "holds a number and no Job"},
+		{"a List of numbers", "apiVersion: v1\nkind: List\nitems: [3]\n", ErrNotAJob, "holds a number and no Job"},
+		{"a List with bad items", "apiVersion: v1\nkind: List\nitems: 3\n", ErrBadManifest, `field "items" of the List holds a number where a list belongs`},
+		{"a JobList of numbers", "apiVersion: batch/v1\nkind: JobList\nitems: [3]\n", ErrBadManifest, "it is a number, not an object"},
+		{"kind is a list", "kind: [1]\n", ErrBadManifest, `field "kind" holds a list where a string belongs`},
+		{"spec is a number", "apiVersion: batch/v1\nkind: Job\nspec: 3\n", ErrBadManifest, `field "spec" holds a number where an object belongs`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,6 +172,14 @@ func TestParseStatusErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
+			}
+			for _, goName := range []string{"struct {", "v1.", "runtime.", "Go value", "Go struct"} {
+				if strings.Contains(err.Error(), goName) {
+					t.Errorf("error %q names Go types (%q)", err, goName)
+				}
+			}
+			if !strings.Contains(err.Error(), "`kubectl get job NAME -o json`") {
+				t.Errorf("error %q has no hint", err)
 			}
 		})
 	}

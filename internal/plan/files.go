@@ -26,29 +26,51 @@ type Files struct {
 	DockerfileInContainer string
 }
 
-// ExecutorFiles resolves the context and Dockerfile the executor flags
-// name, with kaniko's defaults (context /workspace/, Dockerfile
-// "Dockerfile" relative to it), to host paths.
-func (c Container) ExecutorFiles(f spec.ExecutorFlags) Files {
-	var out Files
-	if !f.LocalContext() {
-		return out
+// ExecutorPaths returns where in the container the executor reads its
+// build context and Dockerfile, as kaniko resolves its flags: --context
+// (default /workspace, relative to the working directory) when it is a
+// local directory, and --dockerfile (default Dockerfile) relative to that
+// context. Either is "" when it is not a local path (a tar://, git:// or
+// bucket context).
+func ExecutorPaths(f spec.ExecutorFlags, workDir string) (ctxDir, dockerfile string) {
+	cwd := workDir
+	if cwd == "" {
+		cwd = spec.WorkspaceDir
 	}
-	ctxDir := f.Context
-	if ctxDir == "" {
-		ctxDir = spec.WorkspaceDir + "/"
+	ctxDir = spec.WorkspaceDir
+	if v := f.Context; v != "" {
+		ctxDir = ""
+		if dir, isDir := strings.CutPrefix(v, "dir://"); isDir || !strings.Contains(v, "://") {
+			if !path.IsAbs(dir) {
+				dir = path.Join(cwd, dir)
+			}
+			ctxDir = path.Clean(dir)
+		}
 	}
-	ctxDir = strings.TrimPrefix(ctxDir, "dir://")
-	out.Context, _ = c.HostPath(path.Clean(ctxDir))
 	df := f.Dockerfile
 	if df == "" {
 		df = "Dockerfile"
 	}
-	if !strings.HasPrefix(df, "/") {
-		df = path.Join(ctxDir, df)
+	switch {
+	case path.IsAbs(df):
+		dockerfile = path.Clean(df)
+	case ctxDir != "":
+		dockerfile = path.Join(ctxDir, df)
 	}
-	out.DockerfileInContainer = df
-	out.Dockerfile, _ = c.HostPath(df)
+	return ctxDir, dockerfile
+}
+
+// ExecutorFiles resolves the context and Dockerfile the executor flags
+// name (ExecutorPaths) to host paths through the container's mounts.
+func (c Container) ExecutorFiles(f spec.ExecutorFlags) Files {
+	ctxDir, df := ExecutorPaths(f, c.WorkingDir)
+	out := Files{DockerfileInContainer: df}
+	if ctxDir != "" {
+		out.Context, _ = c.HostPath(ctxDir)
+	}
+	if df != "" {
+		out.Dockerfile, _ = c.HostPath(df)
+	}
 	return out
 }
 

@@ -28,7 +28,9 @@ func TestExecutorFiles(t *testing.T) {
 		{"--context=dir:///workspace/ --dockerfile=sub/D", "/h/ws", "/h/ws/sub/D", "/workspace/sub/D"},
 		{"-d x", "/h/ws", "/h/ws/Dockerfile", "/workspace/Dockerfile"},
 		{"--context=git://github.com/a/b", "", "", ""},
+		{"--context=sub", "/h/ws/sub", "/h/ws/sub/Dockerfile", "/workspace/sub/Dockerfile"},
 		{"--context=/elsewhere --dockerfile=D", "", "", "/elsewhere/D"},
+		{"--context=git://x --dockerfile=/workspace/D", "", "/h/ws/D", "/workspace/D"},
 		{"--context=dir:///a --context=https://x/y", "", "", ""},
 	}
 	for _, tt := range tests {
@@ -48,5 +50,29 @@ func TestExecutorArgs(t *testing.T) {
 	c := Container{Entrypoint: []string{"/kaniko/executor", "--context=/w"}, Args: []string{"-d", "x"}}
 	if got := strings.Join(c.ExecutorArgs(), " "); got != "--context=/w -d x" {
 		t.Errorf("ExecutorArgs = %q", got)
+	}
+}
+
+func TestExecutorPaths(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		argv        []string
+		workDir     string
+		ctx, docker string
+	}{
+		{nil, "", "/workspace", "/workspace/Dockerfile"},
+		{[]string{"--context=dir:///workspace/app", "--dockerfile=Dockerfile"}, "", "/workspace/app", "/workspace/app/Dockerfile"},
+		{[]string{"-c", "sub", "-f", "/df/Dockerfile"}, "/w", "/w/sub", "/df/Dockerfile"},
+		{[]string{"--context=tar://stdin"}, "", "", ""},
+		{[]string{"--context=git://github.com/a/b", "--dockerfile=/x/D"}, "", "", "/x/D"},
+	} {
+		f, err := spec.ParseExecutorArgs(tc.argv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, df := ExecutorPaths(f, tc.workDir)
+		if ctx != tc.ctx || df != tc.docker {
+			t.Errorf("ExecutorPaths(%q, %q) = %q, %q; want %q, %q", tc.argv, tc.workDir, ctx, df, tc.ctx, tc.docker)
+		}
 	}
 }

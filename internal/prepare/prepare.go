@@ -37,6 +37,9 @@ func (o Options) Validate() error {
 	if err := o.Build.Validate(); err != nil {
 		return err
 	}
+	if err := creds.CheckConfigDir(o.DockerConfig); err != nil {
+		return errs.Mark(err, spec.ErrUsage)
+	}
 	return o.lintValidate()
 }
 
