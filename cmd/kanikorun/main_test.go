@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
 	"github.com/kanikorun/kanikorun/internal/testfs"
@@ -25,8 +27,18 @@ var (
 	reg           *testbed.Registry
 )
 
+// TestMain sets up the package once, unless the test binary was started
+// as a script's kanikorun command (testscript.Main runs that and exits).
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
+	testscript.Main(setUp{m}, scriptCommands)
+}
+
+// setUp runs the tests after the package's set-up.
+type setUp struct{ m *testing.M }
+
+func (s setUp) Run() int {
+	m := s.m
+	return func() int {
 		ctx := context.Background()
 		// The stand-in's image name is not one the linter knows; say which
 		// executor it stands in for, as a user of a mirrored image would.
@@ -53,7 +65,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		return m.Run()
-	}())
+	}()
 }
 
 // result is one kanikorun invocation.
