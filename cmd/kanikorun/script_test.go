@@ -26,6 +26,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kanikorun/kanikorun/creds/credstest"
+	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
 )
@@ -94,6 +95,8 @@ func scriptSetup(env *testscript.Env) error {
 	env.Setenv("DOCKER_CONFIG", dockerConfig)
 	env.Setenv("KANIKORUN_EXECUTOR_FLAVOR", "upstream")
 	env.Setenv("ARGV_MARKER", strings.TrimSpace(testbed.ArgvMarker))
+	// A script that points DOCKER_HOST elsewhere can put it back.
+	env.Setenv("OUTER_DOCKER_HOST", os.Getenv("DOCKER_HOST"))
 	for _, k := range []string{"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_CONTEXT", "CI"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env.Setenv(k, v)
@@ -169,15 +172,23 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdNothingLeft: nothingleft CONTEXT fails when a container built from
-// the context directory remains, or anything is left in $TMPDIR.
+// the context directory remains, or anything is left in $TMPDIR;
+// nothingleft -replay WORKLOAD (Job/NAME) checks replay's containers of
+// that workload instead of a context's.
 func cmdNothingLeft(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 1 {
-		ts.Fatalf("usage: nothingleft CONTEXT")
+	labels := map[string]string{}
+	switch {
+	case !neg && len(args) == 1:
+		labels[spec.ContextLabel] = ts.MkAbs(args[0])
+	case !neg && len(args) == 2 && args[0] == "-replay":
+		labels[kube.ReplayLabel] = args[1]
+	default:
+		ts.Fatalf("usage: nothingleft CONTEXT | nothingleft -replay WORKLOAD")
 	}
 	cli, err := testbed.Docker(context.Background())
 	ts.Check(err)
 	defer cli.Close()
-	ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ts.MkAbs(args[0])})
+	ids, err := testbed.Containers(context.Background(), cli, labels)
 	ts.Check(err)
 	if len(ids) > 0 {
 		ts.Fatalf("containers left behind: %v", ids)
@@ -222,21 +233,25 @@ func cmdLs(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// cmdLines: lines stdout|stderr N [PREFIX] checks that the last command's
-// stream has exactly N lines and, with PREFIX, that every one starts with
-// it.
+// cmdLines: lines stdout|stderr N|* [PREFIX] checks that the last
+// command's stream has exactly N lines (* any number) and, with PREFIX,
+// that every one starts with it.
 func cmdLines(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 || len(args) > 3 || (args[0] != "stdout" && args[0] != "stderr") {
-		ts.Fatalf("usage: lines stdout|stderr N [PREFIX]")
+		ts.Fatalf("usage: lines stdout|stderr N|* [PREFIX]")
 	}
-	want, err := strconv.Atoi(args[1])
-	ts.Check(err)
+	want := -1
+	if args[1] != "*" {
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		want = n
+	}
 	text := ts.ReadFile(args[0])
 	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 	if text == "" {
 		lines = nil
 	}
-	if len(lines) != want || (text != "" && !strings.HasSuffix(text, "\n")) {
+	if (want >= 0 && len(lines) != want) || (text != "" && !strings.HasSuffix(text, "\n")) {
 		ts.Fatalf("%s has %d lines, want %d:\n%s", args[0], len(lines), want, text)
 	}
 	if len(args) == 3 {
