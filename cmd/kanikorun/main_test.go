@@ -84,22 +84,18 @@ func (r result) lastLine() string {
 	return lines[len(lines)-1]
 }
 
-// kanikorun runs the whole CLI in-process.
-func kanikorun(t *testing.T, args ...string) result {
-	t.Helper()
-	return kanikorunStdin(t, "", args...)
-}
-
 // cliMu serialises in-process runs: urfave/cli's shared help and version
 // flags are written by every app it sets up.
 var cliMu sync.Mutex
 
-func kanikorunStdin(t *testing.T, stdin string, args ...string) result {
+// kanikorun runs the whole CLI in-process, for the Go tests that are not
+// scripts (testdata/script): they compare or inspect what scripts cannot.
+func kanikorun(t *testing.T, args ...string) result {
 	t.Helper()
 	cliMu.Lock()
 	defer cliMu.Unlock()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"kanikorun"}, args...), strings.NewReader(stdin), &out, &errOut)
+	code := run(context.Background(), append([]string{"kanikorun"}, args...), strings.NewReader(""), &out, &errOut)
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 

@@ -105,6 +105,15 @@ func scriptSetup(env *testscript.Env) error {
 	return nil
 }
 
+// executorImageOrDefault is the stand-in, or the default executor where
+// Docker is missing (scripts that run it skip then).
+func executorImageOrDefault() string {
+	if executorImage != "" {
+		return executorImage
+	}
+	return spec.DefaultExecutorImage
+}
+
 // The base image RUN steps need (a /bin/sh stub for the stand-in), pushed
 // once per test process.
 var (
