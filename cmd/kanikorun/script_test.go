@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,6 +24,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kanikorun/kanikorun/creds/credstest"
@@ -145,7 +149,50 @@ func scriptCondition(cond string) (bool, error) {
 		}
 		return false, nil
 	}
+	if err := ensureStandIn(context.Background()); err != nil {
+		return false, err
+	}
 	return true, nil
+}
+
+// standInMu serialises ensureStandIn's loads.
+var standInMu sync.Mutex
+
+// ensureStandIn loads the stand-in executor again when it is gone from the
+// daemon: a test run of another checkout (other stand-in sources) prunes
+// the stand-ins it does not use. It does not prune in turn.
+func ensureStandIn(ctx context.Context) error {
+	standInMu.Lock()
+	defer standInMu.Unlock()
+	cli, err := testbed.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(ctx, executorImage); err == nil {
+		return nil
+	}
+	img, err := testbed.StandIn(ctx)
+	if err != nil {
+		return err
+	}
+	tag, err := name.NewTag(executorImage)
+	if err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarball.Write(tag, img, pw)) }()
+	resp, err := cli.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		pr.CloseWithError(err)
+		return fmt.Errorf("loading %q into the daemon again: %w", executorImage, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	if _, err := cli.ImageInspect(ctx, executorImage); err != nil {
+		return fmt.Errorf("loading %q into the daemon again: %w", executorImage, err)
+	}
+	return nil
 }
 
 // dockerDown says why the daemon is not there.
