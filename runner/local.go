@@ -242,6 +242,7 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		return nil, errs.Mark(err, spec.ErrUsage)
 	}
 	defer rep.Cleanup()
+	shown := rep.ShowNotes(s.notice, 0, 0)
 	pc := rep.Container
 	argv := pc.ExecutorArgs()
 	flags, err := spec.ParseExecutorArgs(argv)
@@ -263,12 +264,7 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 	// here, for the registries the preparation found, as build resolves
 	// the user's.
 	err = rep.ResolveCredentials(ctx, p.Registries, pc.Image)
-	for _, w := range rep.Warnings {
-		s.notice("warning: %s", w)
-	}
-	for _, n := range rep.Notes {
-		s.notice("%s", n)
-	}
+	rep.ShowNotes(s.notice, shown[0], shown[1])
 	if err != nil {
 		return nil, errs.Mark(err, spec.ErrUsage)
 	}

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -1046,70 +1045,5 @@ func TestE2ECredsInterruptWhileHelperHangs(t *testing.T) {
 	}
 	if ee.ExitCode() != exitInterrupted {
 		t.Errorf("exit %d, want %d after Ctrl-C during credential resolution: %s", ee.ExitCode(), exitInterrupted, strings.TrimSpace(stderr.String()))
-	}
-}
-
-// The registries table: `build --dry-run` writes it to stderr (stdout
-// keeps the docker run line) and `creds` to stdout, the same rows, one
-// per registry the build touches, with where each gets its credentials.
-func TestE2ECredsTableInDryRunAndCredsCommand(t *testing.T) {
-	testbed.RequireDocker(t)
-	const pullHelper = "kanikorun-e2e-pull"
-	tmp := ecSetup(t, ecStore, pullHelper)
-	credstest.Store(t, ecStore, map[string]credstest.Cred{reg.Addr: {Username: reg.Username, Secret: reg.Password}})
-	credstest.Store(t, pullHelper, map[string]credstest.Cred{"registry.example.com": {Username: "puller", Secret: "pull-secret-" + testbed.RandomPassword()}})
-	cfgDir := ecConfigDir(t, ecJSON(t, map[string]any{
-		"credsStore":  ecStore,
-		"credHelpers": map[string]string{"registry.example.com": pullHelper, "gcr.io": "gcr", "quay.io": "nonexistent"},
-		"auths":       map[string]any{"unused.example.com": map[string]string{"auth": ecBasicAuth("u", "unused-secret")}},
-	}))
-	ctxDir := buildContext(t, map[string]string{"Dockerfile": "ARG BASE=registry.example.com/base:1\nFROM $BASE AS a\nFROM gcr.io/proj/img AS b\nFROM quay.io/org/img\nCOPY --from=a /a /a\nCOPY --from=b /b /b\n"})
-	flags := []string{"-t", reg.Ref("e2e-creds/table:1"), "--executor-image", executorImage, "--docker-config", cfgDir, ctxDir}
-
-	creds := kanikorun(t, append([]string{"creds"}, flags...)...)
-	dry := kanikorun(t, append([]string{"build", "--dry-run"}, flags...)...)
-	if creds.code != 0 || dry.code != 0 {
-		t.Fatalf("creds:\n%s\ndry run:\n%s", creds, dry)
-	}
-	want := map[string][2]string{
-		reg.Addr:               {"push", "helper " + ecStore},
-		"registry.example.com": {"pull", "helper " + pullHelper},
-		"gcr.io":               {"pull", "credHelpers gcr (in executor)"},
-		"quay.io":              {"pull", "missing: helper nonexistent not found"},
-	}
-	for r, w := range want {
-		if row := ecTableRow(t, creds.stdout, r); row[1] != w[0] || row[3] != w[1] {
-			t.Errorf("creds row %q, want %q", row, w)
-		}
-	}
-	if n := len(strings.Split(strings.TrimRight(creds.stdout, "\n"), "\n")); n != 1+len(want) {
-		t.Errorf("creds table has %d lines, want %d:\n%s", n, 1+len(want), creds.stdout)
-	}
-	if !strings.Contains(dry.stderr, creds.stdout) {
-		t.Errorf("the dry run's stderr lacks the creds table:\n%s\nwant:\n%s", dry.stderr, creds.stdout)
-	}
-	if strings.Contains(dry.stdout, "REGISTRY") || !strings.HasPrefix(dry.stdout, "docker run ") {
-		t.Errorf("dry run stdout should be the docker run line alone:\n%s", dry.stdout)
-	}
-	if strings.Contains(creds.stderr, "REGISTRY") {
-		t.Errorf("creds wrote the table to stderr:\n%s", creds.stderr)
-	}
-	for _, r := range []result{creds, dry} {
-		out := r.stdout + r.stderr
-		ecAssertNoSecret(t, "output", out, reg.Password)
-		for _, s := range []string{"pull-secret-", "unused-secret", "unused.example.com", ecBasicAuth("u", "unused-secret")} {
-			if strings.Contains(out, s) {
-				t.Errorf("output holds %q:\n%s", s, out)
-			}
-		}
-	}
-	if w := ecLinesWith(creds.stderr, "kanikorun: warning: "); len(w) != 1 || !strings.Contains(w[0], `"quay.io"`) || !strings.Contains(w[0], "nonexistent") {
-		t.Errorf("creds warnings = %q, want one for quay.io", w)
-	}
-	if strings.Contains(dry.stdout+dry.stderr, testbed.ArgvMarker) {
-		t.Error("the dry run started the executor")
-	}
-	if got := ecFilesUnder(t, tmp); !reflect.DeepEqual(got, map[string]string{}) {
-		t.Errorf("left in TMPDIR: %v", ecSortedKeys(got))
 	}
 }

@@ -150,31 +150,6 @@ func TestIssue15MissingDockerConfig(t *testing.T) {
 	kubeNoReplayContainer(t, "Job/issue15")
 }
 
-// Issue 15 item 8: status on something that is not a Job says so in one
-// line, without Go type names.
-func TestIssue15StatusNotAJob(t *testing.T) {
-	for in, say := range map[string]string{
-		"FROM alpine\nRUN true\n":                    "holds plain text and no Job",
-		"- a\n- b\n":                                 "holds a list and no Job",
-		"apiVersion: v1\nkind: List\nitems: [3]\n":   "holds a number and no Job",
-		"apiVersion: batch/v1\nkind: Job\nspec: 3\n": `field "spec" holds a number where an object belongs`,
-	} {
-		r := kanikorunStdin(t, in, "status", "-")
-		if r.code != 125 || r.stdout != "" {
-			t.Errorf("status of %q: exit %d, want 125 and no stdout:\n%s", in, r.code, r)
-		}
-		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-		if len(lines) != 1 || !strings.Contains(lines[0], say) || !strings.Contains(lines[0], "kubectl get job NAME -o json") {
-			t.Errorf("status of %q: want one line saying %q with a hint:\n%s", in, say, r)
-		}
-		for _, goName := range []string{"struct {", "v1.", "runtime.", "Go value", "Go struct"} {
-			if strings.Contains(r.stderr, goName) {
-				t.Errorf("status of %q names Go types:\n%s", in, r)
-			}
-		}
-	}
-}
-
 // Issue 15 item 17: --claim pointing at the context instead of the claim
 // holding it gets one hint line, before the executor fails.
 func TestIssue15ClaimIsTheContext(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
 	"github.com/kanikorun/kanikorun/internal/testfs"
@@ -25,8 +27,18 @@ var (
 	reg           *testbed.Registry
 )
 
+// TestMain sets up the package once, unless the test binary was started
+// as a script's kanikorun command (testscript.Main runs that and exits).
 func TestMain(m *testing.M) {
-	os.Exit(func() int {
+	testscript.Main(setUp{m}, scriptCommands)
+}
+
+// setUp runs the tests after the package's set-up.
+type setUp struct{ m *testing.M }
+
+func (s setUp) Run() int {
+	m := s.m
+	return func() int {
 		ctx := context.Background()
 		// The stand-in's image name is not one the linter knows; say which
 		// executor it stands in for, as a user of a mirrored image would.
@@ -53,7 +65,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		return m.Run()
-	}())
+	}()
 }
 
 // result is one kanikorun invocation.
@@ -72,22 +84,18 @@ func (r result) lastLine() string {
 	return lines[len(lines)-1]
 }
 
-// kanikorun runs the whole CLI in-process.
-func kanikorun(t *testing.T, args ...string) result {
-	t.Helper()
-	return kanikorunStdin(t, "", args...)
-}
-
 // cliMu serialises in-process runs: urfave/cli's shared help and version
 // flags are written by every app it sets up.
 var cliMu sync.Mutex
 
-func kanikorunStdin(t *testing.T, stdin string, args ...string) result {
+// kanikorun runs the whole CLI in-process, for the Go tests that are not
+// scripts (testdata/script): they compare or inspect what scripts cannot.
+func kanikorun(t *testing.T, args ...string) result {
 	t.Helper()
 	cliMu.Lock()
 	defer cliMu.Unlock()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"kanikorun"}, args...), strings.NewReader(stdin), &out, &errOut)
+	code := run(context.Background(), append([]string{"kanikorun"}, args...), strings.NewReader(""), &out, &errOut)
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 

@@ -89,6 +89,19 @@ type Replay struct {
 	dryRun  bool
 }
 
+// ShowNotes hands the warnings and notes from the given indexes on to
+// show, as single lines, and returns how many of each there are, so a
+// later call shows only the new ones.
+func (r *Replay) ShowNotes(show func(format string, a ...any), warnings, notes int) [2]int {
+	for _, w := range r.Warnings[warnings:] {
+		show("warning: %s", w)
+	}
+	for _, n := range r.Notes[notes:] {
+		show("%s", n)
+	}
+	return [2]int{len(r.Warnings), len(r.Notes)}
+}
+
 // Cleanup removes the files the replay wrote (materialised Secrets,
 // emptyDirs, a temporary digest file). Call it after the container ran.
 func (r *Replay) Cleanup() error {
