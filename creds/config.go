@@ -38,7 +38,7 @@ func ConfigFile(dir string) (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("%w: no home directory (%v); set DOCKER_CONFIG or pass --docker-config", ErrConfig, err)
+		return "", fmt.Errorf("%w: no home directory (%w); set DOCKER_CONFIG or pass --docker-config", ErrConfig, err)
 	}
 	return filepath.Join(home, ".docker", config.ConfigFileName), nil
 }

@@ -317,7 +317,7 @@ func dockerfileImages(df *dockerfile.File, buildArgs []string, target string) ([
 		}
 		r, err := name.ParseReference(ref, name.WeakValidation)
 		if err != nil {
-			return fmt.Errorf("line %d: %s %q is not an image reference (%v); check the ARG values it uses", line, use, ref, err)
+			return fmt.Errorf("line %d: %s %q is not an image reference (%w); check the ARG values it uses", line, use, ref, err)
 		}
 		out = append(out, image{ref: ref, registry: r.Context().RegistryStr(), use: use, line: line})
 		return nil

@@ -110,7 +110,7 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return nil, err
 	}
 	b := p.Build
-	if len(b.Destinations) == 0 && !b.NoPush {
+	if b.EffectiveNoPush() && !b.NoPush {
 		s.notice("no --destination given: building with --no-push")
 	}
 	cr, err := p.Credentials(ctx, s.Stderr)

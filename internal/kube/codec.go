@@ -205,7 +205,7 @@ func (d *decoder) doc(doc []byte) ([]runtime.Object, error) {
 	if !c.scheme.Recognizes(gvk) {
 		var p metav1.PartialObjectMetadata
 		if err := yaml.Unmarshal(doc, &p); err != nil {
-			return nil, fmt.Errorf("%s: %v", tm.Kind, err)
+			return nil, fmt.Errorf("%s: %w", tm.Kind, err)
 		}
 		return []runtime.Object{&p}, nil
 	}
@@ -224,7 +224,7 @@ func (d *decoder) doc(doc []byte) ([]runtime.Object, error) {
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", tm.Kind, err)
+		return nil, fmt.Errorf("%s: %w", tm.Kind, err)
 	}
 	// The serializer clears apiVersion and kind after decoding into a
 	// typed object; callers print them, so put them back.
@@ -322,7 +322,7 @@ func releaseOf(version string) string {
 func flattenTyped(list runtime.Object, listKind schema.GroupVersionKind) ([]runtime.Object, error) {
 	items, err := meta.ExtractList(list)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", listKind.Kind, err)
+		return nil, fmt.Errorf("%s: %w", listKind.Kind, err)
 	}
 	itemKind := listKind.GroupVersion().WithKind(strings.TrimSuffix(listKind.Kind, "List"))
 	for _, it := range items {

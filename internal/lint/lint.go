@@ -88,7 +88,7 @@ type Options struct {
 	// without it, which the linter reports on the fork.
 	Secrets []string
 	// SkipUnusedStages is the executor's --skip-unused-stages as given
-	// (spec.BoolFlag); nil means its default (the fork skips, upstream
+	// (spec.ExecutorFlags.SkipUnusedStages); nil means its default (the fork skips, upstream
 	// builds every stage before the target).
 	SkipUnusedStages *bool
 	// CustomPlatform is the executor's --custom-platform, if given: the

@@ -145,7 +145,7 @@ func ParseExecutorArgs(args []string) (ExecutorFlags, error) {
 	fs.StringP("verbosity", "v", "", "")
 	fs.BoolP("help", "h", false, "")
 	if err := fs.Parse(args); err != nil {
-		return ExecutorFlags{}, fmt.Errorf("%w: %v", ErrExecutorArgs, err)
+		return ExecutorFlags{}, fmt.Errorf("%w: %w", ErrExecutorArgs, err)
 	}
 	if fs.Changed("skip-unused-stages") {
 		f.SkipUnusedStages = &skipUnused

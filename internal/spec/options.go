@@ -98,6 +98,10 @@ func (o Options) build() (*Build, error) {
 	if img == "" {
 		img = DefaultExecutorImage
 	}
+	extra, err := ParseExecutorArgs(o.ExecutorArgs)
+	if err != nil {
+		return nil, err
+	}
 	b := &Build{
 		Context:       ctxAbs,
 		Dockerfile:    df,
@@ -112,8 +116,9 @@ func (o Options) build() (*Build, error) {
 			Mirrors:       o.Mirrors,
 			SkipTLSVerify: o.SkipTLSVerify,
 		},
-		ExtraArgs: o.ExecutorArgs,
-		Outputs:   Outputs{Load: o.Load},
+		ExtraArgs:         o.ExecutorArgs,
+		ExtraDestinations: extra.Destinations,
+		Outputs:           Outputs{Load: o.Load},
 	}
 	for _, out := range []struct {
 		flag, path string
@@ -132,7 +137,7 @@ func (o Options) build() (*Build, error) {
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
-	if len(b.Destinations) == 0 && (b.Outputs.TarPath != "" || b.Outputs.Load) {
+	if len(b.Destinations) == 0 && len(b.ExtraDestinations) == 0 && (b.Outputs.TarPath != "" || b.Outputs.Load) {
 		b.GeneratedDestination = GenerateLocalName(b.Context, "latest")
 	}
 	return b, nil

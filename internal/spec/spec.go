@@ -51,6 +51,9 @@ type Build struct {
 	ExecutorImage string
 	// ExtraArgs are passed to the executor verbatim, after everything else.
 	ExtraArgs []string
+	// ExtraDestinations are the --destination values among ExtraArgs: a
+	// destination given after -- is a destination all the same.
+	ExtraDestinations []string
 }
 
 // Outputs are host paths for what the build produces besides a push.
@@ -112,7 +115,7 @@ var (
 // PushDestinations returns the destinations the executor is told about:
 // the user's, or the generated local name.
 func (b *Build) PushDestinations() []string {
-	if len(b.Destinations) == 0 && b.GeneratedDestination != "" {
+	if len(b.Destinations) == 0 && len(b.ExtraDestinations) == 0 && b.GeneratedDestination != "" {
 		return []string{b.GeneratedDestination}
 	}
 	return b.Destinations
@@ -121,7 +124,7 @@ func (b *Build) PushDestinations() []string {
 // EffectiveNoPush reports whether the executor runs with --no-push: asked
 // for, or implied because there is nothing real to push to.
 func (b *Build) EffectiveNoPush() bool {
-	return b.NoPush || len(b.Destinations) == 0
+	return b.NoPush || len(b.Destinations) == 0 && len(b.ExtraDestinations) == 0
 }
 
 // Args renders the executor's argument list for the given layout. It is the
@@ -201,7 +204,7 @@ func (b *Build) Validate() error {
 	if st.IsDir() {
 		return fmt.Errorf("%w: %q is a directory; point -f at the Dockerfile itself", ErrNoDockerfile, b.Dockerfile)
 	}
-	for _, d := range b.Destinations {
+	for _, d := range append(append([]string(nil), b.Destinations...), b.ExtraDestinations...) {
 		if err := ValidateDestination(d); err != nil {
 			return err
 		}
@@ -210,7 +213,7 @@ func (b *Build) Validate() error {
 		return fmt.Errorf("%w: empty executor image; pass --executor-image", ErrInvalidReference)
 	}
 	if _, err := name.ParseReference(b.ExecutorImage); err != nil {
-		return fmt.Errorf("%w: executor image %q: %v; pass a reference like %s", ErrInvalidReference, b.ExecutorImage, err, DefaultExecutorImage)
+		return fmt.Errorf("%w: executor image %q: %w; pass a reference like %s", ErrInvalidReference, b.ExecutorImage, err, DefaultExecutorImage)
 	}
 	for _, kv := range b.Labels {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -229,7 +232,7 @@ func (b *Build) Validate() error {
 // tag reference (kaniko cannot push to a digest).
 func ValidateDestination(d string) error {
 	if _, err := name.NewTag(d, name.WeakValidation); err != nil {
-		return fmt.Errorf("%w: destination %q: %v; use a reference like registry.example.com/team/app:tag", ErrInvalidReference, d, err)
+		return fmt.Errorf("%w: destination %q: %w; use a reference like registry.example.com/team/app:tag", ErrInvalidReference, d, err)
 	}
 	return nil
 }
