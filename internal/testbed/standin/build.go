@@ -64,6 +64,8 @@ type stage struct {
 	args    map[string]string // ARGs declared in this stage and their values
 	argKeys []string
 	fs      map[string]*fsEntry // flattened filesystem, nil when stale
+	// key is the layer cache's composite key of everything so far.
+	key string
 }
 
 // fsEntry is one path of a flattened image filesystem.
@@ -250,12 +252,16 @@ func (b *builder) buildStage(idx int, st *instructions.Stage, final bool) (*stag
 	case strings.EqualFold(base, "scratch"):
 		b.log.Infof("No base image, nothing to extract")
 		s.img = empty.Image
+		s.key = "scratch"
 	default:
 		if i := b.stageIndex(base); i >= 0 {
 			baseIdx = i
 			s.img = b.stages[i].img
+			s.key = b.stages[i].key
 		} else if s.img, err = b.pull(base); err != nil {
 			return nil, err
+		} else {
+			s.key = stageKey(s.img, base)
 		}
 	}
 	cf, err := s.img.ConfigFile()
@@ -288,6 +294,9 @@ func (b *builder) buildStage(idx int, st *instructions.Stage, final bool) (*stag
 					return nil, err
 				}
 			}
+		}
+		if _, isRun := c.(*instructions.RunCommand); !isRun {
+			s.extendKey(c.(fmt.Stringer).String())
 		}
 		if err := b.execute(s, c); err != nil {
 			return nil, fmt.Errorf("failed to execute command: %w", err)
@@ -358,6 +367,9 @@ func (b *builder) pull(ref string) (v1.Image, error) {
 		b.log.Infof("Retrieving image %s from mapped registry %s", mapped, target)
 		img, err := b.fetch(mapped)
 		if err == nil {
+			if cached := b.cachedBase(img); cached != nil {
+				return cached, nil
+			}
 			return img, nil
 		}
 		b.log.Warnf("Failed to retrieve image %s from remapped registry %s: %v. Will try with the next registry, or fallback to the original registry.", mapped, target, err)
@@ -374,6 +386,9 @@ func (b *builder) pull(ref string) (v1.Image, error) {
 	img, err := b.fetch(r)
 	if err != nil {
 		return nil, fmt.Errorf("unable to complete operation after %d attempts, last error: %w", b.o.imageDownloadRetry, err)
+	}
+	if cached := b.cachedBase(img); cached != nil {
+		return cached, nil
 	}
 	return img, nil
 }
@@ -850,6 +865,7 @@ func writeReal(p string, e *fsEntry) error {
 
 // addLayer appends a layer holding the given absolute paths.
 func (b *builder) addLayer(s *stage, createdBy string, files map[string]*fsEntry) error {
+	s.extendKey(createdBy, filesKey(files))
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
@@ -974,6 +990,24 @@ func (b *builder) run(s *stage, c *instructions.RunCommand) error {
 		}
 	}
 	script := strings.Join(c.CmdLine, " ")
+	s.extendKey(c.String(), strings.Join(s.env(), "\x00"))
+	if b.layerCacheOn() && b.cachedRun(s.key) {
+		b.log.Infof("Using caching version of cmd: %s", c.String())
+		return nil
+	}
+	if err := b.runUncached(s, c, fs, sh, secrets, script); err != nil {
+		return err
+	}
+	if b.layerCacheOn() {
+		if err := b.storeRun(s.key, c.String()); err != nil {
+			b.log.Warnf("Error uploading layer to cache: %v", err)
+		}
+	}
+	return nil
+}
+
+// runUncached runs a RUN step.
+func (b *builder) runUncached(s *stage, c *instructions.RunCommand, fs map[string]*fsEntry, sh []string, secrets map[string][]byte, script string) error {
 	argv := append(append([]string{}, sh...), script)
 	b.log.Infof("Cmd: %s", argv[0])
 	b.log.Infof("Args: %v", argv[1:])
