@@ -358,3 +358,20 @@ func dockerfileImages(df *dockerfile.File, buildArgs []string, target string) ([
 	}
 	return out, nil
 }
+
+// BaseImages lists the images the Dockerfile builds on (FROM, in the
+// stages built), with ARG defaults and build args substituted, as the
+// executor will pull them: the base-image cache is filled with these.
+func BaseImages(f spec.ExecutorFlags, df *dockerfile.File) ([]string, error) {
+	imgs, err := dockerfileImages(df, f.BuildArgs, f.Target)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrDockerfile, df.Path, err)
+	}
+	var out []string
+	for _, im := range imgs {
+		if im.use == UseFrom && !slices.Contains(out, im.ref) {
+			out = append(out, im.ref)
+		}
+	}
+	return out, nil
+}

@@ -23,6 +23,15 @@ type Mount struct {
 	ReadOnly bool
 }
 
+// VolumeMount is a named volume of the daemon mounted into the container:
+// it lives where the daemon runs, so it works for a remote daemon too.
+type VolumeMount struct {
+	// Name is the volume's name.
+	Name string
+	// Target is the absolute path inside the container.
+	Target string
+}
+
 // Container is everything needed to run the executor once.
 type Container struct {
 	// Image is the executor image reference.
@@ -38,6 +47,8 @@ type Container struct {
 	WorkingDir string
 	// Mounts are the bind mounts, in order.
 	Mounts []Mount
+	// Volumes are the named volumes mounted, in order.
+	Volumes []VolumeMount
 	// Network is the Docker network mode: "bridge", "host", "none" or a
 	// network name.
 	Network string
@@ -61,6 +72,10 @@ type HostFiles struct {
 	// Tar receives the image tarball the executor writes to
 	// spec.LocalTarPath; empty when no tarball is wanted.
 	Tar string
+	// CacheVolume is the named volume holding the layer and base-image
+	// cache, mounted at spec.CacheDir when the build uses the local
+	// cache; empty for none.
+	CacheVolume string
 }
 
 // LocalLayout is where the local runner puts a build's files inside the
@@ -83,9 +98,13 @@ func LocalLayout(b *spec.Build, wantTar bool) spec.Layout {
 // /kaniko/.docker/config.json, and writable single files for the digest and
 // the tarball.
 func Local(b *spec.Build, f HostFiles, network string) Container {
+	layout := LocalLayout(b, f.Tar != "")
+	if f.CacheVolume != "" && b.UsesLocalCache() {
+		layout.Cache = &spec.LocalCache{Dir: spec.CacheDir, Flavor: b.Cache.Flavor}
+	}
 	c := Container{
 		Image:      b.ExecutorImage,
-		Args:       b.Args(LocalLayout(b, f.Tar != "")),
+		Args:       b.Args(layout),
 		Network:    network,
 		DigestFile: f.Digest,
 		Labels:     map[string]string{spec.ContextLabel: b.Context},
@@ -108,6 +127,9 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 	}
 	if f.Tar != "" {
 		c.Mounts = append(c.Mounts, Mount{Source: f.Tar, Target: spec.LocalTarPath})
+	}
+	if layout.Cache != nil {
+		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir})
 	}
 	return c
 }
@@ -158,6 +180,9 @@ func (c Container) DockerRun() string {
 			v += ",readonly"
 		}
 		w = append(w, "--mount", v)
+	}
+	for _, v := range c.Volumes {
+		w = append(w, "--mount", "type=volume,source="+v.Name+",target="+v.Target)
 	}
 	var rest []string
 	if c.Entrypoint != nil {

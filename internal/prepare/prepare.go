@@ -91,6 +91,10 @@ func Prepare(o Options) (*Prepared, error) {
 	if err := o.lintValidate(); err != nil {
 		return nil, err
 	}
+	// Each flavour reads its own base-image cache layout.
+	if e, err := lint.ResolveExecutor(b.ExecutorImage, o.Preflight.Flavor); err == nil {
+		b.Cache.Flavor = string(e.Flavor)
+	}
 	f, err := spec.ParseExecutorArgs(b.Args(spec.Layout{ContextDir: spec.WorkspaceDir, Dockerfile: b.ContainerDockerfile(spec.WorkspaceDir)}))
 	if err != nil {
 		return nil, errs.Mark(err, spec.ErrUsage)

@@ -52,6 +52,12 @@ type Options struct {
 	// ExecutorArgs are the arguments after --, handed to the executor
 	// verbatim after kanikorun's own.
 	ExecutorArgs []string
+	// NoCache is --no-cache: this build uses no cache at all.
+	NoCache bool
+	// CacheFrom and CacheTo are --cache-from and --cache-to
+	// (type=registry,ref=REPO): the executor's cache repository, used
+	// instead of the local cache volume.
+	CacheFrom, CacheTo []string
 	// LookupEnv reads the environment for a bare --build-arg KEY; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
@@ -119,6 +125,10 @@ func (o Options) build() (*Build, error) {
 		ExtraArgs:         o.ExecutorArgs,
 		ExtraDestinations: extra.Destinations,
 		Outputs:           Outputs{Load: o.Load},
+		Cache:             Cache{Off: o.NoCache, Explicit: extra.CacheRepo != "" || extra.CacheDir != ""},
+	}
+	if b.Cache.Repo, b.Cache.ReadOnly, err = CacheRepo(o.CacheFrom, o.CacheTo); err != nil {
+		return nil, err
 	}
 	for _, out := range []struct {
 		flag, path string

@@ -54,6 +54,8 @@ type Build struct {
 	// ExtraDestinations are the --destination values among ExtraArgs: a
 	// destination given after -- is a destination all the same.
 	ExtraDestinations []string
+	// Cache is how the build caches layers and base images.
+	Cache Cache
 }
 
 // Outputs are host paths for what the build produces besides a push.
@@ -89,6 +91,9 @@ type Layout struct {
 	// DigestFile is the container path the executor writes the digest to;
 	// empty for none.
 	DigestFile string
+	// Cache is the local cache volume in the container; nil where there
+	// is none (the Job, --no-cache).
+	Cache *LocalCache
 }
 
 // Names of the places the local runner uses inside the executor container.
@@ -164,6 +169,7 @@ func (b *Build) Args(l Layout) []string {
 	if b.Registry.SkipTLSVerify {
 		args = append(args, "--skip-tls-verify")
 	}
+	args = append(args, b.cacheArgs(l)...)
 	return append(args, b.ExtraArgs...)
 }
 
