@@ -23,6 +23,9 @@ type Local struct {
 	DockerConfig []byte
 	// Network is the container's network mode.
 	Network string
+	// Cache is the local cache; nil for none. It is used only when the
+	// build caches locally (spec.Build.UsesLocalCache).
+	Cache *LocalCache
 }
 
 // LocalResult is what a local build produced.
@@ -51,6 +54,16 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	}
 	if err != nil {
 		return LocalResult{}, err
+	}
+	if c := l.Cache; c != nil && l.Build.UsesLocalCache() {
+		if err := r.Engine.EnsureVolume(ctx, c.Volume, cacheVolumeLabels()); err != nil {
+			return LocalResult{}, r.ctxOr(ctx, fmt.Errorf("creating the cache volume %q: %w; build without it with --no-cache", c.Volume, oneLine(err)))
+		}
+		w.files.CacheVolume = c.Volume
+		warm := newWarmer(r.Engine, l.Build, *c, l.DockerConfig, r.Stderr)
+		rr := *r
+		rr.BeforeStart = warm.warm
+		r = &rr
 	}
 	res, err := r.Run(ctx, plan.Local(l.Build, w.files, l.Network))
 	out := LocalResult{Result: res}
@@ -185,6 +198,7 @@ func DryRun(b *spec.Build, network string) string {
 	files := plan.HostFiles{
 		DockerConfig: "$KANIKORUN_TMP/config.json",
 		Digest:       "$KANIKORUN_TMP/termination-log",
+		CacheVolume:  CacheVolumeName(),
 	}
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"

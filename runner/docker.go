@@ -16,8 +16,10 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -158,6 +160,69 @@ func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
 
 func (d *dockerEngine) Close() error { return d.cli.Close() }
 
+func (d *dockerEngine) EnsureVolume(ctx context.Context, name string, labels map[string]string) error {
+	if _, err := d.cli.VolumeInspect(ctx, name); err == nil {
+		return nil
+	} else if !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	// Two builds may create it at once; creating an existing local
+	// volume is not an error for the daemon.
+	_, err := d.cli.VolumeCreate(ctx, volume.CreateOptions{Name: name, Labels: labels})
+	return err
+}
+
+func (d *dockerEngine) Volumes(ctx context.Context, labels map[string]string) ([]Volume, error) {
+	f := filters.NewArgs()
+	for k, v := range labels {
+		f.Add("label", k+"="+v)
+	}
+	resp, err := d.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	if err != nil {
+		return nil, err
+	}
+	var out []Volume
+	for _, v := range resp.Volumes {
+		created, _ := time.Parse(time.RFC3339, v.CreatedAt)
+		out = append(out, Volume{Name: v.Name, Labels: v.Labels, CreatedAt: created})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
+	err := d.cli.VolumeRemove(ctx, name, false)
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err):
+		return fmt.Errorf("%w: %w", ErrVolumeInUse, oneLine(err))
+	}
+	return err
+}
+
+func (d *dockerEngine) StatPath(ctx context.Context, id, path string) (PathInfo, error) {
+	st, err := d.cli.ContainerStatPath(ctx, id, path)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return PathInfo{}, fmt.Errorf("%w: %s", ErrPathNotFound, path)
+		}
+		return PathInfo{}, err
+	}
+	return PathInfo{Size: st.Size, ModTime: st.Mtime, IsDir: st.Mode.IsDir(), LinkTarget: st.LinkTarget}, nil
+}
+
+func (d *dockerEngine) CopyTo(ctx context.Context, id, dir string, tar io.Reader) error {
+	return d.cli.CopyToContainer(ctx, id, dir, tar, container.CopyToContainerOptions{})
+}
+
+func (d *dockerEngine) CopyFrom(ctx context.Context, id, path string) (io.ReadCloser, error) {
+	rc, _, err := d.cli.CopyFromContainer(ctx, id, path)
+	if err != nil && cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrPathNotFound, path)
+	}
+	return rc, err
+}
+
 // imageNotFound marks a daemon error as ErrImageNotFound and keeps its
 // message, which names the image.
 type imageNotFound struct{ err error }
@@ -200,6 +265,9 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 			Target:   m.Target,
 			ReadOnly: m.ReadOnly,
 		})
+	}
+	for _, v := range c.Volumes {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Target})
 	}
 	return cfg, host
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 )
@@ -23,11 +24,10 @@ import (
 // implementation; tests put a fake in its place.
 //
 // Later features are further methods beside these, in the same terms, so
-// that none of the methods below change: listing the containers and
-// volumes that carry given labels (returning small structs of our own),
-// copying a tar stream into and out of a container (CopyTo, CopyFrom),
-// and creating and removing named volumes. A plan.Container will then
-// carry volume mounts next to its bind mounts, which CreateContainer maps.
+// that none of the methods change: the cache added named volumes
+// (EnsureVolume, Volumes, RemoveVolume) and copies into and out of a
+// container (StatPath, CopyTo, CopyFrom), and a plan.Container carries
+// volume mounts next to its bind mounts, which CreateContainer maps.
 type Engine interface {
 	// Ping checks that the daemon answers and says what it runs.
 	Ping(ctx context.Context) (DaemonInfo, error)
@@ -59,7 +59,55 @@ type Engine interface {
 	RemoveContainer(ctx context.Context, id string) error
 	// Close releases the connection to the daemon.
 	Close() error
+
+	// EnsureVolume creates the named volume with labels unless it
+	// exists; an existing volume is left as it is.
+	EnsureVolume(ctx context.Context, name string, labels map[string]string) error
+	// Volumes lists the volumes that carry every one of labels.
+	Volumes(ctx context.Context, labels map[string]string) ([]Volume, error)
+	// RemoveVolume removes the named volume. A volume that does not exist
+	// is not an error; one a container uses is an error wrapping
+	// ErrVolumeInUse.
+	RemoveVolume(ctx context.Context, name string) error
+	// StatPath describes path in the container id, created or running,
+	// volumes included. An error wrapping ErrPathNotFound means there is
+	// nothing there.
+	StatPath(ctx context.Context, id, path string) (PathInfo, error)
+	// CopyTo extracts the tar stream into the directory dir of the
+	// container id (created or running), volumes included; dir must exist.
+	CopyTo(ctx context.Context, id, dir string, tar io.Reader) error
+	// CopyFrom returns path of the container id as a tar stream whose
+	// entries start with path's base name. Close it when done.
+	CopyFrom(ctx context.Context, id, path string) (io.ReadCloser, error)
 }
+
+// Volume is a named volume as Engine.Volumes lists it.
+type Volume struct {
+	// Name is the volume's name.
+	Name string
+	// Labels are the volume's labels.
+	Labels map[string]string
+	// CreatedAt is when the daemon created it; zero when unknown.
+	CreatedAt time.Time
+}
+
+// PathInfo is what Engine.StatPath reports.
+type PathInfo struct {
+	// Size is the size in bytes.
+	Size int64
+	// ModTime is the modification time.
+	ModTime time.Time
+	// IsDir says it is a directory.
+	IsDir bool
+	// LinkTarget is the path a symbolic link resolves to; "" otherwise.
+	LinkTarget string
+}
+
+// ErrPathNotFound is how an Engine says a container has no such path.
+var ErrPathNotFound = errors.New("no such path in the container")
+
+// ErrVolumeInUse is how an Engine says a container still uses a volume.
+var ErrVolumeInUse = errors.New("volume in use")
 
 // DaemonInfo is what Ping reports about the daemon.
 type DaemonInfo struct {

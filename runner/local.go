@@ -134,7 +134,7 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return &Outcome{DryRun: DryRun(b, network)}, nil
 	}
 	r := newRunner(ctx, eng, o.Run, s, b.ExecutorImage, p.DockerConfig)
-	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network})
+	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network, Cache: localCache(p)})
 	if err != nil {
 		return nil, err
 	}
@@ -146,6 +146,17 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		s.notice("wrote %s", b.Outputs.TarPath)
 	}
 	return out, exited(res.ExitCode)
+}
+
+// localCache is the local cache of a prepared build.
+func localCache(p *prep.Prepared) *LocalCache {
+	c := &LocalCache{Volume: CacheVolumeName(), Insecure: p.Flags.InsecureRegistries}
+	if p.Dockerfile != nil {
+		// The Dockerfile parsed, or the preflight would have stopped us;
+		// an image it cannot name is one the executor will report.
+		c.Images, _ = creds.BaseImages(p.Flags, p.Dockerfile)
+	}
+	return c
 }
 
 func exited(code int) error {

@@ -40,6 +40,9 @@ type Runner struct {
 	RegistryAuth func(image string) string
 	// Timeout bounds one container run; zero means no limit.
 	Timeout time.Duration
+	// BeforeStart runs on the created container before it starts (the
+	// cache warmer copies base images into its volume); nil for nothing.
+	BeforeStart func(ctx context.Context, id string) error
 }
 
 // Result is what a finished executor run reports.
@@ -75,6 +78,11 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 	}
 	defer r.remove(id)
 
+	if r.BeforeStart != nil {
+		if err := r.BeforeStart(ctx, id); err != nil {
+			return Result{}, r.ctxOr(ctx, err)
+		}
+	}
 	code, err := r.Engine.RunContainer(ctx, id, r.Stdout, r.Stderr)
 	if err != nil {
 		return Result{}, r.ctxOr(ctx, runError(err, c.Network))

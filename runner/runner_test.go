@@ -37,6 +37,7 @@ type fakeEngine struct {
 	created   plan.Container
 	removed   []string
 	onStart   func() // runs when the container starts
+	fs        fakeFS // the container's files seen through CopyTo
 }
 
 var _ Engine = (*fakeEngine)(nil)

@@ -1,0 +1,126 @@
+package runner
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// fakeFS is what the fake engine's containers hold: what CopyTo put
+// there, by absolute path, and the volumes made.
+type fakeFS struct {
+	files   map[string]*tar.Header
+	data    map[string][]byte
+	volumes map[string]map[string]string
+	copies  int
+}
+
+func (f *fakeEngine) EnsureVolume(_ context.Context, name string, labels map[string]string) error {
+	f.record("volume")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fs.volumes == nil {
+		f.fs.volumes = map[string]map[string]string{}
+	}
+	if _, ok := f.fs.volumes[name]; !ok {
+		f.fs.volumes[name] = labels
+	}
+	return nil
+}
+
+func (f *fakeEngine) Volumes(_ context.Context, labels map[string]string) ([]Volume, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Volume
+	for n, l := range f.fs.volumes {
+		ok := true
+		for k, v := range labels {
+			ok = ok && l[k] == v
+		}
+		if ok {
+			out = append(out, Volume{Name: n, Labels: l})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (f *fakeEngine) RemoveVolume(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.fs.volumes, name)
+	return nil
+}
+
+func (f *fakeEngine) StatPath(_ context.Context, _, p string) (PathInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h, ok := f.fs.files[path.Clean(p)]
+	if !ok {
+		return PathInfo{}, fmt.Errorf("%w: %s", ErrPathNotFound, p)
+	}
+	return PathInfo{Size: h.Size, ModTime: h.ModTime, IsDir: h.Typeflag == tar.TypeDir, LinkTarget: h.Linkname}, nil
+}
+
+func (f *fakeEngine) CopyTo(_ context.Context, _, dir string, r io.Reader) error {
+	f.record("copy-to")
+	tr := tar.NewReader(r)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fs.copies++
+	if f.fs.files == nil {
+		f.fs.files, f.fs.data = map[string]*tar.Header{}, map[string][]byte{}
+	}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			return err
+		}
+		p := path.Join(dir, h.Name)
+		f.fs.files[p], f.fs.data[p] = h, b
+	}
+}
+
+func (f *fakeEngine) CopyFrom(_ context.Context, _, p string) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p = path.Clean(p)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	var names []string
+	for n := range f.fs.files {
+		if n == p || strings.HasPrefix(n, p+"/") {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil, errors.New("no such path")
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		h := *f.fs.files[n]
+		h.Name = path.Join(path.Base(p), strings.TrimPrefix(n, p))
+		if err := tw.WriteHeader(&h); err != nil {
+			return nil, err
+		}
+		_, _ = tw.Write(f.fs.data[n])
+	}
+	_ = tw.Close()
+	return io.NopCloser(&buf), nil
+}
+
+var _ = time.Now
