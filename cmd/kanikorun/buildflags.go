@@ -25,6 +25,9 @@ const (
 	flagMirror        = "registry-mirror"
 	flagSkipTLS       = "skip-tls-verify"
 	flagDockerConfig  = "docker-config"
+	flagNoCache       = "no-cache"
+	flagCacheFrom     = "cache-from"
+	flagCacheTo       = "cache-to"
 )
 
 // describeFlags are the flags that make up a build description: the same
@@ -42,6 +45,9 @@ func describeFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagMirror, Usage: "pull-through `MIRROR` for docker.io (repeatable)"},
 		&cli.BoolFlag{Name: flagSkipTLS, Usage: "skip TLS verification when pushing"},
 		&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` holding config.json (default $DOCKER_CONFIG, else ~/.docker)"},
+		&cli.BoolFlag{Name: flagNoCache, Usage: "build without the layer and base-image cache"},
+		&cli.StringSliceFlag{Name: flagCacheFrom, Usage: "read the layer cache from `type=registry,ref=REPO` instead of the local cache volume"},
+		&cli.StringSliceFlag{Name: flagCacheTo, Usage: "read and write the layer cache in `type=registry,ref=REPO` instead of the local cache volume"},
 	}
 }
 
@@ -71,6 +77,9 @@ func bindBuild(c *cli.Context, extra []string) spec.Options {
 		SkipTLSVerify:      c.Bool(flagSkipTLS),
 		ExecutorArgs:       extra,
 		LookupEnv:          lookupEnv,
+		NoCache:            c.Bool(flagNoCache),
+		CacheFrom:          c.StringSlice(flagCacheFrom),
+		CacheTo:            c.StringSlice(flagCacheTo),
 	}
 	if c.Command != nil && hasFlag(c.Command, flagTar) {
 		o.TarPath = c.String(flagTar)

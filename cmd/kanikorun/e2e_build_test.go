@@ -66,7 +66,8 @@ func TestBuildPushesWhatTheDockerfileSays(t *testing.T) {
 	}
 	b := &spec.Build{Context: ctxDir, Dockerfile: filepath.Join(ctxDir, "Dockerfile"), Destinations: []string{dest},
 		BuildArgs: []string{"GREETING=hello", "FROM_ENV=from-env"}, Labels: []string{"team=core"}}
-	if want := b.Args(plan.LocalLayout(b, false)); !reflect.DeepEqual(argv, want) {
+	b.Cache.Flavor = "upstream"
+	if want := plan.Local(b, plan.HostFiles{CacheVolume: testCacheVolume}, "").Args; !reflect.DeepEqual(argv, want) {
 		t.Errorf("executor argv\n got %q\nwant %q", argv, want)
 	}
 	img, err := reg.Image(dest)

@@ -133,6 +133,7 @@ func kubeParityCases() []kubeParityCase {
 			jobFlags: []string{"--name", "other", "-n", "builds", "--credentials-secret", "regcred", "--backoff-limit", "0",
 				"--active-deadline", "30m", "--ttl-after-finished", "1h", "--cpu", "1", "--memory", "2Gi", "--service-account", "builder",
 				"--workspace-claim", "sources"}},
+		{name: "no cache", flags: []string{"--no-cache", "-t", "ghcr.io/acme/app:1"}},
 		{name: "build-only flags change nothing", flags: []string{"-t", "ghcr.io/acme/app:1"},
 			buildFlags: []string{"--network", "none", "--pull", "never", "--timeout", "10m"}},
 		{name: "every build flag", image: kubeForkImage, dockerfile: "docker/ci/Dockerfile", workspacePath: "ws/app",
@@ -227,8 +228,15 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 			kubeCheckPaths(t, "job", jc.Args, pod)
 			kubeCheckPaths(t, "build", run.args, local)
 
-			if mapped := kube.MapArgs(jc.Args, pod, local); !reflect.DeepEqual(mapped, run.args) {
-				t.Errorf("executor args differ after mapping %s to %s\n  job %q\nbuild %q", pod.ContextDir, local.ContextDir, mapped, run.args)
+			// The one difference allowed: the local cache volume's flags,
+			// which the Job never gets.
+			buildArgs := kubeWithoutLocalCache(t, "build", run.args, kubeWantsLocalCache(tc))
+			if want := kubeWantsLocalCache(tc); want != (len(run.volumes) == 1) || len(run.volumes) > 1 {
+				t.Errorf("build mounts volumes %q; want the cache volume only when it caches locally (%v)", run.volumes, want)
+			}
+			kubeWithoutLocalCache(t, "job", jc.Args, false)
+			if mapped := kube.MapArgs(jc.Args, pod, local); !reflect.DeepEqual(mapped, buildArgs) {
+				t.Errorf("executor args differ after mapping %s to %s\n  job %q\nbuild %q", pod.ContextDir, local.ContextDir, mapped, buildArgs)
 			}
 			for _, w := range append(append([]string(nil), tc.want...), tc.extra...) {
 				if !kubeContains(run.args, w) {
@@ -246,6 +254,47 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// kubeWantsLocalCache says whether the case's local build caches in the
+// volume: unless --no-cache, or a cache chosen after --.
+func kubeWantsLocalCache(tc kubeParityCase) bool {
+	if kubeContains(tc.flags, "--no-cache") {
+		return false
+	}
+	for _, a := range tc.extra {
+		if strings.HasPrefix(a, "--cache-repo") || strings.HasPrefix(a, "--cache-dir") {
+			return false
+		}
+	}
+	return true
+}
+
+// kubeWithoutLocalCache checks that args hold the local cache volume's
+// flags (spec.LocalCacheArgs, for either flavour) exactly once, in one
+// piece, when want, and never otherwise, and returns args without them.
+func kubeWithoutLocalCache(t *testing.T, what string, args []string, want bool) []string {
+	t.Helper()
+	for _, flavor := range []string{"upstream", "fork"} {
+		seq := spec.LocalCacheArgs(spec.LocalCache{Dir: spec.CacheDir, Flavor: flavor})
+		for i := 0; i+len(seq) <= len(args); i++ {
+			if slices.Equal(args[i:i+len(seq)], seq) {
+				if !want {
+					t.Errorf("%s args point into the local cache volume: %q", what, args)
+				}
+				return append(append([]string(nil), args[:i]...), args[i+len(seq):]...)
+			}
+		}
+	}
+	for _, a := range args {
+		if strings.HasPrefix(a, "--cache-repo=oci:"+spec.CacheDir) || strings.HasPrefix(a, "--cache-dir="+spec.CacheDir+"/base") {
+			t.Errorf("%s args point into the local cache volume: %q", what, args)
+		}
+	}
+	if want {
+		t.Errorf("%s args lack the local cache flags %q: %q", what, spec.LocalCacheArgs(spec.LocalCache{Dir: spec.CacheDir}), args)
+	}
+	return args
 }
 
 // kubeCheckPaths pins the path-valued arguments the layout gives.
@@ -631,8 +680,9 @@ func TestKubeReplayOfJobMatchesBuild(t *testing.T) {
 			pod.Dockerfile, local.Dockerfile = path.Join(pod.ContextDir, df), path.Join(local.ContextDir, df)
 			kubeCheckPaths(t, "replay", replayed, pod)
 			kubeCheckPaths(t, "build", built, local)
-			if mapped := kube.MapArgs(replayed, pod, local); !reflect.DeepEqual(mapped, built) {
-				t.Errorf("executor argv differs after mapping %s to %s\nreplay %q\n build %q", pod.ContextDir, local.ContextDir, mapped, built)
+			builtArgs := kubeWithoutLocalCache(t, "build", built, kubeWantsLocalCache(tc))
+			if mapped := kube.MapArgs(replayed, pod, local); !reflect.DeepEqual(mapped, builtArgs) {
+				t.Errorf("executor argv differs after mapping %s to %s\nreplay %q\n build %q", pod.ContextDir, local.ContextDir, mapped, builtArgs)
 			}
 			for _, w := range append(append([]string(nil), run.want...), run.extra...) {
 				if !kubeContains(built, w) {
@@ -1126,8 +1176,10 @@ func kubeObjects(t *testing.T, out string) (*batchv1.Job, *corev1.Secret) {
 // kubeDockerRun is a `docker run` line from --dry-run, split.
 type kubeDockerRun struct {
 	mounts []string // -v or --mount values as SOURCE:TARGET[:ro], in order
-	image  string
-	args   []string // after the image
+	// volumes are the --mount type=volume values: the local cache.
+	volumes []string
+	image   string
+	args    []string // after the image
 }
 
 // kubeParseDockerRun splits a dry-run line with a shell word splitter (the
@@ -1152,6 +1204,11 @@ func kubeParseDockerRun(t *testing.T, line string) kubeDockerRun {
 		case "-v":
 			r.mounts = append(r.mounts, words[i+1])
 		case "--mount":
+			if strings.HasPrefix(words[i+1], "type=volume,") {
+				// The local cache volume, which only the local run has.
+				r.volumes = append(r.volumes, words[i+1])
+				continue
+			}
 			r.mounts = append(r.mounts, kubeBindMount(t, words[i+1]))
 		}
 	}

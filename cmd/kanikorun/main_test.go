@@ -43,6 +43,10 @@ func (s setUp) Run() int {
 		// The stand-in's image name is not one the linter knows; say which
 		// executor it stands in for, as a user of a mirrored image would.
 		os.Setenv("KANIKORUN_EXECUTOR_FLAVOR", "upstream")
+		// Builds cache in a volume of this test process, not in the
+		// user's kanikorun-cache (other checkouts share the daemon); it
+		// goes when the tests end.
+		os.Setenv("KANIKORUN_CACHE_VOLUME", testCacheVolume)
 		var err error
 		reg, err = testbed.StartRegistry("kanikorun", testbed.RandomPassword())
 		if err != nil {
@@ -63,10 +67,14 @@ func (s setUp) Run() int {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
+			defer testbed.RemoveVolumes(ctx, cli, testCacheVolume)
 		}
 		return m.Run()
 	}()
 }
+
+// testCacheVolume is the cache volume of this test process.
+var testCacheVolume = "kanikorun-cache-test-" + testbed.RandomPassword()[:12]
 
 // result is one kanikorun invocation.
 type result struct {

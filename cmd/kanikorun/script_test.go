@@ -101,7 +101,7 @@ func scriptSetup(env *testscript.Env) error {
 	env.Setenv("ARGV_MARKER", strings.TrimSpace(testbed.ArgvMarker))
 	// A script that points DOCKER_HOST elsewhere can put it back.
 	env.Setenv("OUTER_DOCKER_HOST", os.Getenv("DOCKER_HOST"))
-	for _, k := range []string{"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_CONTEXT", "CI"} {
+	for _, k := range []string{"DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_API_VERSION", "DOCKER_CONTEXT", "CI", "KANIKORUN_CACHE_VOLUME"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env.Setenv(k, v)
 		}

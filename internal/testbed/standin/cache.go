@@ -24,6 +24,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"sort"
@@ -201,7 +202,10 @@ func (b *builder) storeRun(key, createdBy string) error {
 	}
 	dest := b.o.cacheRepo + ":" + key
 	b.log.Infof("Pushing layer %s to cache now", dest)
-	layer, err := tarball.LayerFromReader(strings.NewReader(emptyTar()))
+	// From memory: the executor image has no /tmp to buffer in.
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(emptyTar())), nil
+	})
 	if err != nil {
 		return err
 	}

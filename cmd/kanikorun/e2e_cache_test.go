@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/testbed"
+)
+
+// cacheVolume gives the test a cache volume of its own, removed at its
+// end, and returns its name.
+func cacheVolume(t *testing.T) string {
+	t.Helper()
+	cli := testbed.RequireDocker(t)
+	name := testCacheVolume + "-" + strings.ToLower(testbed.RandomPassword()[:8])
+	t.Setenv("KANIKORUN_CACHE_VOLUME", name)
+	t.Cleanup(func() { testbed.RemoveVolumes(context.Background(), cli, name) })
+	return name
+}
+
+// blobGets counts the blob downloads from repo among the registry's
+// requests after the first skip.
+func blobGets(skip int, repo string) int {
+	n := 0
+	for _, r := range reg.Requests()[skip:] {
+		if r.Method == "GET" && strings.HasPrefix(r.Path, "/v2/"+repo+"/blobs/") {
+			n++
+		}
+	}
+	return n
+}
+
+// manifestGets counts the manifest requests for repo after the first skip.
+func manifestGets(skip int, repo string) int {
+	n := 0
+	for _, r := range reg.Requests()[skip:] {
+		if (r.Method == "GET" || r.Method == "HEAD") && strings.HasPrefix(r.Path, "/v2/"+repo+"/manifests/") {
+			n++
+		}
+	}
+	return n
+}
+
+// cacheBase pushes a base image with a shell stub, for RUN, to a
+// repository of the test's own, and returns its reference and repository.
+func cacheBase(t *testing.T) (ref, repo string) {
+	t.Helper()
+	repo = "cache-base/" + strings.ToLower(testbed.RandomPassword()[:10])
+	ref, err := reg.PushBase(context.Background(), repo, map[string]string{"bin/sh": "#!", "etc/base.txt": "base\n"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, repo
+}
+
+// TestCacheWarmRebuild builds a Dockerfile with a RUN step three times,
+// with each executor flavour, on a fresh cache volume and no cache flags:
+// the first build fetches the base image's blobs and runs the step; the
+// rebuild runs nothing again and fetches no blob of the base image (only
+// its manifest); a --no-cache build does both again and gets no cache
+// flags. The executor's argv carries the volume's flags, and nothing but
+// the volume is left behind.
+func TestCacheWarmRebuild(t *testing.T) {
+	for _, flavor := range []string{"upstream", "fork"} {
+		t.Run(flavor, func(t *testing.T) {
+			tmp := isolate(t)
+			cli := testbed.RequireDocker(t)
+			image := executorImage
+			if flavor == "fork" {
+				var err error
+				if image, err = testbed.StandInForkImage(context.Background(), cli); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cacheVolume(t)
+			base, repo := cacheBase(t)
+			ctxDir := buildContext(t, map[string]string{
+				"Dockerfile": "FROM " + base + "\nRUN sleep 1\nCOPY a.txt /a.txt\n",
+				"a.txt":      "A\n",
+			})
+			cfg := registryConfig(t)
+			build := func(extra ...string) result {
+				t.Helper()
+				args := append([]string{"build", ctxDir, "--executor-image", image, "--executor-flavor", flavor, "--pull", "never", "--docker-config", cfg}, extra...)
+				r := kanikorun(t, args...)
+				if r.code != 0 {
+					t.Fatalf("build %q failed:\n%s", extra, r)
+				}
+				return r
+			}
+			layerArgs := spec.LocalCacheArgs(spec.LocalCache{Dir: spec.CacheDir, Flavor: flavor})
+
+			skip := len(reg.Requests())
+			cold := build()
+			if n := blobGets(skip, repo); n == 0 {
+				t.Errorf("the cold build fetched no blob of the base image")
+			}
+			if strings.Contains(cold.stderr, "Using caching version") {
+				t.Errorf("the cold build used a cached layer:\n%s", cold.stderr)
+			}
+			if !strings.Contains(cold.stderr, "kanikorun: caching base image "+base) {
+				t.Errorf("the cold build did not say it caches the base image:\n%s", cold.stderr)
+			}
+			argv, err := testbed.ParseArgv(cold.stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range layerArgs {
+				if !kubeContains(argv, a) {
+					t.Errorf("executor argv lacks %q: %q", a, argv)
+				}
+			}
+
+			skip = len(reg.Requests())
+			warm := build()
+			if n := blobGets(skip, repo); n != 0 {
+				t.Errorf("the warm rebuild fetched %d blobs of the base image, want 0", n)
+			}
+			if n := manifestGets(skip, repo); n == 0 || n > 2 {
+				t.Errorf("the warm rebuild made %d manifest requests, want 1 (kanikorun) + 1 (executor)", n)
+			}
+			if !strings.Contains(warm.stderr, "Using caching version of cmd: RUN sleep 1") {
+				t.Errorf("the warm rebuild ran the RUN step again:\n%s", warm.stderr)
+			}
+			if !strings.Contains(warm.stderr, "in local cache") {
+				t.Errorf("the warm rebuild did not take the base image from --cache-dir:\n%s", warm.stderr)
+			}
+			if strings.Contains(warm.stderr, "kanikorun: caching base image") {
+				t.Errorf("the warm rebuild cached the base image again:\n%s", warm.stderr)
+			}
+
+			skip = len(reg.Requests())
+			off := build("--no-cache")
+			if n := blobGets(skip, repo); n == 0 {
+				t.Errorf("the --no-cache build fetched no blob of the base image")
+			}
+			if strings.Contains(off.stderr, "Using caching version") || strings.Contains(off.stderr, "in local cache") {
+				t.Errorf("the --no-cache build used the cache:\n%s", off.stderr)
+			}
+			argv, err = testbed.ParseArgv(off.stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range argv {
+				if strings.HasPrefix(a, "--cache") {
+					t.Errorf("--no-cache build has executor flag %q", a)
+				}
+			}
+			assertNothingLeft(t, ctxDir, tmp)
+		})
+	}
+}
+
+// TestCacheLastCopyEdited: editing a file only the last COPY uses keeps
+// the RUN step before it cached.
+func TestCacheLastCopyEdited(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	cacheVolume(t)
+	base, _ := cacheBase(t)
+	ctxDir := buildContext(t, map[string]string{
+		"Dockerfile": "FROM " + base + "\nCOPY first.txt /first.txt\nRUN sleep 1\nCOPY last.txt /last.txt\nRUN echo after\n",
+		"first.txt":  "1\n",
+		"last.txt":   "v1\n",
+	})
+	cfg := registryConfig(t)
+	build := func() result {
+		r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+		if r.code != 0 {
+			t.Fatalf("build failed:\n%s", r)
+		}
+		return r
+	}
+	build()
+	if err := os.WriteFile(filepath.Join(ctxDir, "last.txt"), []byte("v2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := build()
+	if !strings.Contains(r.stderr, "Using caching version of cmd: RUN sleep 1") {
+		t.Errorf("the RUN before the edited COPY ran again:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stderr, "Using caching version of cmd: RUN echo after") {
+		t.Errorf("the RUN after the edited COPY came from the cache:\n%s", r.stderr)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestCacheToRegistry: --cache-to type=registry,ref=REPO puts the layer
+// cache in that repository instead of the volume, which is then not
+// mounted; --cache-from alone reads it without pushing.
+func TestCacheToRegistry(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	cacheVolume(t)
+	base, _ := cacheBase(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\n"})
+	cfg := registryConfig(t)
+	cacheRepo := reg.Addr + "/cache/" + strings.ToLower(testbed.RandomPassword()[:8])
+	build := func(flag string) (result, []string) {
+		r := kanikorun(t, "build", ctxDir, flag, "type=registry,ref="+cacheRepo, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+		if r.code != 0 {
+			t.Fatalf("build failed:\n%s", r)
+		}
+		argv, err := testbed.ParseArgv(r.stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, argv
+	}
+	_, argv := build("--cache-to")
+	for _, want := range []string{"--cache=true", "--cache-repo=" + cacheRepo} {
+		if !kubeContains(argv, want) {
+			t.Errorf("argv lacks %q: %q", want, argv)
+		}
+	}
+	for _, a := range argv {
+		if strings.Contains(a, "oci:") || strings.HasPrefix(a, "--cache-dir") {
+			t.Errorf("--cache-to build still points into the volume: %q", a)
+		}
+	}
+	pushed := 0
+	for _, r := range reg.Requests() {
+		if r.Method == "PUT" && strings.Contains(r.Path, strings.TrimPrefix(cacheRepo, reg.Addr+"/")+"/manifests/") {
+			pushed++
+		}
+	}
+	if pushed == 0 {
+		t.Errorf("nothing was pushed to the cache repository %s", cacheRepo)
+	}
+	r, argv := build("--cache-from")
+	if !kubeContains(argv, "--no-push-cache") {
+		t.Errorf("--cache-from alone should not push: %q", argv)
+	}
+	if !strings.Contains(r.stderr, "Using caching version of cmd: RUN sleep 1") {
+		t.Errorf("the --cache-from build did not use the registry cache:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout+r.stderr, reg.Password) {
+		t.Errorf("the registry password leaked")
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestCacheConcurrentBuilds runs two builds of one Dockerfile at once on
+// one fresh cache volume (both warm the base image and write the same
+// layer): both succeed, and a third build finds everything cached.
+func TestCacheConcurrentBuilds(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	cacheVolume(t)
+	base, repo := cacheBase(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\nCOPY a.txt /a.txt\n", "a.txt": "a\n"})
+	cfg := registryConfig(t)
+	args := []string{"build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg}
+	bin := kanikorunBinary(t)
+	var wg sync.WaitGroup
+	results := make([]string, 2)
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, args...)
+			cmd.Env = os.Environ()
+			out, err := cmd.CombinedOutput()
+			results[i], errs[i] = string(out), err
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		if errs[i] != nil {
+			t.Errorf("concurrent build %d: %v\n%s", i, errs[i], results[i])
+		}
+	}
+	skip := len(reg.Requests())
+	r := kanikorun(t, args...)
+	if r.code != 0 {
+		t.Fatalf("build after the concurrent ones failed:\n%s", r)
+	}
+	if n := blobGets(skip, repo); n != 0 {
+		t.Errorf("the build after two concurrent ones fetched %d base blobs, want 0", n)
+	}
+	if !strings.Contains(r.stderr, "Using caching version of cmd: RUN sleep 1") {
+		t.Errorf("the build after two concurrent ones ran the RUN again:\n%s", r.stderr)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
