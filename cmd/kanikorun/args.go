@@ -47,7 +47,9 @@ func permute(app *cli.App, args []string) []string {
 		}
 		return append(out, "--help")
 	}
-	if cmd == nil || cmd.SkipFlagParsing {
+	// A command with subcommands (cache ls, cache prune) has no
+	// positional arguments of its own to move.
+	if cmd == nil || cmd.SkipFlagParsing || len(cmd.Subcommands) > 0 {
 		return args
 	}
 	takesValue := map[string]bool{}

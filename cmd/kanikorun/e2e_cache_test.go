@@ -11,6 +11,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/runner"
 )
 
 // cacheVolume gives the test a cache volume of its own, removed at its
@@ -287,6 +288,73 @@ func TestCacheConcurrentBuilds(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "Using caching version of cmd: RUN sleep 1") {
 		t.Errorf("the build after two concurrent ones ran the RUN again:\n%s", r.stderr)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestCacheLsAndPrune: after a build, `cache ls` names the base image,
+// the cached RUN step and the Dockerfile; `cache prune --older-than`
+// removes them (the next build is cold again) and `--all` the volume.
+// No helper container is left.
+func TestCacheLsAndPrune(t *testing.T) {
+	tmp := isolate(t)
+	cli := testbed.RequireDocker(t)
+	vol := cacheVolume(t)
+	base, repo := cacheBase(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\n"})
+	cfg := registryConfig(t)
+	helper := []string{"--executor-image", executorImage, "--pull", "never"}
+
+	ls := kanikorun(t, append([]string{"cache", "ls"}, helper...)...)
+	if ls.code != 0 || !strings.Contains(ls.stdout, "no cache volume "+vol) {
+		t.Errorf("cache ls before any build:\n%s", ls)
+	}
+	b := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+	if b.code != 0 {
+		t.Fatalf("build failed:\n%s", b)
+	}
+	ls = kanikorun(t, append([]string{"cache", "ls"}, helper...)...)
+	if ls.code != 0 {
+		t.Fatalf("cache ls failed:\n%s", ls)
+	}
+	t.Logf("cache ls:\n%s", ls.stdout)
+	for _, want := range []string{"volume " + vol + ":", "1 base images and 1 cached RUN steps", base + " (sha256:", filepath.Join(ctxDir, "Dockerfile"), "upstream"} {
+		if !strings.Contains(ls.stdout, want) {
+			t.Errorf("cache ls lacks %q:\n%s", want, ls.stdout)
+		}
+	}
+
+	pr := kanikorun(t, append([]string{"cache", "prune", "--older-than", "1ns"}, helper...)...)
+	if pr.code != 0 || !strings.Contains(pr.stdout, "removed 2 entries") {
+		t.Fatalf("cache prune --older-than:\n%s", pr)
+	}
+	ls = kanikorun(t, append([]string{"cache", "ls"}, helper...)...)
+	if !strings.Contains(ls.stdout, "0 base images and 0 cached RUN steps") {
+		t.Errorf("cache ls after prune:\n%s", ls)
+	}
+	skip := len(reg.Requests())
+	b = kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+	if b.code != 0 {
+		t.Fatalf("build after prune failed:\n%s", b)
+	}
+	if blobGets(skip, repo) == 0 || strings.Contains(b.stderr, "Using caching version") {
+		t.Errorf("the build after prune used a cache:\n%s", b.stderr)
+	}
+
+	pr = kanikorun(t, append([]string{"cache", "prune", "--all"}, helper...)...)
+	if pr.code != 0 || !strings.Contains(pr.stdout, "removed the cache volume "+vol) {
+		t.Fatalf("cache prune --all:\n%s", pr)
+	}
+	ls = kanikorun(t, append([]string{"cache", "ls"}, helper...)...)
+	if !strings.Contains(ls.stdout, "no cache volume") {
+		t.Errorf("cache ls after prune --all:\n%s", ls)
+	}
+	ids, err := testbed.Containers(context.Background(), cli, map[string]string{runner.CacheLabel + ".helper": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) > 0 {
+		t.Errorf("helper containers left: %v", ids)
 	}
 	assertNothingLeft(t, ctxDir, tmp)
 }
