@@ -51,6 +51,8 @@
 package main
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -285,6 +287,14 @@ func (o *options) resolveContext() error {
 		switch {
 		case o.bucket == "" && prefix == "dir":
 			o.context = rest
+		case o.bucket == "" && prefix == "tar" && rest == "stdin":
+			// kaniko unpacks a gzip tar from stdin into its build
+			// context directory.
+			dir := filepath.Join(o.kanikoDir, "buildcontext")
+			if err := untarStdin(os.Stdin, dir); err != nil {
+				return fmt.Errorf("unpacking the context from stdin: %w", err)
+			}
+			o.context = dir
 		case o.bucket != "" || prefix == "gs" || prefix == "s3" || prefix == "git" || prefix == "https" || prefix == "tar":
 			return fmt.Errorf("kanikorun stand-in executor: build context %q is not supported; use dir:// or a plain path", o.context)
 		default:
@@ -304,6 +314,48 @@ func (o *options) resolveContext() error {
 		return fmt.Errorf("build context %s is not a directory", o.context)
 	}
 	return nil
+}
+
+// untarStdin unpacks a gzip tar into dir.
+func untarStdin(r io.Reader, dir string) error {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return err
+	}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return os.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, filepath.Clean("/"+h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.Symlink(h.Linkname, p); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			_ = os.MkdirAll(filepath.Dir(p), 0o755)
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode).Perm())
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			_ = os.Chtimes(p, h.ModTime, h.ModTime)
+		}
+	}
 }
 
 // resolveDockerfile follows kaniko: the path as given (relative to the
