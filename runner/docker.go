@@ -7,14 +7,24 @@ package runner
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/connhelper"
+	"github.com/docker/cli/cli/context/store"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -28,28 +38,189 @@ import (
 	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
-// Connect returns an Engine for the Docker daemon the environment names
-// (DOCKER_HOST, DOCKER_CERT_PATH, DOCKER_TLS_VERIFY, DOCKER_API_VERSION),
-// negotiating the API version with it, after checking that it answers.
+// Connect returns an Engine for the Docker daemon the docker CLI would
+// use, negotiating the API version with it, after checking that it
+// answers: DOCKER_HOST (with DOCKER_CERT_PATH, DOCKER_TLS_VERIFY,
+// DOCKER_API_VERSION), else the docker context DOCKER_CONTEXT or the
+// config's currentContext names, read from docker/cli's context store,
+// else the default socket. An ssh:// daemon is reached through the docker
+// CLI's connection helper (ssh HOST docker system dial-stdio).
 func Connect(ctx context.Context) (Engine, error) {
-	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	opts, ep, err := clientOpts()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w; check DOCKER_HOST", ErrDaemonUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", ErrDaemonUnreachable, err)
+	}
+	cli, err := client.NewClientWithOpts(append(opts, client.WithAPIVersionNegotiation())...)
+	if err != nil {
+		return nil, fmt.Errorf("%w at %s: %w; check DOCKER_HOST or the docker context", ErrDaemonUnreachable, ep, err)
 	}
 	if _, err := cli.Ping(ctx); err != nil {
 		_ = cli.Close()
-		if client.IsErrConnectionFailed(err) {
-			return nil, fmt.Errorf("%w at %s; start Docker or point DOCKER_HOST at a running daemon", ErrDaemonUnreachable, cli.DaemonHost())
-		}
-		return nil, fmt.Errorf("%w at %s: %w; start Docker or point DOCKER_HOST at a running daemon", ErrDaemonUnreachable, cli.DaemonHost(), oneLine(err))
+		return nil, fmt.Errorf("%w at %s: %w; %s", ErrDaemonUnreachable, ep, oneLine(reachError(ep, err)), reachHint(ep))
 	}
-	return &dockerEngine{cli: cli}, nil
+	return &dockerEngine{cli: cli, ep: ep, keep: map[string]bool{}}, nil
+}
+
+// reachError says what failed where the client only says "Cannot
+// connect to the Docker daemon": for a socket or TCP address it dials it
+// itself, so the user reads "connection refused", "no such file or
+// directory" or "permission denied".
+func reachError(ep Endpoint, err error) error {
+	if !client.IsErrConnectionFailed(err) {
+		return err
+	}
+	scheme, addr, _ := strings.Cut(ep.Host, "://")
+	switch scheme {
+	case "unix", "tcp":
+		c, derr := net.DialTimeout(scheme, addr, 3*time.Second)
+		if derr != nil {
+			return derr
+		}
+		c.Close()
+	}
+	return err
+}
+
+// reachHint says what to check for the kind of endpoint that failed.
+func reachHint(ep Endpoint) string {
+	switch {
+	case strings.HasPrefix(ep.Host, "ssh://"):
+		return "check that ssh to the host works without a prompt and that docker runs there"
+	case ep.Context != "":
+		return "start that daemon or choose another context (docker context use, DOCKER_CONTEXT)"
+	case ep.Remote():
+		return "check that the daemon listens there and the network reaches it"
+	}
+	return "start Docker or point DOCKER_HOST at a running daemon"
+}
+
+// clientOpts resolves the daemon as the docker CLI does.
+func clientOpts() ([]client.Opt, Endpoint, error) {
+	if h := os.Getenv(client.EnvOverrideHost); h != "" {
+		ep := Endpoint{Host: h}
+		helper, err := connhelper.GetConnectionHelper(h)
+		if err != nil {
+			return nil, ep, fmt.Errorf("DOCKER_HOST %q: %w", h, err)
+		}
+		if helper != nil {
+			return helperOpts(helper), ep, nil
+		}
+		return []client.Opt{client.FromEnv}, ep, nil
+	}
+	// The docker CLI's config.Dir, computed here: it memoizes its own.
+	dir := os.Getenv(config.EnvOverrideConfigDir)
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		dir = filepath.Join(home, ".docker")
+	}
+	name := os.Getenv("DOCKER_CONTEXT")
+	if name == "" {
+		if cf, err := config.Load(dir); err == nil {
+			name = cf.CurrentContext
+		}
+	}
+	if name == "" || name == "default" {
+		return []client.Opt{client.FromEnv}, Endpoint{Host: client.DefaultDockerHost}, nil
+	}
+	s := store.New(filepath.Join(dir, "contexts"), store.NewConfig(
+		func() any { return &map[string]any{} },
+		store.EndpointTypeGetter(dockerEndpoint, func() any { return &endpointMeta{} }),
+	))
+	md, err := s.GetMetadata(name)
+	if err != nil {
+		return nil, Endpoint{Context: name}, fmt.Errorf("docker context %q: %w", name, err)
+	}
+	em, ok := md.Endpoints[dockerEndpoint].(endpointMeta)
+	if !ok {
+		return nil, Endpoint{Context: name}, fmt.Errorf("docker context %q has no docker endpoint", name)
+	}
+	ep := Endpoint{Host: em.Host, Context: name}
+	if em.Host == "" {
+		ep.Host = client.DefaultDockerHost
+	}
+	helper, err := connhelper.GetConnectionHelper(ep.Host)
+	if err != nil {
+		return nil, ep, fmt.Errorf("docker context %q: %w", name, err)
+	}
+	if helper != nil {
+		return helperOpts(helper), ep, nil
+	}
+	opts := []client.Opt{client.WithHost(ep.Host), client.WithVersionFromEnv()}
+	if ep.Remote() {
+		tc, err := contextTLS(s, name, em.SkipTLSVerify)
+		if err != nil {
+			return nil, ep, fmt.Errorf("docker context %q: %w", name, err)
+		}
+		if tc != nil {
+			opts = append(opts, client.WithHTTPClient(&http.Client{Transport: &http.Transport{TLSClientConfig: tc}, CheckRedirect: client.CheckRedirect}))
+		}
+	}
+	return opts, ep, nil
+}
+
+// dockerEndpoint is the endpoint of a docker context that names the
+// daemon (docker/cli's context/docker.DockerEndpoint).
+const dockerEndpoint = "docker"
+
+// endpointMeta is what a docker context stores about the daemon, as
+// docker/cli's context/docker.EndpointMeta stores it.
+type endpointMeta struct {
+	Host          string `json:",omitempty"`
+	SkipTLSVerify bool
+}
+
+// contextTLS reads a context's TLS material (ca.pem, cert.pem, key.pem)
+// as the docker CLI does; nil when the context has none.
+func contextTLS(s *store.ContextStore, name string, skipVerify bool) (*tls.Config, error) {
+	read := func(f string) []byte {
+		b, err := s.GetTLSData(name, dockerEndpoint, f)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	ca, cert, key := read("ca.pem"), read("cert.pem"), read("key.pem")
+	if ca == nil && cert == nil && !skipVerify {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: skipVerify} //nolint:gosec // the context asks for it
+	if ca != nil {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) {
+			return nil, errors.New("its ca.pem holds no certificate")
+		}
+		tc.RootCAs = pool
+	}
+	if cert != nil && key != nil {
+		pair, err := tls.X509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("its client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{pair}
+	}
+	return tc, nil
+}
+
+func helperOpts(h *connhelper.ConnectionHelper) []client.Opt {
+	return []client.Opt{
+		client.WithHTTPClient(&http.Client{Transport: &http.Transport{DialContext: h.Dialer}}),
+		client.WithHost(h.Host),
+		client.WithDialContext(h.Dialer),
+		client.WithVersionFromEnv(),
+	}
 }
 
 // dockerEngine is Engine over the Docker SDK client.
 type dockerEngine struct {
 	cli *client.Client
+	ep  Endpoint
+	mu  sync.Mutex
+	// keep are the containers created with KeepAfterExit: their run
+	// waits for the exit, not for the removal.
+	keep map[string]bool
 }
+
+func (d *dockerEngine) Endpoint() Endpoint { return d.ep }
 
 // outputGrace bounds the wait for the attach stream to end after the
 // container has gone, so a stuck stream cannot hang the build.
@@ -91,13 +262,34 @@ func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (s
 		}
 		return "", err
 	}
+	if c.KeepAfterExit {
+		d.mu.Lock()
+		d.keep[created.ID] = true
+		d.mu.Unlock()
+	}
 	return created.ID, nil
 }
 
 func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
-	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
+	return d.run(ctx, id, nil, stdout, stderr)
+}
+
+func (d *dockerEngine) RunContainerStdin(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	return d.run(ctx, id, stdin, stdout, stderr)
+}
+
+func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: stdin != nil, Stdout: true, Stderr: true})
 	if err != nil {
 		return 0, &StepError{Step: StepAttach, Err: err}
+	}
+	if stdin != nil {
+		go func() {
+			// The executor reads the context to its end; closing our
+			// side then closes the container's stdin (StdinOnce).
+			_, _ = io.Copy(att.Conn, stdin)
+			_ = att.CloseWrite()
+		}()
 	}
 	copied := make(chan error, 1)
 	go func() {
@@ -126,7 +318,14 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 	// if kanikorun itself is killed; waiting for "removed" (as docker run
 	// --rm does) returns the exit code once it is gone. The wait is set up
 	// before the start, or a quick container could be gone before it.
-	waitC, waitErr := d.cli.ContainerWait(ctx, id, container.WaitConditionRemoved)
+	cond := container.WaitConditionRemoved
+	d.mu.Lock()
+	if d.keep[id] {
+		// Kept for its outputs: the exit is the end.
+		cond = container.WaitConditionNextExit
+	}
+	d.mu.Unlock()
+	waitC, waitErr := d.cli.ContainerWait(ctx, id, cond)
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return 0, &StepError{Step: StepStart, Err: err}
 	}
@@ -149,6 +348,9 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 }
 
 func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
+	d.mu.Lock()
+	delete(d.keep, id)
+	d.mu.Unlock()
 	err := d.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	// Not found or already being removed: the daemon's AutoRemove got
 	// there first.
@@ -250,8 +452,13 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 		Privileged:  false,
 		// The output is streamed through the attach connection; a copy in
 		// the daemon's log files would only cost disk writes.
-		LogConfig:  container.LogConfig{Type: "none"},
-		AutoRemove: true,
+		LogConfig: container.LogConfig{Type: "none"},
+		// Stream mode copies the outputs out of the exited container,
+		// then removes it.
+		AutoRemove: !c.KeepAfterExit,
+	}
+	if c.StdinContext != "" {
+		cfg.OpenStdin, cfg.StdinOnce, cfg.AttachStdin = true, true, true
 	}
 	if c.NoNewPrivileges {
 		host.SecurityOpt = append(host.SecurityOpt, "no-new-privileges")

@@ -79,6 +79,48 @@ type Engine interface {
 	// CopyFrom returns path of the container id as a tar stream whose
 	// entries start with path's base name. Close it when done.
 	CopyFrom(ctx context.Context, id, path string) (io.ReadCloser, error)
+	// RunContainerStdin is RunContainer for a container created with
+	// plan.Container.StdinContext: stdin is copied to the container's
+	// stdin, which is closed at its end, and the container, created with
+	// KeepAfterExit, stays after its exit for CopyFrom until
+	// RemoveContainer.
+	RunContainerStdin(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
+	// Endpoint says which daemon the Engine talks to.
+	Endpoint() Endpoint
+}
+
+// Endpoint is the daemon an Engine talks to.
+type Endpoint struct {
+	// Host is the daemon's address as configured: unix:///..., npipe://,
+	// tcp://host:port or ssh://user@host.
+	Host string
+	// Context is the docker context it came from; empty when it came
+	// from DOCKER_HOST or the default.
+	Context string
+}
+
+// Remote says the daemon may be on another machine, so it cannot see
+// this machine's files: every tcp:// and ssh:// daemon counts, even on
+// loopback; unix:// and npipe:// sockets (rootless Docker's
+// unix:///run/user/UID/docker.sock too) are local.
+func (e Endpoint) Remote() bool {
+	scheme, _, ok := strings.Cut(e.Host, "://")
+	if !ok {
+		return false
+	}
+	switch strings.ToLower(scheme) {
+	case "unix", "npipe", "fd":
+		return false
+	}
+	return true
+}
+
+// String names the endpoint for messages.
+func (e Endpoint) String() string {
+	if e.Context != "" {
+		return e.Host + " (docker context " + e.Context + ")"
+	}
+	return e.Host
 }
 
 // Volume is a named volume as Engine.Volumes lists it.
