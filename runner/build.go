@@ -26,6 +26,9 @@ type Local struct {
 	// Cache is the local cache; nil for none. It is used only when the
 	// build caches locally (spec.Build.UsesLocalCache).
 	Cache *LocalCache
+	// Stream sends the context on the executor's stdin and copies files
+	// in and out instead of bind-mounting them (plan.Stream).
+	Stream bool
 }
 
 // LocalResult is what a local build produced.
@@ -65,7 +68,11 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 		rr.BeforeStart = warm.warm
 		r = &rr
 	}
-	res, err := r.Run(ctx, plan.Local(l.Build, w.files, l.Network))
+	mk := plan.Local
+	if l.Stream {
+		mk = plan.Stream
+	}
+	res, err := r.Run(ctx, mk(l.Build, w.files, l.Network))
 	out := LocalResult{Result: res}
 	if err != nil || res.ExitCode != 0 {
 		return out, err
@@ -195,6 +202,13 @@ func WriteOutput(path string, data []byte) error {
 // DryRun returns the docker run line equivalent to a local build. Files
 // kanikorun generates at run time appear under $KANIKORUN_TMP.
 func DryRun(b *spec.Build, network string) string {
+	return dryRun(b, network, false)
+}
+
+// dryRun is DryRun for either context mode. In stream mode the line
+// shows the context piped in; the copies in and out have no docker run
+// flag.
+func dryRun(b *spec.Build, network string, stream bool) string {
 	files := plan.HostFiles{
 		DockerConfig: "$KANIKORUN_TMP/config.json",
 		Digest:       "$KANIKORUN_TMP/termination-log",
@@ -202,6 +216,9 @@ func DryRun(b *spec.Build, network string) string {
 	}
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"
+	}
+	if stream {
+		return "tar -C " + plan.ShellQuote(b.Context) + " -czf - . | " + plan.Stream(b, files, network).DockerRun()
 	}
 	return plan.Local(b, files, network).DockerRun()
 }

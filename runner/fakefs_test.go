@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -124,3 +125,27 @@ func (f *fakeEngine) CopyFrom(_ context.Context, _, p string) (io.ReadCloser, er
 }
 
 var _ = time.Now
+
+func (f *fakeEngine) RunContainerStdin(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	b, err := io.ReadAll(stdin)
+	if err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	f.stdin = b
+	f.mu.Unlock()
+	return f.RunContainer(ctx, id, stdout, stderr)
+}
+
+func (f *fakeEngine) Endpoint() Endpoint { return Endpoint{Host: "unix:///var/run/docker.sock"} }
+
+// tarOf is a tar holding one file.
+func tarOf(t *testing.T, name, content string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	_ = tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(content))})
+	_, _ = tw.Write([]byte(content))
+	_ = tw.Close()
+	return buf.String()
+}

@@ -32,12 +32,47 @@ type Options struct {
 	Timeout time.Duration
 	// DryRun prints the equivalent docker run line instead of running.
 	DryRun bool
+	// ContextMode is how the context reaches the executor
+	// (--context-mode): ContextAuto (empty), ContextBind or ContextStream.
+	ContextMode string
+}
+
+// Context modes.
+const (
+	// ContextAuto binds for a local daemon and streams for a remote one.
+	ContextAuto = "auto"
+	// ContextBind bind-mounts the context and files read-only.
+	ContextBind = "bind"
+	// ContextStream sends the context on the executor's stdin.
+	ContextStream = "stream"
+)
+
+// stream decides the context mode for the daemon at ep, and says so when
+// it streams.
+func (o Options) stream(ep Endpoint, s Streams) bool {
+	switch o.ContextMode {
+	case ContextStream:
+		s.notice("context mode stream (--context-mode): sending the context on the executor's stdin")
+		return true
+	case ContextBind:
+		return false
+	}
+	if ep.Remote() {
+		s.notice("context mode stream: the daemon at %s is remote, so the context goes on the executor's stdin (--context-mode bind to mount it)", ep)
+		return true
+	}
+	return false
 }
 
 // Validate checks the options; errors wrap spec.ErrUsage.
 func (o Options) Validate() error {
 	if _, err := ParsePullPolicy(string(o.Pull)); err != nil {
 		return errs.Mark(err, spec.ErrUsage)
+	}
+	switch o.ContextMode {
+	case "", ContextAuto, ContextBind, ContextStream:
+	default:
+		return errs.Mark(fmt.Errorf("invalid --context-mode %q: use auto, bind or stream", o.ContextMode), spec.ErrUsage)
 	}
 	if o.Timeout < 0 {
 		return errs.Mark(fmt.Errorf("invalid --timeout %s: give a positive duration such as 30m", o.Timeout), spec.ErrUsage)
@@ -130,11 +165,12 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return nil, err
 	}
 	defer eng.Close()
+	stream := o.Run.stream(eng.Endpoint(), s)
 	if o.Run.DryRun {
-		return &Outcome{DryRun: DryRun(b, network)}, nil
+		return &Outcome{DryRun: dryRun(b, network, stream)}, nil
 	}
 	r := newRunner(ctx, eng, o.Run, s, b.ExecutorImage, p.DockerConfig)
-	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network, Cache: localCache(p)})
+	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network, Cache: localCache(p), Stream: stream})
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanikorun/kanikorun/internal/ctxtar"
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
@@ -78,22 +81,112 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 	}
 	defer r.remove(id)
 
+	if len(c.CopyIn) > 0 {
+		if err := r.copyIn(ctx, id, c.CopyIn); err != nil {
+			return Result{}, r.ctxOr(ctx, fmt.Errorf("copying files into the executor container: %w", oneLine(err)))
+		}
+	}
 	if r.BeforeStart != nil {
 		if err := r.BeforeStart(ctx, id); err != nil {
 			return Result{}, r.ctxOr(ctx, err)
 		}
 	}
-	code, err := r.Engine.RunContainer(ctx, id, r.Stdout, r.Stderr)
+	code, err := r.start(ctx, id, c)
 	if err != nil {
 		return Result{}, r.ctxOr(ctx, runError(err, c.Network))
 	}
+	if code == 0 {
+		for _, o := range c.CopyOut {
+			if err := r.copyOut(ctx, id, o); err != nil {
+				return Result{ExitCode: code}, r.ctxOr(ctx, fmt.Errorf("copying %s out of the executor container: %w", o.Source, oneLine(err)))
+			}
+		}
+	}
 	res := Result{ExitCode: code}
-	if c.DigestFile != "" {
-		if b, err := os.ReadFile(c.DigestFile); err == nil {
+	for _, f := range []string{c.DigestFile, c.DigestFrom} {
+		if b, err := os.ReadFile(f); f != "" && err == nil {
 			res.Digest = strings.TrimSpace(string(b))
 		}
 	}
 	return res, nil
+}
+
+// start runs the created container; in stream mode it sends the context
+// on the container's stdin as a gzip tar.
+func (r *Runner) start(ctx context.Context, id string, c plan.Container) (int, error) {
+	if c.StdinContext == "" {
+		return r.Engine.RunContainer(ctx, id, r.Stdout, r.Stderr)
+	}
+	pr, pw := io.Pipe()
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, werr = ctxtar.Write(pw, c.StdinContext, ctxtar.Options{Dockerfile: c.StdinDockerfile})
+		_ = pw.CloseWithError(werr)
+	}()
+	code, err := r.Engine.RunContainerStdin(ctx, id, pr, r.Stdout, r.Stderr)
+	// An executor that stopped reading (it failed) ends the writer.
+	_ = pr.CloseWithError(io.ErrClosedPipe)
+	<-done
+	if err == nil && code != 0 && werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
+		return code, fmt.Errorf("sending the context %q: %w", c.StdinContext, werr)
+	}
+	return code, err
+}
+
+// copyIn copies host files into the created container, in one tar.
+func (r *Runner) copyIn(ctx context.Context, id string, files []plan.CopyIn) error {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range files {
+		data, err := os.ReadFile(f.Source)
+		if err != nil {
+			return err
+		}
+		h := &tar.Header{Name: strings.TrimPrefix(f.Target, "/"), Typeflag: tar.TypeReg, Mode: f.Mode, Size: int64(len(data)), ModTime: time.Now()}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return r.Engine.CopyTo(ctx, id, "/", &buf)
+}
+
+// copyOut copies one file out of the exited container into its host file.
+func (r *Runner) copyOut(ctx context.Context, id string, o plan.CopyOut) error {
+	rc, err := r.Engine.CopyFrom(ctx, id, o.Source)
+	if errors.Is(err, ErrPathNotFound) && o.Source == spec.StreamDigestFile {
+		return nil // the executor wrote no digest
+	}
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return fmt.Errorf("reading the copy: %w", err)
+		}
+		if h.Typeflag != tar.TypeReg {
+			continue
+		}
+		f, err := os.OpenFile(o.Target, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
 }
 
 // create makes the container, pulling the image as the policy says. Like

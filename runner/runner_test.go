@@ -38,6 +38,7 @@ type fakeEngine struct {
 	removed   []string
 	onStart   func() // runs when the container starts
 	fs        fakeFS // the container's files seen through CopyTo
+	stdin     []byte // what RunContainerStdin read
 }
 
 var _ Engine = (*fakeEngine)(nil)

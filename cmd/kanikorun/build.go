@@ -14,6 +14,8 @@ func buildCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
 	flags = append(flags, runFlags()...)
 	flags = append(flags, lintFlags()...)
+	flags = append(flags, &cli.StringFlag{Name: "context-mode", Value: runner.ContextAuto,
+		Usage: "how the context reaches the executor: `auto` (stream for a tcp:// or ssh:// daemon, else bind), bind (read-only mount) or stream (gzip tar on its stdin, files copied in and out)"})
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build a Dockerfile with the kaniko executor in a local container",

@@ -118,6 +118,8 @@ func bindRun(c *cli.Context) runner.Options {
 		NetworkSet: c.IsSet("network"),
 		Timeout:    c.Duration("timeout"),
 		DryRun:     c.Bool("dry-run"),
+		// build only; "" (auto) elsewhere.
+		ContextMode: c.String("context-mode"),
 	}
 }
 

@@ -60,6 +60,25 @@ type Container struct {
 	// NoNewPrivileges stops setuid binaries from gaining privileges, as
 	// allowPrivilegeEscalation: false does in the Job kanikorun renders.
 	NoNewPrivileges bool
+
+	// Stream mode (plan.Stream): what bind mounts would otherwise carry.
+
+	// StdinContext is the host context directory sent to the executor's
+	// stdin as a gzip tar; empty when the executor reads no stdin.
+	StdinContext string
+	// StdinDockerfile is the Dockerfile's host path, which chooses the
+	// ignore file applied to StdinContext.
+	StdinDockerfile string
+	// CopyIn are copied into the created container before it starts.
+	CopyIn []CopyIn
+	// CopyOut are copied out after the executor exited.
+	CopyOut []CopyOut
+	// DigestFrom is the host file the digest is read from after CopyOut,
+	// when DigestFile (a bind mount) is not used.
+	DigestFrom string
+	// KeepAfterExit keeps the exited container (no AutoRemove) until the
+	// runner removed it, so that CopyOut can read it.
+	KeepAfterExit bool
 }
 
 // HostFiles are the host files kanikorun prepares for one local build.
@@ -152,6 +171,9 @@ func (c Container) AllMounts() []Mount {
 // shell-quoted, for --dry-run and for people who want to see what runs.
 func (c Container) DockerRun() string {
 	w := []string{"docker", "run", "--rm", "--log-driver", "none"}
+	if c.StdinContext != "" {
+		w = append(w, "-i")
+	}
 	if c.Network != "" && c.Network != "default" {
 		w = append(w, "--network", c.Network)
 	}

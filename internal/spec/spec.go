@@ -94,6 +94,9 @@ type Layout struct {
 	// Cache is the local cache volume in the container; nil where there
 	// is none (the Job, --no-cache).
 	Cache *LocalCache
+	// Context replaces the --context value dir://ContextDir/ when set:
+	// tar://stdin when the context goes on the executor's stdin.
+	Context string
 }
 
 // Names of the places the local runner uses inside the executor container.
@@ -103,6 +106,8 @@ const (
 	DockerConfigPath   = "/kaniko/.docker/config.json"
 	OutsideDockerfile  = "/kaniko/dockerfile"
 	LocalTarPath       = "/kaniko/kanikorun-image.tar"
+	StreamContext      = "tar://stdin"
+	StreamDigestFile   = "/kaniko/kanikorun-digest"
 	TerminationLog     = "/dev/termination-log"
 	ManagedLabel       = "io.kanikorun.managed"
 	ContextLabel       = "io.kanikorun.context"
@@ -135,10 +140,11 @@ func (b *Build) EffectiveNoPush() bool {
 // Args renders the executor's argument list for the given layout. It is the
 // only place a build description becomes executor flags.
 func (b *Build) Args(l Layout) []string {
-	args := []string{
-		"--context=dir://" + strings.TrimSuffix(l.ContextDir, "/") + "/",
-		"--dockerfile=" + l.Dockerfile,
+	ctx := "dir://" + strings.TrimSuffix(l.ContextDir, "/") + "/"
+	if l.Context != "" {
+		ctx = l.Context
 	}
+	args := []string{"--context=" + ctx, "--dockerfile=" + l.Dockerfile}
 	for _, d := range b.PushDestinations() {
 		args = append(args, "--destination="+d)
 	}

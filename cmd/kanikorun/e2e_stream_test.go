@@ -1,0 +1,154 @@
+package main
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/kanikorun/kanikorun/internal/testbed"
+)
+
+// TestStreamMode forces --context-mode stream on the real engine: the
+// context goes on the executor's stdin with the .dockerignore applied,
+// the credentials are copied in (the push needs them), a Dockerfile from
+// outside the context is copied in, --tar and --digest-file come back
+// out, and nothing is left behind: no container, no temporary file.
+func TestStreamMode(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	base := baseImage(t)
+	ctxDir := buildContext(t, map[string]string{
+		"Dockerfile":     "FROM " + base + "\nCOPY . /app/\n",
+		".dockerignore":  "secret.txt\nbuild/\n",
+		"a.txt":          "A\n",
+		"secret.txt":     "do not send\n",
+		"build/out.o":    "obj\n",
+		"sub/b.txt":      "B\n",
+		"outside/x.file": "",
+	})
+	out := t.TempDir()
+	dest := reg.Ref("stream/app:1")
+	r := kanikorun(t, "build", ctxDir, "--context-mode", "stream", "-t", dest, "--tar", filepath.Join(out, "img.tar"),
+		"--digest-file", filepath.Join(out, "digest"), "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+	if r.code != 0 {
+		t.Fatalf("stream build failed:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "kanikorun: context mode stream") {
+		t.Errorf("the mode is not said:\n%s", r.stderr)
+	}
+	argv, err := testbed.ParseArgv(r.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !kubeContains(argv, "--context=tar://stdin") {
+		t.Errorf("argv %q lacks --context=tar://stdin", argv)
+	}
+	img, err := reg.Image(dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := testbed.Files(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"app/a.txt", "app/sub/b.txt", "app/Dockerfile"} {
+		if _, ok := files[want]; !ok {
+			t.Errorf("image lacks %s: %v", want, files)
+		}
+	}
+	for _, never := range []string{"app/secret.txt", "app/build/out.o"} {
+		if _, ok := files[never]; ok {
+			t.Errorf("image holds %s, which .dockerignore excludes", never)
+		}
+	}
+	d, _ := img.Digest()
+	if got, _ := os.ReadFile(filepath.Join(out, "digest")); strings.TrimSpace(string(got)) != d.String() || r.lastLine() != d.String() {
+		t.Errorf("digest file %q, last line %q, want %s", got, r.lastLine(), d)
+	}
+	if _, err := tarball.ImageFromPath(filepath.Join(out, "img.tar"), nil); err != nil {
+		t.Errorf("--tar output: %v", err)
+	}
+	if strings.Contains(r.stdout+r.stderr, reg.Password) {
+		t.Errorf("the registry password leaked")
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+
+	// A Dockerfile outside the context is copied in.
+	df := filepath.Join(t.TempDir(), "Other.Dockerfile")
+	if err := os.WriteFile(df, []byte("FROM scratch\nCOPY a.txt /a.txt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = kanikorun(t, "build", ctxDir, "-f", df, "--context-mode", "stream", "--executor-image", executorImage, "--pull", "never")
+	if r.code != 0 || !strings.HasPrefix(r.lastLine(), "sha256:") {
+		t.Fatalf("stream build with -f outside the context:\n%s", r)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestStreamAutoForTCPDaemon reaches the daemon through a tcp:// address
+// (a proxy in the test forwards a loopback port to the daemon's socket):
+// a tcp:// daemon is remote, even on loopback, so auto mode streams.
+func TestStreamAutoForTCPDaemon(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	sock := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		p, ok := strings.CutPrefix(h, "unix://")
+		if !ok {
+			t.Skipf("DOCKER_HOST=%s is not a unix socket to forward to", h)
+		}
+		sock = p
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lis.Close() })
+	go func() {
+		for {
+			c, err := lis.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				u, err := net.Dial("unix", sock)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				// Half-closes pass on, as the client closes its side
+				// once the context (stdin) is sent.
+				go func() {
+					_, _ = io.Copy(u, c)
+					_ = u.(*net.UnixConn).CloseWrite()
+				}()
+				_, _ = io.Copy(c, u)
+				_ = c.(*net.TCPConn).CloseWrite()
+			}()
+		}
+	}()
+	t.Setenv("DOCKER_HOST", "tcp://"+lis.Addr().String())
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n", "a.txt": "a\n"})
+	r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never")
+	if r.code != 0 {
+		t.Fatalf("build through tcp:// failed:\n%s", r)
+	}
+	want := "kanikorun: context mode stream: the daemon at tcp://" + lis.Addr().String() + " is remote"
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	argv, err := testbed.ParseArgv(r.stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !kubeContains(argv, "--context=tar://stdin") {
+		t.Errorf("argv %q lacks --context=tar://stdin", argv)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}

@@ -1,0 +1,77 @@
+package plan
+
+import (
+	"path"
+	"path/filepath"
+
+	"github.com/kanikorun/kanikorun/internal/spec"
+)
+
+// CopyIn is a host file copied into the container before it starts, where
+// a bind mount cannot reach: the daemon is on another machine.
+type CopyIn struct {
+	// Source is the host file.
+	Source string
+	// Target is the absolute path in the container.
+	Target string
+	// Mode is the file's permission bits in the container.
+	Mode int64
+}
+
+// CopyOut is a container file copied to the host after the executor
+// exited, before the container is removed.
+type CopyOut struct {
+	// Source is the absolute path in the container.
+	Source string
+	// Target is the host file, which must exist.
+	Target string
+}
+
+// Stream is Local for a daemon that cannot see this machine's files: the
+// context goes to the executor as a gzip tar on its stdin
+// (--context=tar://stdin), the credentials and a Dockerfile from outside
+// the context are copied in before the start, and the digest and tarball
+// are copied out after the exit. Nothing is bind-mounted; the cache
+// volume lives on the daemon's machine and is mounted as locally.
+func Stream(b *spec.Build, f HostFiles, network string) Container {
+	layout := spec.Layout{Context: spec.StreamContext, DigestFile: spec.StreamDigestFile}
+	// kaniko resolves a relative --dockerfile in the unpacked context.
+	layout.Dockerfile, _ = b.DockerfileInContext()
+	if f.Tar != "" {
+		layout.TarPath = spec.LocalTarPath
+	}
+	if f.CacheVolume != "" && b.UsesLocalCache() {
+		layout.Cache = &spec.LocalCache{Dir: spec.CacheDir, Flavor: b.Cache.Flavor}
+	}
+	c := Container{
+		Image:           b.ExecutorImage,
+		Network:         network,
+		Labels:          map[string]string{spec.ContextLabel: b.Context},
+		NoNewPrivileges: true,
+		StdinContext:    b.Context,
+		StdinDockerfile: b.Dockerfile,
+		KeepAfterExit:   true,
+	}
+	if _, inside := b.DockerfileInContext(); !inside {
+		layout.Dockerfile = path.Join(spec.OutsideDockerfile, filepath.Base(b.Dockerfile))
+		c.CopyIn = append(c.CopyIn, CopyIn{Source: b.Dockerfile, Target: layout.Dockerfile, Mode: 0o644})
+		if ignore := b.Dockerfile + ".dockerignore"; isFile(ignore) {
+			c.CopyIn = append(c.CopyIn, CopyIn{Source: ignore, Target: layout.Dockerfile + ".dockerignore", Mode: 0o644})
+		}
+	}
+	c.Args = b.Args(layout)
+	if f.DockerConfig != "" {
+		c.CopyIn = append(c.CopyIn, CopyIn{Source: f.DockerConfig, Target: spec.DockerConfigPath, Mode: 0o600})
+	}
+	if f.Digest != "" {
+		c.CopyOut = append(c.CopyOut, CopyOut{Source: spec.StreamDigestFile, Target: f.Digest})
+		c.DigestFrom = f.Digest
+	}
+	if f.Tar != "" {
+		c.CopyOut = append(c.CopyOut, CopyOut{Source: spec.LocalTarPath, Target: f.Tar})
+	}
+	if layout.Cache != nil {
+		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir})
+	}
+	return c
+}
