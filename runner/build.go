@@ -63,10 +63,12 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 			return LocalResult{}, r.ctxOr(ctx, fmt.Errorf("creating the cache volume %q: %w; build without it with --no-cache", c.Volume, oneLine(err)))
 		}
 		w.files.CacheVolume = c.Volume
-		warm := newWarmer(r.Engine, l.Build, *c, l.DockerConfig, r.Stderr)
-		rr := *r
-		rr.BeforeStart = warm.warm
-		r = &rr
+		if len(c.Images) > 0 {
+			warm := newWarmer(r.Engine, l.Build, *c, l.DockerConfig, r.Stderr)
+			rr := *r
+			rr.BeforeStart = warm.warm
+			r = &rr
+		}
 	}
 	mk := plan.Local
 	if l.Stream {

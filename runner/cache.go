@@ -143,6 +143,10 @@ func (w *warmer) warm(ctx context.Context, id string) error {
 		}
 		fmt.Fprintf(w.stderr, "kanikorun: caching base image %s in volume %s\n", strings.Join(refs, ", "), w.cache.Volume)
 	}
+	if len(misses) == 0 {
+		// Nothing to write: a warm build costs no copy into the volume.
+		return nil
+	}
 	w.build.Last = now
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(cache.Stream(pw, w.flavor, misses, &w.build, now)) }()
@@ -152,9 +156,7 @@ func (w *warmer) warm(ctx context.Context, id string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if len(misses) > 0 {
-			fmt.Fprintf(w.stderr, "kanikorun: warning: not caching base images: %v; the executor pulls them\n", oneLine(err))
-		}
+		fmt.Fprintf(w.stderr, "kanikorun: warning: not caching base images: %v; the executor pulls them\n", oneLine(err))
 	}
 	return nil
 }

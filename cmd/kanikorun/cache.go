@@ -137,7 +137,7 @@ func printCache(w io.Writer, volume string, idx *cache.Index, now time.Time) {
 		fmt.Fprintf(tw, "leftover\t%d entries (kanikorun cache prune removes them)\t\t%s\t\n", orphans, units.HumanSize(float64(orphanSize)))
 	}
 	if len(idx.Builds) > 0 {
-		fmt.Fprintln(tw, "\nDOCKERFILE\tBASE IMAGES\tFLAVOR\tLAST BUILD\t")
+		fmt.Fprintln(tw, "\nDOCKERFILE\tBASE IMAGES\tFLAVOR\tLAST WARMED\t")
 		for _, b := range idx.Builds {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s ago\t\n", b.Dockerfile, strings.Join(b.Bases, ", "), b.Flavor, age(now, b.Last))
 		}

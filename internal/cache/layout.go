@@ -11,7 +11,7 @@
 //	base/fork/<digest>/        the fork's --cache-dir (FF_KANIKO_OCI_WARMER): an OCI layout
 //	base/<flavor>/.data/       what those names link to (see below)
 //	meta/base/<flavor>-<digest>.json  which reference each base image was warmed from, when
-//	meta/builds/<id>.json      which Dockerfile used the cache, when, with which bases
+//	meta/builds/<id>.json      which Dockerfile warmed the cache, when, with which bases
 //
 // Several builds may use the volume at once, and the Engine API can only
 // extract tar streams into it, not rename. So an entry is written under a
@@ -74,7 +74,7 @@ type BuildMeta struct {
 	Bases []string `json:"bases,omitempty"`
 	// Flavor is the executor's flavour.
 	Flavor string `json:"flavor"`
-	// Last is when it last ran.
+	// Last is when it last warmed the cache (wrote a base image).
 	Last time.Time `json:"last"`
 }
 
