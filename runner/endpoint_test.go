@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/cli/cli/context/store"
 
@@ -139,5 +140,29 @@ func TestStreamPlanRun(t *testing.T) {
 	}
 	if f.created.KeepAfterExit != true || len(f.created.Mounts) != 0 {
 		t.Errorf("stream container: keep %v, mounts %v", f.created.KeepAfterExit, f.created.Mounts)
+	}
+}
+
+// TestGCRemovesWhatDeadRunsLeft: a stopped container whose kanikorun is
+// gone goes; one whose kanikorun lives, a running one, and a young one
+// from another machine stay.
+func TestGCRemovesWhatDeadRunsLeft(t *testing.T) {
+	t.Parallel()
+	host, _ := os.Hostname()
+	now := time.Now()
+	f := &fakeEngine{containers: []ContainerInfo{
+		{ID: "dead", Labels: map[string]string{OwnerLabel: host + "/999999999"}, Created: now},
+		{ID: "alive", Labels: map[string]string{OwnerLabel: owner()}, Created: now.Add(-48 * time.Hour)},
+		{ID: "running", Running: true, Labels: map[string]string{OwnerLabel: host + "/999999999"}, Created: now},
+		{ID: "elsewhere-young", Labels: map[string]string{OwnerLabel: "other/1"}, Created: now.Add(-time.Hour)},
+		{ID: "elsewhere-old", Labels: map[string]string{OwnerLabel: "other/1"}, Created: now.Add(-48 * time.Hour)},
+		{ID: "unlabelled-old", Created: now.Add(-48 * time.Hour)},
+	}}
+	removed, err := gc(context.Background(), f, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(removed, ","); got != "dead,elsewhere-old,unlabelled-old" {
+		t.Errorf("gc removed %s", got)
 	}
 }

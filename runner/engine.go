@@ -87,6 +87,21 @@ type Engine interface {
 	RunContainerStdin(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
 	// Endpoint says which daemon the Engine talks to.
 	Endpoint() Endpoint
+	// Containers lists the containers, running or not, that carry every
+	// one of labels.
+	Containers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
+}
+
+// ContainerInfo is a container as Engine.Containers lists it.
+type ContainerInfo struct {
+	// ID is the container's ID.
+	ID string
+	// Running says it runs (or is paused or restarting).
+	Running bool
+	// Labels are its labels.
+	Labels map[string]string
+	// Created is when it was created.
+	Created time.Time
 }
 
 // Endpoint is the daemon an Engine talks to.

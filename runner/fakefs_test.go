@@ -149,3 +149,9 @@ func tarOf(t *testing.T, name, content string) string {
 	_ = tw.Close()
 	return buf.String()
 }
+
+func (f *fakeEngine) Containers(context.Context, map[string]string) ([]ContainerInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.containers, nil
+}

@@ -262,7 +262,7 @@ func runError(err error, network string) error {
 // withManagedLabel returns the plan's labels plus the one that marks a
 // container as kanikorun's, leaving the plan's map as it was.
 func withManagedLabel(labels map[string]string) map[string]string {
-	out := map[string]string{spec.ManagedLabel: "true"}
+	out := map[string]string{spec.ManagedLabel: "true", OwnerLabel: owner()}
 	for k, v := range labels {
 		out[k] = v
 	}

@@ -20,25 +20,26 @@ import (
 // fakeEngine records calls and plays a scripted container. It is for the
 // runner's own logic; docker_test.go tests the Docker implementation.
 type fakeEngine struct {
-	mu        sync.Mutex
-	calls     []string
-	haveImage bool
-	pullErr   error
-	pullAuth  string
-	createErr error // returned by every create while the image is there
-	runErr    error
-	removeErr error
-	loadErr   error
-	loaded    string // what LoadImage read
-	exitCode  int
-	block     bool // the container never exits on its own
-	stdout    string
-	stderr    string
-	created   plan.Container
-	removed   []string
-	onStart   func() // runs when the container starts
-	fs        fakeFS // the container's files seen through CopyTo
-	stdin     []byte // what RunContainerStdin read
+	mu         sync.Mutex
+	calls      []string
+	haveImage  bool
+	pullErr    error
+	pullAuth   string
+	createErr  error // returned by every create while the image is there
+	runErr     error
+	removeErr  error
+	loadErr    error
+	loaded     string // what LoadImage read
+	exitCode   int
+	block      bool // the container never exits on its own
+	stdout     string
+	stderr     string
+	created    plan.Container
+	removed    []string
+	onStart    func()          // runs when the container starts
+	fs         fakeFS          // the container's files seen through CopyTo
+	stdin      []byte          // what RunContainerStdin read
+	containers []ContainerInfo // what Containers lists
 }
 
 var _ Engine = (*fakeEngine)(nil)

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
 )
 
@@ -149,6 +152,52 @@ func TestStreamAutoForTCPDaemon(t *testing.T) {
 	}
 	if !kubeContains(argv, "--context=tar://stdin") {
 		t.Errorf("argv %q lacks --context=tar://stdin", argv)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestGCRemovesAKilledStreamRun: a stream-mode container cannot use
+// AutoRemove, so one whose kanikorun was killed (SIGKILL) stays once the
+// executor exits; `kanikorun gc` removes it.
+func TestGCRemovesAKilledStreamRun(t *testing.T) {
+	tmp := isolate(t)
+	cli := testbed.RequireDocker(t)
+	base := baseImage(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\n"})
+	cmd, _, rest := startUntil(t, "Running: [/bin/sh -c sleep 1]", "build", ctxDir, "--no-cache", "--context-mode", "stream",
+		"--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, rest)
+	_ = cmd.Wait()
+	left := func() []string {
+		ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if len(left()) != 1 {
+		t.Fatalf("the killed run left %d containers, want its one", len(left()))
+	}
+	// The executor finishes its sleep and exits; gc leaves running ones.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := kanikorun(t, "gc")
+		if r.code != 0 {
+			t.Fatalf("gc failed:\n%s", r)
+		}
+		if len(left()) == 0 {
+			if !strings.Contains(r.stdout, "removed container ") {
+				t.Errorf("gc did not say what it removed:\n%s", r)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gc left the killed run's container")
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	assertNothingLeft(t, ctxDir, tmp)
 }
