@@ -13,7 +13,7 @@ BUILD_TAGS    := urfave_cli_no_docs
 # changes).
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test fuzz-short check fmt vet staticcheck tidy demo bench chaos clean
+.PHONY: all build test fuzz-short check fmt vet staticcheck tidy demo bench bench-cache chaos clean
 
 all: build
 
@@ -55,6 +55,13 @@ demo: build
 bench:
 	$(GO) run ./internal/testbed/bench -runs $(BENCH_RUNS) -tags $(BUILD_TAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/lint
+
+# The local loop of issue 17: cache warm/cold, stream-mode context
+# throughput, bind-mode context size, RSS under heavy logs, overhead by
+# network mode.
+bench-cache:
+	$(GO) run ./internal/testbed/benchcache -runs 5
+	$(GO) test -run '^$$' -bench BenchmarkWrite -benchtime 20x -cpu 1,2 ./internal/ctxtar
 
 clean:
 	rm -rf bin

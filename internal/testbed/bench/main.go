@@ -85,7 +85,10 @@ func bench(runs, warmup int, network string) error {
 	if err := os.MkdirAll(cfgDir, 0o700); err != nil {
 		return err
 	}
-	env := append(os.Environ(), "DOCKER_CONFIG="+cfgDir)
+	// A cache volume of the bench's own, not the user's kanikorun-cache.
+	vol := "kanikorun-bench-" + testbed.RandomPassword()[:8]
+	defer testbed.RemoveVolumes(ctx, cli, vol)
+	env := append(os.Environ(), "DOCKER_CONFIG="+cfgDir, "KANIKORUN_CACHE_VOLUME="+vol)
 	krArgs := []string{"build", "--no-push", "--executor-image", img, "--pull", "never", ctxDir}
 	if network != "" {
 		krArgs = append(krArgs[:len(krArgs)-1], "--network", network, ctxDir)

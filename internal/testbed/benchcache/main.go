@@ -1,0 +1,397 @@
+// Command benchcache measures the local loop of issue 17 with the stand-in
+// executor, each figure a ratio within one run of the command:
+//
+//   - a warm rebuild of an unchanged Dockerfile with a `RUN sleep 5`
+//     against the cold build (median of several warm runs), and the base
+//     image's blob requests on the warm rebuild;
+//   - a rebuild after editing the file only the last COPY uses;
+//   - a --no-cache rebuild;
+//   - the context tar+gzip throughput of stream mode;
+//   - bind mode with a 1 GB context against a 1 MB one;
+//   - kanikorun's peak RSS while the executor writes 100 MB of logs;
+//   - kanikorun build against `docker run --rm` of its --dry-run line, on
+//     the same network mode (bridge, none, host).
+//
+//	go run ./internal/testbed/benchcache -runs 5
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"runtime"
+	"time"
+
+	"github.com/kanikorun/kanikorun/internal/ctxtar"
+	"github.com/kanikorun/kanikorun/internal/testbed"
+)
+
+func main() {
+	runs := flag.Int("runs", 5, "measured runs of each warm or overhead command")
+	sleep := flag.Int("sleep", 5, "seconds of the RUN step")
+	flag.StringVar(&only, "only", "", "run one part only: logs or overhead")
+	flag.Parse()
+	if err := bench(*runs, *sleep); err != nil {
+		fmt.Fprintln(os.Stderr, "bench-cache:", err)
+		os.Exit(1)
+	}
+}
+
+var only string
+
+type env struct {
+	bin, img string
+	env      []string
+	reg      *testbed.Registry
+}
+
+func (e *env) build(args ...string) (time.Duration, string, error) {
+	cmd := exec.Command(e.bin, append([]string{"build", "--executor-image", e.img, "--pull", "never"}, args...)...)
+	cmd.Env = e.env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return d, out.String(), fmt.Errorf("kanikorun build %q: %v\n%s", args, err, out.String())
+	}
+	return d, out.String(), nil
+}
+
+func (e *env) blobGets(skip int, repo string) int {
+	n := 0
+	for _, r := range e.reg.Requests()[skip:] {
+		if r.Method == "GET" && strings.HasPrefix(r.Path, "/v2/"+repo+"/blobs/") {
+			n++
+		}
+	}
+	return n
+}
+
+func bench(runs, sleep int) error {
+	ctx := context.Background()
+	cli, err := testbed.Docker(ctx)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	img, err := testbed.StandInImage(ctx, cli)
+	if err != nil {
+		return err
+	}
+	reg, err := testbed.StartRegistry("", "")
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	work, err := os.MkdirTemp("", "kanikorun-bench-cache-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	bin := filepath.Join(work, "kanikorun")
+	if out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", bin, "./cmd/kanikorun").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	vol := "kanikorun-bench-cache-" + testbed.RandomPassword()[:8]
+	defer testbed.RemoveVolumes(ctx, cli, vol)
+	cfgDir := filepath.Join(work, "docker")
+	_ = os.MkdirAll(cfgDir, 0o700)
+	e := &env{bin: bin, img: img, reg: reg, env: append(os.Environ(), "DOCKER_CONFIG="+cfgDir, "KANIKORUN_CACHE_VOLUME="+vol)}
+
+	// A base image of some weight: 8 MB that does not compress.
+	noise := make([]byte, 8<<20)
+	_, _ = rand.Read(noise)
+	repo := "bench/base"
+	base, err := reg.PushBase(ctx, repo, map[string]string{"bin/sh": "#!", "opt/blob.bin": string(noise)}, nil, nil)
+	if err != nil {
+		return err
+	}
+	ctxDir := filepath.Join(work, "app")
+	write := func(name, content string) error {
+		return os.WriteFile(filepath.Join(ctxDir, name), []byte(content), 0o644)
+	}
+	_ = os.MkdirAll(ctxDir, 0o755)
+	if err := write("Dockerfile", fmt.Sprintf("FROM %s\nCOPY first.txt /first.txt\nRUN sleep %d\nCOPY last.txt /last.txt\n", base, sleep)); err != nil {
+		return err
+	}
+	_ = write("first.txt", "first\n")
+	_ = write("last.txt", "v0\n")
+
+	switch only {
+	case "logs":
+		return benchLogs(e, ctx, work)
+	case "overhead":
+		return benchOverhead(e, work, runs)
+	}
+	fmt.Printf("== cache (RUN sleep %d, 8 MB base image, stand-in executor, volume %s)\n", sleep, vol)
+	skip := len(reg.Requests())
+	cold, _, err := e.build(ctxDir)
+	if err != nil {
+		return err
+	}
+	coldBlobs := e.blobGets(skip, repo)
+	var warm, edited, off []time.Duration
+	warmBlobs := 0
+	for i := range runs {
+		skip = len(reg.Requests())
+		d, _, err := e.build(ctxDir)
+		if err != nil {
+			return err
+		}
+		warm, warmBlobs = append(warm, d), warmBlobs+e.blobGets(skip, repo)
+		_ = write("last.txt", fmt.Sprintf("v%d\n", i+1))
+		if d, _, err = e.build(ctxDir); err != nil {
+			return err
+		}
+		edited = append(edited, d)
+	}
+	for range max(1, runs/2) {
+		d, _, err := e.build("--no-cache", ctxDir)
+		if err != nil {
+			return err
+		}
+		off = append(off, d)
+	}
+	fmt.Printf("cold build                 %8.0f ms (base blob GETs: %d)\n", ms(cold), coldBlobs)
+	fmt.Printf("warm rebuild, median of %d %8.0f ms (base blob GETs in all: %d)  warm/cold %.3f (target <= 0.05)\n", len(warm), ms(median(warm)), warmBlobs, ratio(median(warm), cold))
+	fmt.Printf("last COPY's file edited    %8.0f ms  /cold %.3f (target <= 0.15)\n", ms(median(edited)), ratio(median(edited), cold))
+	fmt.Printf("--no-cache, median of %d   %8.0f ms  /cold %.3f (target about 1.0)\n", len(off), ms(median(off)), ratio(median(off), cold))
+
+	if err := benchStream(work); err != nil {
+		return err
+	}
+	if err := benchBind(e, work, runs); err != nil {
+		return err
+	}
+	if err := benchLogs(e, ctx, work); err != nil {
+		return err
+	}
+	return benchOverhead(e, work, runs)
+}
+
+// benchStream times the stream-mode context tar+gzip of a source-like
+// tree with a .dockerignore, on every core and on one.
+func benchStream(work string) error {
+	dir := filepath.Join(work, "stream")
+	text := bytes.Repeat([]byte("func main() { fmt.Println(\"hello, kanikorun\") } // source text\n"), 1000)
+	var total int64
+	for i := range 1500 {
+		p := filepath.Join(dir, "src", fmt.Sprintf("d%02d", i%40), fmt.Sprintf("f%04d.go", i))
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		noise := make([]byte, 16<<10)
+		_, _ = rand.Read(noise)
+		data := append(append([]byte(nil), text...), noise...)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return err
+		}
+		total += int64(len(data))
+	}
+	_ = os.MkdirAll(filepath.Join(dir, "node_modules"), 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "node_modules", "big.bin"), make([]byte, 64<<20), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("node_modules\n*.log\n"), 0o644)
+	fmt.Printf("== stream mode: context tar+gzip, %d files, %.0f MB sent, 64 MB excluded by .dockerignore\n", 1500, float64(total)/1e6)
+	for _, procs := range []int{0, 1} {
+		var ds []time.Duration
+		for range 5 {
+			cw := &countWriter{}
+			start := time.Now()
+			if _, err := writeWithProcs(cw, dir, procs); err != nil {
+				return err
+			}
+			ds = append(ds, time.Since(start))
+		}
+		what := "every core"
+		if procs == 1 {
+			what = "one core"
+		}
+		fmt.Printf("gzip level 1 on %-10s  %6.0f MB/s (median of 5)\n", what, float64(total)/1e6/median(ds).Seconds())
+	}
+	return nil
+}
+
+// benchBind: bind mode does not read the context, so a 1 GB one costs
+// what a 1 MB one does.
+func benchBind(e *env, work string, runs int) error {
+	mk := func(name string, size int64) (string, error) {
+		dir := filepath.Join(work, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		_ = os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY a.txt /a.txt\n"), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a\n"), 0o644)
+		f, err := os.Create(filepath.Join(dir, "data.bin"))
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		chunk := make([]byte, 1<<20)
+		_, _ = rand.Read(chunk)
+		for written := int64(0); written < size; written += int64(len(chunk)) {
+			if _, err := f.Write(chunk); err != nil {
+				return "", err
+			}
+		}
+		return dir, nil
+	}
+	small, err := mk("bind-1mb", 1<<20)
+	if err != nil {
+		return err
+	}
+	big, err := mk("bind-1gb", 1<<30)
+	if err != nil {
+		return err
+	}
+	var s, b []time.Duration
+	for i := range runs + 1 {
+		ds, _, err := e.build("--context-mode", "bind", small)
+		if err != nil {
+			return err
+		}
+		db, _, err := e.build("--context-mode", "bind", big)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			s, b = append(s, ds), append(b, db)
+		}
+	}
+	fmt.Printf("== bind mode: 1 GB context %0.f ms, 1 MB context %.0f ms (medians of %d): ratio %.2f (target <= 1.1)\n", ms(median(b)), ms(median(s)), runs, ratio(median(b), median(s)))
+	return nil
+}
+
+// benchLogs measures kanikorun's peak RSS while the executor writes
+// 100 MB to stdout (a RUN cat of a 100 MB file).
+func benchLogs(e *env, ctx context.Context, work string) error {
+	line := strings.Repeat("log line of the executor, written to stdout ", 2) + "\n"
+	big := strings.Repeat(line, (100<<20)/len(line)+1)
+	base, err := e.reg.PushBase(ctx, "bench/logs", map[string]string{"bin/sh": "#!", "big.txt": big}, nil, nil)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(work, "logs")
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN cat /big.txt\n"), 0o644)
+	cmd := exec.Command(e.bin, "build", "--executor-image", e.img, "--pull", "never", "--no-cache", dir)
+	if p := os.Getenv("KANIKORUN_BENCH_PPROF"); p != "" {
+		cmd.Env = append(cmd.Env, "KANIKORUN_BENCH_PPROF="+p)
+	}
+	cmd.Env = e.env
+	cw := &countWriter{}
+	cmd.Stdout, cmd.Stderr = cw, io.Discard
+	// wait4's ru_maxrss would count this process's memory too (Go starts
+	// children with CLONE_VM), so the peak is read from the child's own
+	// /proc/PID/status (VmHWM) while it runs.
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var peak int64
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for running := true; running; {
+		select {
+		case err := <-done:
+			if err != nil {
+				return fmt.Errorf("logs build: %v", err)
+			}
+			running = false
+		case <-tick.C:
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err == nil {
+				for _, l := range strings.Split(string(b), "\n") {
+					if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+						var kb int64
+						fmt.Sscanf(strings.TrimSpace(v), "%d", &kb)
+						peak = max(peak, kb)
+					}
+				}
+			}
+		}
+	}
+	fmt.Printf("== logs: %.0f MB of executor output through kanikorun, its peak RSS %.1f MB (VmHWM; target <= 40 MB)\n", float64(cw.n)/1e6, float64(peak)/1024)
+	return nil
+}
+
+// benchOverhead times kanikorun build against docker run --rm of its own
+// --dry-run line (same image, mounts, arguments, cache volume) on each
+// network mode.
+func benchOverhead(e *env, work string, runs int) error {
+	dir := filepath.Join(work, "overhead")
+	_ = os.MkdirAll(dir, 0o755)
+	_ = os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY a.txt /a.txt\n"), 0o644)
+	_ = os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a\n"), 0o644)
+	tmp := filepath.Join(work, "kanikorun-tmp")
+	_ = os.MkdirAll(tmp, 0o700)
+	_ = os.WriteFile(filepath.Join(tmp, "config.json"), []byte("{}"), 0o600)
+	_ = os.WriteFile(filepath.Join(tmp, "termination-log"), nil, 0o666)
+	if _, err := exec.LookPath("docker"); err != nil {
+		fmt.Println("== overhead: no docker CLI here to compare with")
+		return nil
+	}
+	fmt.Printf("== overhead against docker run --rm of the same line (FROM scratch + COPY, medians of %d, interleaved)\n", runs)
+	for _, network := range []string{"bridge", "none", "host"} {
+		args := []string{"--network", network, dir}
+		dry := exec.Command(e.bin, append([]string{"build", "--dry-run", "--executor-image", e.img, "--pull", "never"}, args...)...)
+		dry.Env = e.env
+		line, err := dry.Output()
+		if err != nil {
+			return fmt.Errorf("--dry-run: %v", err)
+		}
+		var k, d []time.Duration
+		for i := range runs + 2 {
+			dk, _, err := e.build(args...)
+			if err != nil {
+				return err
+			}
+			sh := exec.Command("sh", "-c", strings.TrimSpace(string(line)))
+			sh.Env = append(e.env, "KANIKORUN_TMP="+tmp)
+			start := time.Now()
+			if out, err := sh.CombinedOutput(); err != nil {
+				return fmt.Errorf("docker run: %v\n%s", err, out)
+			}
+			dd := time.Since(start)
+			if i >= 2 {
+				k, d = append(k, dk), append(d, dd)
+			}
+		}
+		fmt.Printf("%-7s kanikorun %6.0f ms, docker run --rm %6.0f ms: ratio %.2f (target <= 0.95)\n", network, ms(median(k)), ms(median(d)), ratio(median(k), median(d)))
+	}
+	return nil
+}
+
+func writeWithProcs(w io.Writer, dir string, procs int) (ctxtar.Stats, error) {
+	if procs > 0 {
+		prev := setProcs(procs)
+		defer setProcs(prev)
+	}
+	return ctxtar.Write(w, dir, ctxtar.Options{Dockerfile: filepath.Join(dir, "Dockerfile")})
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func setProcs(n int) int { return runtime.GOMAXPROCS(n) }
