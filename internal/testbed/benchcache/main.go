@@ -4,15 +4,21 @@
 //   - a warm rebuild of an unchanged Dockerfile with a `RUN sleep 5`
 //     against the cold build (median of several warm runs), and the base
 //     image's blob requests on the warm rebuild;
+//
 //   - a rebuild after editing the file only the last COPY uses;
+//
 //   - a --no-cache rebuild;
+//
 //   - the context tar+gzip throughput of stream mode;
+//
 //   - bind mode with a 1 GB context against a 1 MB one;
+//
 //   - kanikorun's peak RSS while the executor writes 100 MB of logs;
+//
 //   - kanikorun build against `docker run --rm` of its --dry-run line, on
 //     the same network mode (bridge, none, host).
 //
-//	go run ./internal/testbed/benchcache -runs 5
+//     go run ./internal/testbed/benchcache -runs 5
 package main
 
 import (
@@ -25,9 +31,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
-	"runtime"
 	"time"
 
 	"github.com/kanikorun/kanikorun/internal/ctxtar"
