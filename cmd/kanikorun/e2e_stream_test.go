@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -80,6 +81,22 @@ func TestStreamMode(t *testing.T) {
 		t.Errorf("the registry password leaked")
 	}
 	assertNothingLeft(t, ctxDir, tmp)
+
+	// The cache volume lives on the daemon's side and works as in bind
+	// mode: the rebuild fetches no blob of the base image.
+	baseRef, err := name.ParseReference(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := baseRef.Context().RepositoryStr()
+	skip := len(reg.Requests())
+	r = kanikorun(t, "build", ctxDir, "--context-mode", "stream", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+	if r.code != 0 {
+		t.Fatalf("stream rebuild failed:\n%s", r)
+	}
+	if n := blobGets(skip, repo); n != 0 {
+		t.Errorf("the stream-mode rebuild fetched %d base blobs, want 0 (repo %s)", n, repo)
+	}
 
 	// A Dockerfile outside the context is copied in.
 	df := filepath.Join(t.TempDir(), "Other.Dockerfile")
