@@ -24,7 +24,7 @@ const (
 	KindOrphan Kind = "orphan"
 )
 
-// Entry is one removable unit of the cache.
+// IndexEntry is one removable unit of the cache.
 type IndexEntry struct {
 	// Kind is what it is.
 	Kind Kind
@@ -55,8 +55,7 @@ type Index struct {
 // warmer's small records are read; other data is skipped.
 func Scan(r io.Reader, root string) (*Index, error) {
 	type node struct {
-		hdr  *tar.Header
-		size int64
+		hdr *tar.Header
 	}
 	nodes := map[string]*node{}
 	var names []string
