@@ -326,6 +326,11 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		return nil, err
 	}
 	defer eng.Close()
+	if ep := eng.Endpoint(); ep.Remote() {
+		// Replay maps the pod's volumes to bind mounts, which name paths
+		// on the daemon's machine.
+		s.notice("warning: the daemon at %s is remote: replay bind-mounts --claim, --secret and --volume paths, which must exist on the daemon's machine", ep)
+	}
 	if o.Run.DryRun {
 		return &Outcome{DryRun: pc.DockerRun()}, nil
 	}
