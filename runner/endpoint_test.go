@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/docker/cli/cli/context/store"
 
+	"github.com/kanikorun/kanikorun/internal/cache"
 	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
@@ -164,5 +166,27 @@ func TestGCRemovesWhatDeadRunsLeft(t *testing.T) {
 	}
 	if got := strings.Join(removed, ","); got != "dead,elsewhere-old,unlabelled-old" {
 		t.Errorf("gc removed %s", got)
+	}
+}
+
+// TestPruneStopsWhenTheCacheIsInUse: prune replaces the volume; a build
+// using it makes prune stop, with the cache left and the copy removed.
+func TestPruneStopsWhenTheCacheIsInUse(t *testing.T) {
+	t.Parallel()
+	f := &fakeEngine{haveImage: true}
+	_ = f.EnsureVolume(context.Background(), "c", cacheVolumeLabels())
+	// An orphan, so prune has something to remove.
+	_ = f.CopyTo(context.Background(), "x", "/cache", strings.NewReader(tarOf(t, "base/upstream/.data/sha256:0-abc", "x")))
+	f.fs.inUse = map[string]bool{"c": true}
+	_, err := cachePrune(context.Background(), f, CacheOptions{Volume: "c", Image: "exec:1"}, cache.PruneOptions{}, false, Streams{Stdout: io.Discard, Stderr: io.Discard})
+	if !errors.Is(err, ErrCacheInUse) {
+		t.Fatalf("prune of a volume in use: %v", err)
+	}
+	vols, _ := f.Volumes(context.Background(), nil)
+	if len(vols) != 1 || vols[0].Name != "c" {
+		t.Errorf("volumes after the stopped prune: %+v, want the cache alone", vols)
+	}
+	if _, err := cachePrune(context.Background(), f, CacheOptions{Volume: "c"}, cache.PruneOptions{}, true, Streams{Stdout: io.Discard, Stderr: io.Discard}); !errors.Is(err, ErrCacheInUse) {
+		t.Errorf("prune --all of a volume in use: %v", err)
 	}
 }

@@ -20,6 +20,7 @@ type fakeFS struct {
 	files   map[string]*tar.Header
 	data    map[string][]byte
 	volumes map[string]map[string]string
+	inUse   map[string]bool
 	copies  int
 }
 
@@ -54,8 +55,12 @@ func (f *fakeEngine) Volumes(_ context.Context, labels map[string]string) ([]Vol
 }
 
 func (f *fakeEngine) RemoveVolume(_ context.Context, name string) error {
+	f.record("rm-volume " + name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.fs.inUse[name] {
+		return fmt.Errorf("%w: volume %s is in use", ErrVolumeInUse, name)
+	}
 	delete(f.fs.volumes, name)
 	return nil
 }
@@ -108,7 +113,8 @@ func (f *fakeEngine) CopyFrom(_ context.Context, _, p string) (io.ReadCloser, er
 			names = append(names, n)
 		}
 	}
-	if len(names) == 0 {
+	if len(names) == 0 && p != "/old" {
+		// The fake has one file system; prune's volume mounts are empty.
 		return nil, errors.New("no such path")
 	}
 	sort.Strings(names)
