@@ -103,10 +103,17 @@ func TestStreamMode(t *testing.T) {
 	if err := os.WriteFile(df, []byte("FROM scratch\nCOPY a.txt /a.txt\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r = kanikorun(t, "build", ctxDir, "-f", df, "--context-mode", "stream", "--executor-image", executorImage, "--pull", "never")
+	cli := testbed.RequireDocker(t)
+	r = kanikorun(t, "build", ctxDir, "-f", df, "--load", "--context-mode", "stream", "--executor-image", executorImage, "--pull", "never")
 	if r.code != 0 || !strings.HasPrefix(r.lastLine(), "sha256:") {
 		t.Fatalf("stream build with -f outside the context:\n%s", r)
 	}
+	// --load: the tarball came out of the container and into the daemon.
+	loaded := kubeLines(r.stderr, "kanikorun: loaded image ")
+	if len(loaded) != 1 {
+		t.Fatalf("stream build --load loaded %q:\n%s", loaded, r.stderr)
+	}
+	testbed.CleanupImage(t, cli, strings.TrimPrefix(loaded[0], "kanikorun: loaded image "))
 	assertNothingLeft(t, ctxDir, tmp)
 }
 
