@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -222,6 +223,31 @@ func TestGCRemovesAKilledStreamRun(t *testing.T) {
 			t.Fatalf("gc left the killed run's container")
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
+// TestStreamCtrlCAndTimeout: in stream mode, without AutoRemove, Ctrl-C
+// and --timeout still remove the container and every temporary file.
+func TestStreamCtrlCAndTimeout(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 60\n"})
+	cfg := registryConfig(t)
+	cmd, _, stderr := startUntil(t, "sleep 60", "build", "--context-mode", "stream", "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg, ctxDir)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stderr)
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("Ctrl-C: exit code %d, want 130; stderr %s", code, rest)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+
+	r := kanikorun(t, "build", "--context-mode", "stream", "--timeout", "2s", "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg, ctxDir)
+	if r.code != 124 {
+		t.Errorf("--timeout: exit code %d, want 124:\n%s", r.code, r)
 	}
 	assertNothingLeft(t, ctxDir, tmp)
 }
