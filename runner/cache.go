@@ -70,8 +70,9 @@ type warmer struct {
 	keychain authn.Keychain
 	stderr   io.Writer
 	now      func() time.Time
-	// resolve fetches an image's manifest; tests replace it.
-	resolve func(ctx context.Context, ref string) (v1.Image, error)
+	// digest and image ask the registry; tests replace them.
+	digest func(ctx context.Context, ref string) (v1.Hash, error)
+	image  func(ctx context.Context, ref string) (v1.Image, error)
 }
 
 func newWarmer(eng Engine, b *spec.Build, lc LocalCache, dockerConfig []byte, stderr io.Writer) *warmer {
@@ -84,25 +85,54 @@ func newWarmer(eng Engine, b *spec.Build, lc LocalCache, dockerConfig []byte, st
 		w.flavor = "upstream"
 		w.build.Flavor = w.flavor
 	}
-	w.resolve = w.remoteImage
+	w.digest, w.image = w.remoteDigest, w.remoteImage
 	return w
 }
 
-func (w *warmer) remoteImage(ctx context.Context, ref string) (v1.Image, error) {
+func (w *warmer) ref(ref string) (name.Reference, error) {
 	opts := []name.Option{name.WeakValidation}
 	r, err := name.ParseReference(ref, opts...)
 	if err != nil {
 		return nil, err
 	}
 	if slices.Contains(w.cache.Insecure, r.Context().RegistryStr()) {
-		if r, err = name.ParseReference(ref, append(opts, name.Insecure)...); err != nil {
-			return nil, err
-		}
+		return name.ParseReference(ref, append(opts, name.Insecure)...)
 	}
+	return r, nil
+}
+
+func (w *warmer) remoteOptions(ctx context.Context) []remote.Option {
 	// The executor runs on linux, on the daemon's architecture, which is
 	// ours but for exotic remote set-ups.
-	return remote.Image(r, remote.WithContext(ctx), remote.WithAuthFromKeychain(w.keychain),
-		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH}))
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(w.keychain),
+		remote.WithPlatform(v1.Platform{OS: "linux", Architecture: runtime.GOARCH})}
+}
+
+// remoteDigest is the digest the executor will look the image up by:
+// a HEAD request's when the reference names an image manifest (a HEAD
+// does not count against Docker Hub's pull limit), else the platform's
+// image in the index, which takes GETs.
+func (w *warmer) remoteDigest(ctx context.Context, ref string) (v1.Hash, error) {
+	r, err := w.ref(ref)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	if d, err := remote.Head(r, w.remoteOptions(ctx)...); err == nil && d.MediaType.IsImage() {
+		return d.Digest, nil
+	}
+	img, err := remote.Image(r, w.remoteOptions(ctx)...)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return img.Digest()
+}
+
+func (w *warmer) remoteImage(ctx context.Context, ref string) (v1.Image, error) {
+	r, err := w.ref(ref)
+	if err != nil {
+		return nil, err
+	}
+	return remote.Image(r, w.remoteOptions(ctx)...)
 }
 
 // warm runs in the created container id, before it starts.
@@ -110,16 +140,11 @@ func (w *warmer) warm(ctx context.Context, id string) error {
 	now := w.now()
 	var misses []cache.Entry
 	for _, ref := range w.cache.Images {
-		img, err := w.resolve(ctx, ref)
+		d, err := w.digest(ctx, ref)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			w.warn(ref, err)
-			continue
-		}
-		d, err := img.Digest()
-		if err != nil {
 			w.warn(ref, err)
 			continue
 		}
@@ -128,6 +153,14 @@ func (w *warmer) warm(ctx context.Context, id string) error {
 		case err == nil && now.Sub(st.ModTime) < cache.Refresh:
 			continue
 		case err != nil && !errors.Is(err, ErrPathNotFound):
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			w.warn(ref, err)
+			continue
+		}
+		img, err := w.image(ctx, ref)
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
