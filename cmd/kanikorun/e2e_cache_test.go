@@ -366,3 +366,34 @@ func TestCacheLsAndPrune(t *testing.T) {
 	}
 	assertNothingLeft(t, ctxDir, tmp)
 }
+
+// TestCacheToInTheJob: a registry cache from --cache-to is the Job's as
+// much as the local build's (the same flags, no volume on either side);
+// the local volume's flags never reach the Job.
+func TestCacheToInTheJob(t *testing.T) {
+	testbed.RequireDocker(t) // build --dry-run pings the daemon
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY a /a\n", "a": "a"})
+	cfg := t.TempDir()
+	want := []string{"--cache=true", "--cache-repo=ghcr.io/acme/cache"}
+	for _, args := range [][]string{
+		{"job", "-o", "json", "--cache-to", "type=registry,ref=ghcr.io/acme/cache"},
+		{"build", "--dry-run", "--cache-to", "type=registry,ref=ghcr.io/acme/cache"},
+	} {
+		r := kanikorun(t, append(args, "--docker-config", cfg, "-t", "ghcr.io/acme/app:1", ctxDir)...)
+		if r.code != 0 {
+			t.Fatalf("%s:\n%s", args[0], r)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%s output lacks %q:\n%s", args[0], w, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "oci:"+spec.CacheDir) || strings.Contains(r.stdout, "type=volume") || strings.Contains(r.stdout, "--cache-dir") {
+			t.Errorf("%s points into the local cache volume:\n%s", args[0], r.stdout)
+		}
+	}
+	r := kanikorun(t, "job", "-o", "json", "--docker-config", cfg, "-t", "ghcr.io/acme/app:1", ctxDir)
+	if r.code != 0 || strings.Contains(r.stdout, "--cache") {
+		t.Errorf("a Job without cache flags has cache arguments:\n%s", r)
+	}
+}
