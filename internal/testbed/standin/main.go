@@ -21,10 +21,14 @@
 //
 // Limits: RUN accepts only `exit N`, `sleep N`, `echo WORDS` and
 // `echo WORDS >&2` (and, like real kaniko, needs /bin/sh in the stage's
-// filesystem); contexts are local directories (dir:// or a plain path);
-// ADD takes local files only; caching, snapshot modes, compression and log
-// formats are accepted and ignored (logs are always plain text without
-// colours, whereas real kaniko defaults to --log-format=color).
+// filesystem); contexts are local directories (dir:// or a plain path) or
+// a gzip tar on stdin (tar://stdin); ADD takes local files only; snapshot
+// modes, compression and log formats are accepted and ignored (logs are
+// always plain text without colours, whereas real kaniko defaults to
+// --log-format=color). The caches work as kaniko's (cache.go): the
+// base-image cache in --cache-dir (upstream's tarball layout, or the
+// fork's OCI layout in fork mode) and, with --cache=true and a
+// --cache-repo (a registry or oci:/path), the layer cache of RUN steps.
 //
 // Like kaniko, it installs no signal handler: the Go runtime ends it on
 // SIGTERM or SIGINT at once (as PID 1 of a container, with exit code 2).
