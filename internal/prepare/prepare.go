@@ -70,10 +70,13 @@ type Prepared struct {
 	// cache, mirrors, insecure registries, the images the Dockerfile
 	// pulls), sorted by host.
 	Registries []creds.Registry
-	// RegistriesUnknown says the executor flags name a registry kanikorun
-	// cannot read (a manifest's placeholder such as <repo>:<tag>): the
-	// executor will say what is wrong, and the network stays as asked.
+	// RegistriesUnknown says the registries could not all be worked out:
+	// the executor flags name one kanikorun cannot read (a manifest's
+	// placeholder such as <repo>:<tag>), or a FROM does not expand to an
+	// image. The network then stays as asked, and Credentials returns the
+	// reason (after the preflight has had its say about the Dockerfile).
 	RegistriesUnknown bool
+	registriesErr     error
 	// Policy is the preflight policy the build was prepared with.
 	Policy lint.Policy
 	// DockerConfig is Options.DockerConfig.
@@ -176,12 +179,13 @@ func prepared(in preparedInput) (*Prepared, error) {
 		}
 	}
 	regs, err := creds.Registries(in.flags, p.Dockerfile, in.generated)
-	switch {
-	case err != nil && in.build == nil:
-		// A manifest is replayed as it is, placeholders and all.
+	if err != nil {
 		p.RegistriesUnknown = true
-	case err != nil:
-		return nil, errs.Mark(err, spec.ErrUsage)
+		// A manifest is replayed as it is, placeholders and all: the
+		// executor will say what is wrong with them.
+		if in.build != nil {
+			p.registriesErr = errs.Mark(err, spec.ErrUsage)
+		}
 	}
 	p.Registries = regs
 	return p, nil
@@ -197,6 +201,9 @@ func (p *Prepared) Preflight(w io.Writer) error {
 // the build touches. Warnings go to w as single lines. A Resolved comes
 // back even with an error, for its summary.
 func (p *Prepared) Credentials(ctx context.Context, w io.Writer) (*creds.Resolved, error) {
+	if p.registriesErr != nil {
+		return nil, p.registriesErr
+	}
 	res, err := creds.Resolve(ctx, p.DockerConfig, p.Registries, p.Lint.ExecutorImage)
 	if res != nil {
 		for _, warn := range res.Warnings {
