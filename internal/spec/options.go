@@ -52,6 +52,9 @@ type Options struct {
 	// ExecutorArgs are the arguments after --, handed to the executor
 	// verbatim after kanikorun's own.
 	ExecutorArgs []string
+	// Secrets are the --secret values as docker build spells them
+	// (id=ID,src=FILE or id=ID,env=VAR); see ParseSecret.
+	Secrets []string
 	// LookupEnv reads the environment for a bare --build-arg KEY; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
@@ -102,6 +105,10 @@ func (o Options) build() (*Build, error) {
 	if err != nil {
 		return nil, err
 	}
+	secrets, err := ParseSecrets(o.Secrets, lookup)
+	if err != nil {
+		return nil, err
+	}
 	b := &Build{
 		Context:       ctxAbs,
 		Dockerfile:    df,
@@ -119,6 +126,7 @@ func (o Options) build() (*Build, error) {
 		ExtraArgs:         o.ExecutorArgs,
 		ExtraDestinations: extra.Destinations,
 		Outputs:           Outputs{Load: o.Load},
+		Secrets:           secrets,
 	}
 	for _, out := range []struct {
 		flag, path string

@@ -54,6 +54,10 @@ type Build struct {
 	// ExtraDestinations are the --destination values among ExtraArgs: a
 	// destination given after -- is a destination all the same.
 	ExtraDestinations []string
+	// Secrets are kanikorun's --secret values, each handed to the fork
+	// executor as --secret=id=ID,src=SecretsDir/ID; their values are read
+	// only where the files are made (Secret.Value).
+	Secrets []Secret
 }
 
 // Outputs are host paths for what the build produces besides a push.
@@ -163,6 +167,9 @@ func (b *Build) Args(l Layout) []string {
 	}
 	if b.Registry.SkipTLSVerify {
 		args = append(args, "--skip-tls-verify")
+	}
+	for _, s := range b.Secrets {
+		args = append(args, s.ExecutorArg())
 	}
 	return append(args, b.ExtraArgs...)
 }
