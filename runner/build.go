@@ -38,6 +38,8 @@ type workdir struct {
 	tmp        *tmpdir.Dir
 	files      plan.HostFiles
 	partialTar string
+	// secrets are the secrets' values, masked in the executor's output.
+	secrets [][]byte
 }
 
 // Build runs a build description on the local daemon: it prepares the host
@@ -52,7 +54,7 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if err != nil {
 		return LocalResult{}, err
 	}
-	res, err := r.Run(ctx, plan.Local(l.Build, w.files, l.Network))
+	res, err := r.runMasked(ctx, plan.Local(l.Build, w.files, l.Network), w.secrets)
 	out := LocalResult{Result: res}
 	if err != nil || res.ExitCode != 0 {
 		return out, err
@@ -80,6 +82,21 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 		}
 	}
 	return out, nil
+}
+
+// runMasked runs the container with every secret value in its output
+// replaced by ***: a step that prints a secret does not show it.
+func (r *Runner) runMasked(ctx context.Context, c plan.Container, secrets [][]byte) (Result, error) {
+	if len(secrets) == 0 {
+		return r.Run(ctx, c)
+	}
+	stdout, stderr := newMasker(r.Stdout, secrets), newMasker(r.Stderr, secrets)
+	masked := *r
+	masked.Stdout, masked.Stderr = stdout, stderr
+	res, err := masked.Run(ctx, c)
+	_ = stdout.Flush()
+	_ = stderr.Flush()
+	return res, err
 }
 
 // prepare creates the build's host files. It checks the requested outputs
@@ -117,6 +134,9 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 	if w.files.Digest, err = createShared(dir, "termination-log"); err != nil {
 		return w, err
 	}
+	if err := w.writeSecrets(b.Secrets); err != nil {
+		return w, err
+	}
 	switch o := b.Outputs; {
 	case o.TarPath != "":
 		// Written beside the target and renamed on success: the user never
@@ -137,6 +157,39 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 		}
 	}
 	return w, nil
+}
+
+// writeSecrets copies each secret into the private directory, where it
+// is mounted read-only into the container; an environment secret becomes
+// a file too, never container environment.
+func (w *workdir) writeSecrets(secrets []spec.Secret) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	dir := filepath.Join(w.tmp.Path, "secrets")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the secrets directory: %w", err)
+	}
+	w.files.Secrets = map[string]string{}
+	for _, s := range secrets {
+		v, err := s.Value()
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, s.ID)
+		if err := os.WriteFile(p, v, 0o600); err != nil {
+			return fmt.Errorf("copying --secret id=%s: %w", s.ID, err)
+		}
+		// The container's root must read it, and in a user-namespaced
+		// daemon that root is not us. The 0700 directories above keep
+		// everyone else out; the bind mount does not pass through them.
+		if err := os.Chmod(p, 0o444); err != nil {
+			return fmt.Errorf("copying --secret id=%s: %w", s.ID, err)
+		}
+		w.files.Secrets[s.ID] = p
+		w.secrets = append(w.secrets, v)
+	}
+	return nil
 }
 
 func createShared(dir, name string) (string, error) {
@@ -188,6 +241,12 @@ func DryRun(b *spec.Build, network string) string {
 	}
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"
+	}
+	for _, s := range b.Secrets {
+		if files.Secrets == nil {
+			files.Secrets = map[string]string{}
+		}
+		files.Secrets[s.ID] = "$KANIKORUN_TMP/secrets/" + s.ID
 	}
 	return plan.Local(b, files, network).DockerRun()
 }
