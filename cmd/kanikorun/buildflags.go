@@ -25,6 +25,7 @@ const (
 	flagMirror        = "registry-mirror"
 	flagSkipTLS       = "skip-tls-verify"
 	flagDockerConfig  = "docker-config"
+	flagSecret        = "secret"
 )
 
 // describeFlags are the flags that make up a build description: the same
@@ -42,6 +43,7 @@ func describeFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagMirror, Usage: "pull-through `MIRROR` for docker.io (repeatable)"},
 		&cli.BoolFlag{Name: flagSkipTLS, Usage: "skip TLS verification when pushing"},
 		&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` holding config.json (default $DOCKER_CONFIG, else ~/.docker)"},
+		&cli.StringSliceFlag{Name: flagSecret, Usage: "secret for RUN --mount=type=secret, as docker build: `id=ID,src=FILE` or id=ID,env=VAR (repeatable; needs the fork executor)"},
 	}
 }
 
@@ -70,6 +72,7 @@ func bindBuild(c *cli.Context, extra []string) spec.Options {
 		Mirrors:            c.StringSlice(flagMirror),
 		SkipTLSVerify:      c.Bool(flagSkipTLS),
 		ExecutorArgs:       extra,
+		Secrets:            c.StringSlice(flagSecret),
 		LookupEnv:          lookupEnv,
 	}
 	if c.Command != nil && hasFlag(c.Command, flagTar) {

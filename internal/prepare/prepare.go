@@ -8,8 +8,10 @@ package prepare
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/dockerfile"
@@ -40,7 +42,31 @@ func (o Options) Validate() error {
 	if err := creds.CheckConfigDir(o.DockerConfig); err != nil {
 		return errs.Mark(err, spec.ErrUsage)
 	}
+	if err := o.secretsValidate(); err != nil {
+		return err
+	}
 	return o.lintValidate()
+}
+
+// secretsValidate refuses --secret for an executor that cannot mount
+// secrets: upstream kaniko parses RUN --mount=type=secret and runs the step
+// without it, so the build would go on with the secret silently missing.
+// --no-lint does not lift this; --executor-flavor fork does, for a fork
+// under a name kanikorun does not know.
+func (o Options) secretsValidate() error {
+	if len(o.Build.Secrets) == 0 {
+		return nil
+	}
+	e, err := lint.ResolveExecutor(o.Build.ExecutorImage, o.Preflight.Flavor)
+	if err != nil || e.Flavor == lint.Fork {
+		return errs.Mark(err, spec.ErrUsage)
+	}
+	repo, _, _ := strings.Cut(lint.ForkImage, ":")
+	msg := fmt.Sprintf("--secret needs the fork executor (%s): upstream kaniko v1.24.0 cannot mount secrets; pass --executor-image %s or drop --secret", repo, lint.ForkImage)
+	if e.Notice != "" {
+		msg += fmt.Sprintf(" (if %s is the fork, pass --executor-flavor fork)", e.Image)
+	}
+	return errs.Mark(errors.New(msg), spec.ErrUsage)
 }
 
 func (o Options) lintValidate() error {
@@ -89,6 +115,9 @@ type Prepared struct {
 func Prepare(o Options) (*Prepared, error) {
 	b, err := o.Build.Build()
 	if err != nil {
+		return nil, err
+	}
+	if err := o.secretsValidate(); err != nil {
 		return nil, err
 	}
 	if err := o.lintValidate(); err != nil {
