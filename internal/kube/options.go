@@ -124,6 +124,13 @@ func (o JobOptions) SecretName() string {
 	return ""
 }
 
+// BuildSecretName returns the name of the Opaque Secret holding the
+// build's --secret values (key = id), "<job name>-secrets": the Job
+// mounts it whenever the build has secrets, and --with-secret emits it.
+func (o JobOptions) BuildSecretName() string {
+	return strings.TrimSuffix(o.JobName(), "-") + "-secrets"
+}
+
 func (o JobOptions) workspaceClaim() string {
 	if o.WorkspaceClaim != "" {
 		return o.WorkspaceClaim
