@@ -63,14 +63,15 @@ func TestScripts(t *testing.T) {
 		Setup:               scriptSetup,
 		Condition:           scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":    cmdExitCode,
-			"nothingleft": cmdNothingLeft,
-			"ls":          cmdLs,
-			"lines":       cmdLines,
-			"nosecret":    cmdNoSecret,
-			"credhelper":  cmdCredHelper,
-			"regconfig":   cmdRegConfig,
-			"registry":    cmdRegistry,
+			"exitcode":     cmdExitCode,
+			"nothingleft":  cmdNothingLeft,
+			"ls":           cmdLs,
+			"lines":        cmdLines,
+			"nosecret":     cmdNoSecret,
+			"credhelper":   cmdCredHelper,
+			"regconfig":    cmdRegConfig,
+			"registry":     cmdRegistry,
+			"forkexecutor": cmdForkExecutor,
 		},
 	})
 }
