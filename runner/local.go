@@ -283,7 +283,7 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		return &Outcome{DryRun: pc.DockerRun()}, nil
 	}
 	r := newRunner(ctx, eng, o.Run, s, pc.Image, o.DockerConfig)
-	res, err := r.Run(ctx, pc)
+	res, err := r.runMasked(ctx, pc, rep.SecretValues())
 	if err != nil {
 		return nil, err
 	}
