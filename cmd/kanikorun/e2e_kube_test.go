@@ -165,6 +165,12 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 	if len(cases) < 30 {
 		t.Fatalf("only %d combinations; issue 4 asks for at least 30", len(cases))
 	}
+	// Secrets are compared here only: the engine test's fork image is the
+	// upstream stand-in under a fork tag, which refuses --secret
+	// (TestSecretJobAndReplay runs the fork-mode stand-in instead).
+	cases = append(cases, kubeParityCase{name: "secrets", image: kubeForkImage,
+		flags: []string{"--executor-image", kubeForkImage, "--executor-flavor", "fork", "--secret", "id=tok,env=" + kubeEnvArg, "--secret", "id=npm,env=" + kubeEnvArg},
+		want:  []string{"--secret=id=tok,src=/kaniko/secrets/tok", "--secret=id=npm,src=/kaniko/secrets/npm"}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
