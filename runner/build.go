@@ -54,7 +54,7 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if err != nil {
 		return LocalResult{}, err
 	}
-	res, err := r.runMasked(ctx, plan.Local(l.Build, w.files, l.Network), w.secrets)
+	res, err := r.runRetrying(ctx, plan.Local(l.Build, w.files, l.Network), w.secrets, w.fresh)
 	out := LocalResult{Result: res}
 	if err != nil || res.ExitCode != 0 {
 		return out, err
@@ -201,6 +201,20 @@ func createShared(dir, name string) (string, error) {
 		return "", fmt.Errorf("creating %q: %w", p, err)
 	}
 	return p, nil
+}
+
+// fresh empties the files the executor writes, for another attempt: a
+// digest or tarball of a failed attempt must not pass for the next one's.
+func (w *workdir) fresh() error {
+	for _, p := range []string{w.files.Digest, w.files.Tar} {
+		if p == "" {
+			continue
+		}
+		if err := os.Truncate(p, 0); err != nil {
+			return fmt.Errorf("emptying %q for the next attempt: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func (w *workdir) cleanup() {

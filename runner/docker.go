@@ -23,6 +23,7 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/moby/term"
 
+	"github.com/kanikorun/kanikorun/internal/errs"
 	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
@@ -87,7 +88,7 @@ func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (s
 		if cerrdefs.IsNotFound(err) {
 			return "", imageNotFound{err}
 		}
-		return "", err
+		return "", engineError(err)
 	}
 	return created.ID, nil
 }
@@ -126,7 +127,7 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 	// before the start, or a quick container could be gone before it.
 	waitC, waitErr := d.cli.ContainerWait(ctx, id, container.WaitConditionRemoved)
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return 0, &StepError{Step: StepStart, Err: err}
+		return 0, &StepError{Step: StepStart, Err: engineError(err)}
 	}
 	var code int
 	select {
@@ -157,6 +158,15 @@ func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
 }
 
 func (d *dockerEngine) Close() error { return d.cli.Close() }
+
+// engineError marks the daemon's "unavailable" and "overloaded" answers as
+// ErrEngineTransient, which a retried build tries again.
+func engineError(err error) error {
+	if cerrdefs.IsUnavailable(err) || cerrdefs.IsResourceExhausted(err) {
+		return errs.Mark(err, ErrEngineTransient)
+	}
+	return err
+}
 
 // imageNotFound marks a daemon error as ErrImageNotFound and keeps its
 // message, which names the image.

@@ -32,6 +32,11 @@ type Options struct {
 	Timeout time.Duration
 	// DryRun prints the equivalent docker run line instead of running.
 	DryRun bool
+	// RetryDelay is the first back-off of a retried build (--retry-delay);
+	// zero means DefaultRetryDelay. How often comes from the build
+	// description (spec.Build.Retries), which also renders the executor's
+	// own retry flags.
+	RetryDelay time.Duration
 }
 
 // Validate checks the options; errors wrap spec.ErrUsage.
@@ -41,6 +46,9 @@ func (o Options) Validate() error {
 	}
 	if o.Timeout < 0 {
 		return errs.Mark(fmt.Errorf("invalid --timeout %s: give a positive duration such as 30m", o.Timeout), spec.ErrUsage)
+	}
+	if o.RetryDelay < 0 {
+		return errs.Mark(fmt.Errorf("invalid --retry-delay %s: give a positive duration such as 2s", o.RetryDelay), spec.ErrUsage)
 	}
 	return nil
 }
@@ -134,6 +142,7 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return &Outcome{DryRun: DryRun(b, network)}, nil
 	}
 	r := newRunner(ctx, eng, o.Run, s, b.ExecutorImage, p.DockerConfig)
+	r.Retry = RetryPolicy{Retries: b.Retries, Delay: o.Run.RetryDelay}
 	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network})
 	if err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ type Runner struct {
 	RegistryAuth func(image string) string
 	// Timeout bounds one container run; zero means no limit.
 	Timeout time.Duration
+	// Retry says when a build runs again (Build; see retry.go).
+	Retry RetryPolicy
 }
 
 // Result is what a finished executor run reports.

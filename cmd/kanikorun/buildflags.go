@@ -75,6 +75,9 @@ func bindBuild(c *cli.Context, extra []string) spec.Options {
 		Secrets:            c.StringSlice(flagSecret),
 		LookupEnv:          lookupEnv,
 	}
+	if c.Command != nil && hasFlag(c.Command, flagRetries) {
+		o.Retries = c.Int(flagRetries)
+	}
 	if c.Command != nil && hasFlag(c.Command, flagTar) {
 		o.TarPath = c.String(flagTar)
 		o.DigestFile = c.String(flagDigestFile)
@@ -96,12 +99,12 @@ func bindPrepare(c *cli.Context, extra []string, mode lint.Mode) prepare.Options
 // runFlags are the flags of commands that run the executor locally (build,
 // replay).
 func runFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
 		&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (kanikorun picks host for loopback registries, none when nothing needs the network)"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
-	}
+	}, retryFlags()...)
 }
 
 // bindRun reads the local-run flags.
@@ -112,6 +115,7 @@ func bindRun(c *cli.Context) runner.Options {
 		NetworkSet: c.IsSet("network"),
 		Timeout:    c.Duration("timeout"),
 		DryRun:     c.Bool("dry-run"),
+		RetryDelay: c.Duration(flagRetryDelay),
 	}
 }
 

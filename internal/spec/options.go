@@ -55,6 +55,9 @@ type Options struct {
 	// Secrets are the --secret values as docker build spells them
 	// (id=ID,src=FILE or id=ID,env=VAR); see ParseSecret.
 	Secrets []string
+	// Retries is --retries: how often a transiently failed run is retried
+	// (0, the default, never); see Build.Retries.
+	Retries int
 	// LookupEnv reads the environment for a bare --build-arg KEY; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
@@ -76,6 +79,9 @@ func (o Options) Build() (*Build, error) {
 }
 
 func (o Options) build() (*Build, error) {
+	if o.Retries < 0 || o.Retries > MaxRetries {
+		return nil, fmt.Errorf("invalid --retries %d: give 0 to %d", o.Retries, MaxRetries)
+	}
 	if len(o.Args) > 1 {
 		return nil, fmt.Errorf("too many arguments %q: give one CONTEXT directory (executor flags go after --)", o.Args)
 	}
@@ -127,6 +133,7 @@ func (o Options) build() (*Build, error) {
 		ExtraDestinations: extra.Destinations,
 		Outputs:           Outputs{Load: o.Load},
 		Secrets:           secrets,
+		Retries:           o.Retries,
 	}
 	for _, out := range []struct {
 		flag, path string

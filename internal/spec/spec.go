@@ -58,6 +58,10 @@ type Build struct {
 	// executor as --secret=id=ID,src=SecretsDir/ID; their values are read
 	// only where the files are made (Secret.Value).
 	Secrets []Secret
+	// Retries is kanikorun's --retries: how often a run that failed for a
+	// transient reason is started again. Above zero it also gives the
+	// executor its own retry flags (see retryArgs).
+	Retries int
 }
 
 // Outputs are host paths for what the build produces besides a push.
@@ -171,6 +175,7 @@ func (b *Build) Args(l Layout) []string {
 	for _, s := range b.Secrets {
 		args = append(args, s.ExecutorArg())
 	}
+	args = append(args, b.retryArgs()...)
 	return append(args, b.ExtraArgs...)
 }
 
