@@ -54,7 +54,9 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if err != nil {
 		return LocalResult{}, err
 	}
-	res, err := r.runRetrying(ctx, plan.Local(l.Build, w.files, l.Network), w.secrets, w.fresh)
+	c := plan.Local(l.Build, w.files, l.Network)
+	c.Labels = withRunLabels(c.Labels, w.tmp.Path)
+	res, err := r.runRetrying(ctx, c, w.secrets, w.fresh)
 	out := LocalResult{Result: res}
 	if err != nil || res.ExitCode != 0 {
 		return out, err
@@ -147,6 +149,11 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 		}
 		f.Close()
 		w.partialTar = f.Name()
+		// Beside the target, not in our directory: recorded there, so that
+		// the sweep after a kill (or kanikorun gc) removes it too.
+		if err := tmp.Record(f.Name()); err != nil {
+			return w, err
+		}
 		w.files.Tar = f.Name()
 		if err := os.Chmod(f.Name(), 0o666); err != nil {
 			return w, err

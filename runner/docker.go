@@ -16,8 +16,10 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -158,6 +160,50 @@ func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
 }
 
 func (d *dockerEngine) Close() error { return d.cli.Close() }
+
+func (d *dockerEngine) ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ContainerInfo, 0, len(list))
+	for _, c := range list {
+		out = append(out, ContainerInfo{ID: c.ID, State: c.State, Labels: c.Labels})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error) {
+	list, err := d.cli.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]VolumeInfo, 0, len(list.Volumes))
+	for _, v := range list.Volumes {
+		out = append(out, VolumeInfo{Name: v.Name, Labels: v.Labels})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
+	if err := d.cli.VolumeRemove(ctx, name, false); err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+// labelFilter selects objects carrying every label (any value when empty).
+func labelFilter(labels map[string]string) filters.Args {
+	f := filters.NewArgs()
+	for k, v := range labels {
+		if v == "" {
+			f.Add("label", k)
+		} else {
+			f.Add("label", k+"="+v)
+		}
+	}
+	return f
+}
 
 // engineError marks the daemon's "unavailable" and "overloaded" answers as
 // ErrEngineTransient, which a retried build tries again.

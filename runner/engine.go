@@ -57,8 +57,34 @@ type Engine interface {
 	// runs, together with its anonymous volumes. A container that is
 	// already gone, or being removed, is not an error.
 	RemoveContainer(ctx context.Context, id string) error
+	// ListContainers lists the containers, in every state (created but
+	// never started included), that carry all the given labels.
+	ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
+	// ListVolumes lists the named volumes that carry all the given labels.
+	ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error)
+	// RemoveVolume removes the named volume; one that is already gone is
+	// not an error, one in use is.
+	RemoveVolume(ctx context.Context, name string) error
 	// Close releases the connection to the daemon.
 	Close() error
+}
+
+// ContainerInfo is a container as ListContainers reports it.
+type ContainerInfo struct {
+	// ID is the container's full ID.
+	ID string
+	// State is the daemon's word for it: created, running, exited, ...
+	State string
+	// Labels are the container's labels.
+	Labels map[string]string
+}
+
+// VolumeInfo is a named volume as ListVolumes reports it.
+type VolumeInfo struct {
+	// Name is the volume's name.
+	Name string
+	// Labels are the volume's labels.
+	Labels map[string]string
 }
 
 // DaemonInfo is what Ping reports about the daemon.

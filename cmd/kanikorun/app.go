@@ -57,6 +57,7 @@ func newApp(stdout, stderr io.Writer, extra []string) *cli.App {
 			replayCommand(),
 			statusCommand(),
 			lintCommand(extra),
+			gcCommand(),
 		},
 		OnUsageError: onUsageError,
 	}
