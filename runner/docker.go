@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -139,7 +140,7 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 		}
 		code = int(w.StatusCode)
 	case err := <-waitErr:
-		return 0, &StepError{Step: StepWait, Err: err}
+		return 0, &StepError{Step: StepWait, Err: connectionLost(ctx, err)}
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -203,6 +204,19 @@ func labelFilter(labels map[string]string) filters.Args {
 		}
 	}
 	return f
+}
+
+// connectionLost marks an error of a streaming call that broke because
+// the daemon's connection did (not because ctx ended) as ErrDaemonGone.
+func connectionLost(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || client.IsErrConnectionFailed(err) {
+		return errs.Mark(err, ErrDaemonGone)
+	}
+	return err
 }
 
 // engineError marks the daemon's "unavailable" and "overloaded" answers as
