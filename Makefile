@@ -38,6 +38,13 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=10m
 
+# The chaos test: CHAOS_BUILDS builds against the real daemon, broken by
+# signals, executor kills and registry faults, then gc and a count of what
+# is left. `make test` runs a short round of 20.
+CHAOS_BUILDS  ?= 200
+chaos:
+	KANIKORUN_CHAOS_BUILDS=$(CHAOS_BUILDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./internal/testbed/chaos
+
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
