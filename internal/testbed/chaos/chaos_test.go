@@ -339,7 +339,23 @@ func (b *bed) build(i int, s scenario) outcome {
 	b.scan.Scan(fmt.Sprintf("build %d (%s) stderr", i, s), []byte(o.stderr))
 	o.retried = strings.Count(o.stderr, "kanikorun: attempt ")
 	o.problem = b.judge(i, s, o, ctxDir)
+	if s == sigkill {
+		// The executor of a killed kanikorun runs on, pulling from the
+		// registry: let it finish before the next build's faults are set.
+		b.waitNotRunning(ctxDir, 20*time.Second)
+	}
 	return o
+}
+
+// waitNotRunning waits, at most limit, until no container of ctxDir runs.
+func (b *bed) waitNotRunning(ctxDir string, limit time.Duration) {
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		list, err := b.cli.ContainerList(context.Background(), container.ListOptions{Filters: filters.NewArgs(
+			filters.Arg("label", spec.ContextLabel+"="+ctxDir), filters.Arg("status", "running"))})
+		if err != nil || len(list) == 0 {
+			return
+		}
+	}
 }
 
 // judge says what is wrong with a build's outcome, "" when nothing is.
