@@ -193,6 +193,25 @@ func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
 	return nil
 }
 
+func (d *dockerEngine) Info(ctx context.Context) (DaemonDetails, error) {
+	info, err := d.cli.Info(ctx)
+	if err != nil {
+		return DaemonDetails{}, err
+	}
+	return DaemonDetails{Version: info.ServerVersion, APIVersion: d.cli.ClientVersion(), OSType: info.OSType,
+		StorageDriver: info.Driver, RootDir: info.DockerRootDir, Host: d.cli.DaemonHost()}, nil
+}
+
+func (d *dockerEngine) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	if _, err := d.cli.ImageInspect(ctx, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
 // labelFilter selects objects carrying every label (any value when empty).
 func labelFilter(labels map[string]string) filters.Args {
 	f := filters.NewArgs()

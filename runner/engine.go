@@ -65,8 +65,30 @@ type Engine interface {
 	// RemoveVolume removes the named volume; one that is already gone is
 	// not an error, one in use is.
 	RemoveVolume(ctx context.Context, name string) error
+	// Info says what the daemon is: version, API, OS, storage driver,
+	// root directory (kanikorun doctor).
+	Info(ctx context.Context) (DaemonDetails, error)
+	// ImagePresent reports whether the daemon has the image ref.
+	ImagePresent(ctx context.Context, ref string) (bool, error)
 	// Close releases the connection to the daemon.
 	Close() error
+}
+
+// DaemonDetails are what Info reports.
+type DaemonDetails struct {
+	// Version is the engine's version, e.g. "20.10.24".
+	Version string
+	// APIVersion is the API version in use, e.g. "1.41".
+	APIVersion string
+	// OSType is "linux" or "windows".
+	OSType string
+	// StorageDriver is the daemon's storage driver, e.g. "overlay2".
+	StorageDriver string
+	// RootDir is the daemon's data directory, e.g. /var/lib/docker.
+	RootDir string
+	// Host is the address the client reached it at (DOCKER_HOST or the
+	// default socket).
+	Host string
 }
 
 // ContainerInfo is a container as ListContainers reports it.

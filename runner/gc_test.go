@@ -23,6 +23,12 @@ func (f *fakeEngine) ListVolumes(context.Context, map[string]string) ([]VolumeIn
 
 func (f *fakeEngine) RemoveVolume(context.Context, string) error { return nil }
 
+func (f *fakeEngine) Info(context.Context) (DaemonDetails, error) {
+	return DaemonDetails{Version: "20.10.0", APIVersion: "1.41", OSType: "linux", StorageDriver: "overlay2", RootDir: "/var/lib/docker"}, nil
+}
+
+func (f *fakeEngine) ImagePresent(context.Context, string) (bool, error) { return f.haveImage, nil }
+
 type gcEngine struct {
 	fakeEngine
 	containers     []ContainerInfo

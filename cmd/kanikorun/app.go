@@ -58,6 +58,7 @@ func newApp(stdout, stderr io.Writer, extra []string) *cli.App {
 			statusCommand(),
 			lintCommand(extra),
 			gcCommand(),
+			doctorCommand(extra),
 		},
 		OnUsageError: onUsageError,
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kanikorun/kanikorun/creds"
+	"github.com/kanikorun/kanikorun/internal/doctor"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -60,7 +61,7 @@ func exitCodeOf(err error) int {
 		return exitInterrupted
 	case errors.Is(err, runner.ErrTimeout):
 		return exitTimeout
-	case errors.Is(err, lint.ErrPreflight), errors.Is(err, errLintFindings):
+	case errors.Is(err, lint.ErrPreflight), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return exitLint
 	case errors.Is(err, errUsage), errors.Is(err, spec.ErrUsage), errors.Is(err, spec.ErrOutput),
 		errors.Is(err, kube.ErrInvalidOptions), errors.Is(err, kube.ErrLocalOnly),
@@ -80,7 +81,7 @@ func messageOf(err error) string {
 	var executor *runner.ExitError
 	var status statusExit
 	switch {
-	case errors.As(err, &executor), errors.As(err, &status), errors.Is(err, errLintFindings):
+	case errors.As(err, &executor), errors.As(err, &status), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return ""
 	case errors.Is(err, runner.ErrInterrupted):
 		return "interrupted; the executor container was removed"
