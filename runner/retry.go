@@ -119,6 +119,13 @@ func retryReason(res Result, err error, lines []string) (string, bool) {
 		if errors.Is(err, ErrEngineTransient) {
 			return "the Docker daemon answered: " + err.Error(), true
 		}
+		// The daemon pulling the executor image meets the same registry
+		// hiccups the executor does, and words them alike.
+		if errors.Is(err, ErrPull) {
+			if v := Classify(1, []string{err.Error()}); v.Transient {
+				return "pulling the executor image: " + describeReason(v.Reason), true
+			}
+		}
 		return "", false
 	}
 	if res.ExitCode == 0 {

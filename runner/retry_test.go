@@ -70,6 +70,9 @@ func TestRunRetrying(t *testing.T) {
 		{"refused login", 3, []scriptedRun{{stderr: refused, code: 1}}, 1, nil, 1, nil},
 		{"failing RUN", 3, []scriptedRun{{stderr: failingRun, code: 3}}, 3, nil, 1, nil},
 		{"daemon busy", 1, []scriptedRun{{err: daemonBusy}, {code: 0}}, 0, nil, 2, []string{"attempt 2/2 in 2s: the Docker daemon answered"}},
+		{"executor pull hiccup", 1, []scriptedRun{{err: fmt.Errorf("%w: \"exec:1\": received unexpected HTTP status: 503 Service Unavailable", ErrPull)}, {code: 0}}, 0, nil, 2,
+			[]string{"attempt 2/2 in 2s: pulling the executor image: the registry answered 503 Service Unavailable"}},
+		{"executor image missing", 3, []scriptedRun{{err: fmt.Errorf("%w: \"exec:1\": manifest unknown", ErrPull)}}, 0, errors.New("x"), 1, nil},
 		{"daemon error", 3, []scriptedRun{{err: errors.New("boom")}}, 0, errors.New("boom"), 1, nil},
 	}
 	for _, tt := range tests {
