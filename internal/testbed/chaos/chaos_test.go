@@ -60,15 +60,16 @@ func TestMain(m *testing.M) {
 type scenario string
 
 const (
-	ok         scenario = "ok"          // nothing breaks: exit 0, pushed
-	flaky503   scenario = "registry503" // the push check meets 503 (with or without body) or 429: retried to exit 0
-	flakyReset scenario = "reset"       // the registry resets connections: retried to exit 0
-	refused    scenario = "refused"     // the login is refused: exit 1, not retried
-	exhausted  scenario = "exhausted"   // the registry stays down longer than the retries: exit 1
-	sigint     scenario = "sigint"      // Ctrl-C at a random moment: 130
-	sigterm    scenario = "sigterm"     // SIGTERM at a random moment: 130
-	sigkill    scenario = "sigkill"     // SIGKILL at a random moment: gc cleans up
-	crash      scenario = "crash"       // the executor is killed mid-build: 137, said so
+	ok         scenario = "ok"           // nothing breaks: exit 0, pushed
+	flaky503   scenario = "registry503"  // the push check meets 503 (with or without body) or 429: retried to exit 0
+	flakyReset scenario = "reset"        // the registry resets connections: retried to exit 0
+	refused    scenario = "refused"      // the login is refused: exit 1, not retried
+	exhausted  scenario = "exhausted"    // the registry stays down longer than the retries: exit 1
+	sigint     scenario = "sigint"       // Ctrl-C at a random moment: 130
+	sigterm    scenario = "sigterm"      // SIGTERM at a random moment: 130
+	sigkill    scenario = "sigkill"      // SIGKILL at a random moment: gc cleans up
+	crash      scenario = "crash"        // the executor is killed mid-build: 137, said so
+	lastKill   scenario = "sigkill-last" // SIGKILL while the executor runs, left for gc
 )
 
 // fastDockerfile builds in a moment.
@@ -132,6 +133,11 @@ func TestChaos(t *testing.T) {
 		results = append(results, b.build(i, s))
 	}
 
+	// The last build is SIGKILLed while its executor runs, and nothing
+	// after it sweeps: its container, temp dir and partial tarball are
+	// gc's to remove.
+	results = append(results, b.build(len(results), lastKill))
+
 	// What the SIGKILLed runs left, before gc.
 	before := b.leftovers()
 	gc := exec.Command(binary, "gc")
@@ -175,6 +181,9 @@ func TestChaos(t *testing.T) {
 	fmt.Printf("chaos: gc: %s", lastLine(string(gcOut)))
 	fmt.Printf("chaos: after gc: %s\n", after)
 	fmt.Printf("chaos: secrets scan: %d pieces scanned, %d findings\n", b.scan.Scanned(), len(b.scan.Findings()))
+	if before.containers == 0 || before.tempEntries == 0 || before.partials == 0 {
+		t.Errorf("the last SIGKILLed build left nothing for gc (%s): the round proves nothing about gc", before)
+	}
 	if len(results) < builds {
 		t.Errorf("only %d of %d builds ran before the round's deadline", len(results), builds)
 	}
@@ -318,6 +327,10 @@ func (b *bed) build(i int, s scenario) outcome {
 		}
 	}
 	switch s {
+	case lastKill:
+		if collect("RUN sleep 2", 20*time.Second) {
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		}
 	case sigint, sigterm, sigkill:
 		// A random moment: before the container exists, while it is
 		// being made, or while the executor runs.
@@ -364,7 +377,7 @@ func (b *bed) judge(i int, s scenario, o outcome, ctxDir string) string {
 		ok: {0}, flaky503: {0}, flakyReset: {0}, refused: {1}, exhausted: {1},
 		// Killed before its handler is set up, the process dies of the
 		// signal itself (-1); either way nothing may be left.
-		sigint: {130, -1}, sigterm: {130, -1}, sigkill: {-1}, crash: {137},
+		sigint: {130, -1}, sigterm: {130, -1}, sigkill: {-1}, lastKill: {-1}, crash: {137},
 	}[s]
 	if !contains(want, o.code) {
 		return fmt.Sprintf("exit %d, want one of %v", o.code, want)
@@ -394,7 +407,7 @@ func (b *bed) judge(i int, s scenario, o outcome, ctxDir string) string {
 			return "no retry announced"
 		}
 	}
-	if s != sigkill {
+	if s != sigkill && s != lastKill {
 		if n := b.containersOf(ctxDir); n != 0 {
 			return fmt.Sprintf("%d containers left by a build that was not SIGKILLed", n)
 		}
