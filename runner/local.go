@@ -18,7 +18,7 @@ import (
 
 // Options are how a build runs on the local daemon, whatever it builds.
 type Options struct {
-	// Pull says when to pull the executor image (--pull); empty means
+	// Pull says when to pull the executor image (--executor-pull); empty means
 	// PullMissing.
 	Pull PullPolicy
 	// Network is the container's network mode (--network); empty means

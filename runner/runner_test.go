@@ -177,7 +177,7 @@ func TestPullErrorIsOneLine(t *testing.T) {
 	f := &fakeEngine{pullErr: errors.New("pull access denied for exec\nrepository does not exist")}
 	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard}
 	_, err := r.Run(context.Background(), plan.Local(testBuild(t), plan.HostFiles{}, "bridge"))
-	if !errors.Is(err, ErrPull) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "--pull=never") {
+	if !errors.Is(err, ErrPull) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "--executor-pull=never") {
 		t.Fatalf("err = %q, want one line wrapping ErrPull with a hint", err)
 	}
 }

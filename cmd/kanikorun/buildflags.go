@@ -25,6 +25,8 @@ const (
 	flagMirror        = "registry-mirror"
 	flagSkipTLS       = "skip-tls-verify"
 	flagDockerConfig  = "docker-config"
+	flagPull          = "pull"
+	flagExecutorPull  = "executor-pull"
 )
 
 // describeFlags are the flags that make up a build description: the same
@@ -42,6 +44,9 @@ func describeFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagMirror, Usage: "pull-through `MIRROR` for docker.io (repeatable)"},
 		&cli.BoolFlag{Name: flagSkipTLS, Usage: "skip TLS verification when pushing"},
 		&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` holding config.json (default $DOCKER_CONFIG, else ~/.docker)"},
+		// docker build's --pull: the executor pulls base images on every
+		// build anyway, so it is accepted and changes nothing.
+		&cli.BoolFlag{Name: flagPull, Usage: "always pull base images (what the executor does anyway; the executor image itself: --executor-pull)"},
 	}
 }
 
@@ -94,7 +99,7 @@ func bindPrepare(c *cli.Context, extra []string, mode lint.Mode) prepare.Options
 // replay).
 func runFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the executor image: `missing`, always or never"},
+		&cli.StringFlag{Name: flagExecutorPull, Value: string(runner.PullMissing), Usage: "when the daemon pulls the executor image: `missing`, always or never"},
 		&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (kanikorun picks host for loopback registries, none when nothing needs the network)"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
@@ -104,7 +109,7 @@ func runFlags() []cli.Flag {
 // bindRun reads the local-run flags.
 func bindRun(c *cli.Context) runner.Options {
 	return runner.Options{
-		Pull:       runner.PullPolicy(c.String("pull")),
+		Pull:       runner.PullPolicy(c.String(flagExecutorPull)),
 		Network:    c.String("network"),
 		NetworkSet: c.IsSet("network"),
 		Timeout:    c.Duration("timeout"),
