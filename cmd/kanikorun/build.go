@@ -14,12 +14,16 @@ func buildCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
 	flags = append(flags, runFlags()...)
 	flags = append(flags, lintFlags()...)
+	flags = append(flags, unsupportedFlagDefs()...)
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build a Dockerfile with the kaniko executor in a local container",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
+			if err := refuseUnsupported(c); err != nil {
+				return err
+			}
 			o := runner.BuildOptions{Prepare: bindPrepare(c, extra, lint.Local), Run: bindRun(c)}
 			if err := o.Validate(); err != nil {
 				return err

@@ -14,8 +14,11 @@ func credsCommand(extra []string) *cli.Command {
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		// Every build flag is accepted, so a build's command line works
 		// here unchanged; only the ones that decide registries matter.
-		Flags: append(append(append(describeFlags(), outputFlags()...), runFlags()...), lintFlags()...),
+		Flags: append(append(append(append(describeFlags(), outputFlags()...), runFlags()...), lintFlags()...), unsupportedFlagDefs()...),
 		Action: func(c *cli.Context) error {
+			if err := refuseUnsupported(c); err != nil {
+				return err
+			}
 			o := bindPrepare(c, extra, lint.Local)
 			// The summary is about credentials: the preflight is lint's
 			// and build's to show.
