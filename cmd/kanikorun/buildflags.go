@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+
+	"github.com/moby/term"
 	"github.com/urfave/cli/v2"
 
 	"github.com/kanikorun/kanikorun/internal/lint"
@@ -27,6 +30,9 @@ const (
 	flagDockerConfig  = "docker-config"
 	flagPull          = "pull"
 	flagExecutorPull  = "executor-pull"
+	flagPlatform      = "platform"
+	flagProgress      = "progress"
+	flagQuiet         = "quiet"
 )
 
 // describeFlags are the flags that make up a build description: the same
@@ -37,6 +43,7 @@ func describeFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: flagDestination, Aliases: []string{"t", "d"}, Usage: "image `REF` to push to (repeatable)"},
 		&cli.StringSliceFlag{Name: flagBuildArg, Usage: "build argument `KEY=VALUE`, or KEY to take it from the environment (repeatable)"},
 		&cli.StringFlag{Name: flagTarget, Usage: "build the `STAGE` and stop"},
+		&cli.StringFlag{Name: flagPlatform, Usage: "build for `PLATFORM` os/arch[/variant] (the executor's --custom-platform); one only"},
 		&cli.StringSliceFlag{Name: flagLabel, Usage: "image label `KEY=VALUE` (repeatable)"},
 		&cli.BoolFlag{Name: flagNoPush, Usage: "build without pushing"},
 		&cli.StringFlag{Name: flagExecutorImage, Value: spec.DefaultExecutorImage, EnvVars: []string{"KANIKORUN_EXECUTOR_IMAGE"}, Usage: "kaniko executor `IMAGE` to run"},
@@ -70,6 +77,7 @@ func bindBuild(c *cli.Context, extra []string) spec.Options {
 		Target:             c.String(flagTarget),
 		Labels:             c.StringSlice(flagLabel),
 		NoPush:             c.Bool(flagNoPush),
+		Platform:           c.String(flagPlatform),
 		ExecutorImage:      c.String(flagExecutorImage),
 		InsecureRegistries: c.StringSlice(flagInsecureReg),
 		Mirrors:            c.StringSlice(flagMirror),
@@ -81,6 +89,10 @@ func bindBuild(c *cli.Context, extra []string) spec.Options {
 		o.TarPath = c.String(flagTar)
 		o.DigestFile = c.String(flagDigestFile)
 		o.Load = c.Bool(flagLoad)
+	}
+	if c.Command != nil && hasFlag(c.Command, flagProgress) {
+		p := c.String(flagProgress)
+		o.Color = p == runner.ProgressTTY || p == runner.ProgressAuto && isTerminal(c.App.ErrWriter)
 	}
 	return o
 }
@@ -103,6 +115,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "network", Value: "bridge", Usage: "container `NETWORK` mode (kanikorun picks host for loopback registries, none when nothing needs the network)"},
 		&cli.DurationFlag{Name: "timeout", Usage: "stop the build after `DURATION` (e.g. 30m); 0 means no limit"},
 		&cli.BoolFlag{Name: "dry-run", Usage: "print the equivalent docker run line and exit"},
+		&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "print only the result on stdout (the digest, the loaded image ID, or the docker run line); the executor's output goes to stderr"},
+		&cli.StringFlag{Name: flagProgress, Value: runner.ProgressAuto, Usage: "executor log `MODE`: auto (colour on a terminal), plain, tty (colour) or quiet (as -q)"},
 	}
 }
 
@@ -114,7 +128,15 @@ func bindRun(c *cli.Context) runner.Options {
 		NetworkSet: c.IsSet("network"),
 		Timeout:    c.Duration("timeout"),
 		DryRun:     c.Bool("dry-run"),
+		Progress:   c.String(flagProgress),
+		Quiet:      c.Bool(flagQuiet),
 	}
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	_, ok := term.GetFdInfo(w)
+	return ok
 }
 
 func hasFlag(cmd *cli.Command, name string) bool {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/kanikorun/kanikorun/internal/errs"
 )
@@ -37,6 +39,13 @@ type Options struct {
 	Labels []string
 	// NoPush is --no-push.
 	NoPush bool
+	// Platform is --platform: one os/arch[/variant] to build for, handed
+	// to the executor as --custom-platform; empty for the host's.
+	Platform string
+	// Color makes the executor log in colour (--progress tty, or auto on
+	// a terminal). Only a local run's layout honours it; a Job never
+	// does.
+	Color bool
 	// ExecutorImage is --executor-image (or KANIKORUN_EXECUTOR_IMAGE);
 	// empty means DefaultExecutorImage.
 	ExecutorImage string
@@ -98,6 +107,9 @@ func (o Options) build() (*Build, error) {
 	if img == "" {
 		img = DefaultExecutorImage
 	}
+	if err := checkPlatform(o.Platform); err != nil {
+		return nil, err
+	}
 	extra, err := ParseExecutorArgs(o.ExecutorArgs)
 	if err != nil {
 		return nil, err
@@ -110,6 +122,8 @@ func (o Options) build() (*Build, error) {
 		Target:        o.Target,
 		Labels:        o.Labels,
 		NoPush:        o.NoPush,
+		Platform:      o.Platform,
+		Color:         o.Color,
 		ExecutorImage: img,
 		Registry: RegistryOptions{
 			Insecure:      o.InsecureRegistries,
@@ -141,6 +155,23 @@ func (o Options) build() (*Build, error) {
 		b.GeneratedDestination = GenerateLocalName(b.Context, "latest")
 	}
 	return b, nil
+}
+
+// checkPlatform accepts one os/arch[/variant]. kaniko builds one platform
+// per run and makes no manifest list, so a list is refused until kanikorun
+// runs one build per platform itself.
+func checkPlatform(p string) error {
+	if p == "" {
+		return nil
+	}
+	if strings.Contains(p, ",") {
+		return fmt.Errorf("--platform %q: kaniko builds one platform per run and multi-platform builds are not supported yet; give one, e.g. --platform linux/arm64, and build once per platform", p)
+	}
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
+		return fmt.Errorf("invalid --platform %q: write it as os/arch[/variant], e.g. linux/arm64 or linux/arm/v7", p)
+	}
+	return nil
 }
 
 // CheckOutput makes sure path can be created: its directory exists and is

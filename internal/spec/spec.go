@@ -43,6 +43,12 @@ type Build struct {
 	Labels []string
 	// NoPush builds without pushing to any destination.
 	NoPush bool
+	// Platform is the os/arch[/variant] to build for (--custom-platform);
+	// empty for the executor's own.
+	Platform string
+	// Color asks for the executor's logs in colour; a layout without
+	// Color (a Job's) renders plain text whatever this says.
+	Color bool
 	// Outputs are the files the user wants back on the host.
 	Outputs Outputs
 	// Registry holds the registry options passed to the executor.
@@ -89,6 +95,11 @@ type Layout struct {
 	// DigestFile is the container path the executor writes the digest to;
 	// empty for none.
 	DigestFile string
+	// Color says the executor's logs reach a terminal that shows colour
+	// (a local run whose build asks for it). Without it the logs are
+	// plain text: kaniko's own default is colour, whose escape codes
+	// would end up in pipes, files and kubectl logs.
+	Color bool
 }
 
 // Names of the places the local runner uses inside the executor container.
@@ -163,6 +174,14 @@ func (b *Build) Args(l Layout) []string {
 	}
 	if b.Registry.SkipTLSVerify {
 		args = append(args, "--skip-tls-verify")
+	}
+	if b.Platform != "" {
+		args = append(args, "--custom-platform="+b.Platform)
+	}
+	if l.Color {
+		args = append(args, "--log-format=color")
+	} else {
+		args = append(args, "--log-format=text")
 	}
 	return append(args, b.ExtraArgs...)
 }
