@@ -189,5 +189,11 @@ func DryRun(b *spec.Build, network string) string {
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"
 	}
+	if b.DockerfileFromStdin {
+		// The copy of stdin is gone once the dry run returns.
+		c := *b
+		c.Dockerfile = "$KANIKORUN_TMP/Dockerfile"
+		b = &c
+	}
 	return plan.Local(b, files, network).DockerRun()
 }

@@ -25,6 +25,11 @@ func buildCommand(extra []string) *cli.Command {
 				return err
 			}
 			o := runner.BuildOptions{Prepare: bindPrepare(c, extra, lint.Local), Run: bindRun(c)}
+			remove, err := o.Prepare.ReadStdinDockerfile(c.App.Reader)
+			if err != nil {
+				return err
+			}
+			defer remove()
 			if err := o.Validate(); err != nil {
 				return err
 			}

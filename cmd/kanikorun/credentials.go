@@ -23,6 +23,11 @@ func credsCommand(extra []string) *cli.Command {
 			// The summary is about credentials: the preflight is lint's
 			// and build's to show.
 			o.Preflight = lint.Policy{Skip: true}
+			remove, err := o.ReadStdinDockerfile(c.App.Reader)
+			if err != nil {
+				return err
+			}
+			defer remove()
 			if err := o.Validate(); err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/prepare"
 )
 
 func jobCommand(extra []string) *cli.Command {
@@ -75,6 +76,9 @@ func jobAction(extra []string) cli.ActionFunc {
 		}
 		if err := refuseUnsupported(c); err != nil {
 			return err
+		}
+		if c.String(flagFile) == prepare.StdinDockerfile {
+			return usageErr("-f - reads the Dockerfile from stdin, but a Job's executor reads it from the workspace claim; put the Dockerfile in the context and pass -f PATH")
 		}
 		o := kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: c.String("output")}
 		if err := o.Validate(); err != nil {

@@ -28,6 +28,9 @@ type Options struct {
 	// Dockerfile is -f as given; empty means CONTEXT/Dockerfile. It may lie
 	// outside the context.
 	Dockerfile string
+	// DockerfileFromStdin says Dockerfile is a temporary copy of what -f -
+	// read from stdin (prepare.Options.ReadStdinDockerfile).
+	DockerfileFromStdin bool
 	// Destinations are the --destination (-t) references.
 	Destinations []string
 	// BuildArgs are --build-arg values: KEY=VALUE, or KEY to take the value
@@ -115,16 +118,17 @@ func (o Options) build() (*Build, error) {
 		return nil, err
 	}
 	b := &Build{
-		Context:       ctxAbs,
-		Dockerfile:    df,
-		Destinations:  o.Destinations,
-		BuildArgs:     ResolveBuildArgs(o.BuildArgs, lookup),
-		Target:        o.Target,
-		Labels:        o.Labels,
-		NoPush:        o.NoPush,
-		Platform:      o.Platform,
-		Color:         o.Color,
-		ExecutorImage: img,
+		Context:             ctxAbs,
+		Dockerfile:          df,
+		DockerfileFromStdin: o.DockerfileFromStdin,
+		Destinations:        o.Destinations,
+		BuildArgs:           ResolveBuildArgs(o.BuildArgs, lookup),
+		Target:              o.Target,
+		Labels:              o.Labels,
+		NoPush:              o.NoPush,
+		Platform:            o.Platform,
+		Color:               o.Color,
+		ExecutorImage:       img,
 		Registry: RegistryOptions{
 			Insecure:      o.InsecureRegistries,
 			Mirrors:       o.Mirrors,

@@ -29,6 +29,9 @@ type Build struct {
 	// Dockerfile is the absolute host path of the Dockerfile; it may lie
 	// outside Context.
 	Dockerfile string
+	// DockerfileFromStdin says Dockerfile is a temporary copy of the one
+	// -f - read from stdin: it exists only while the command runs.
+	DockerfileFromStdin bool
 	// Destinations are the image references to tag and push, as given.
 	Destinations []string
 	// GeneratedDestination is a local name kanikorun made up because the
