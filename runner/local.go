@@ -124,6 +124,8 @@ type Outcome struct {
 	Result
 	// Loaded are the image names the daemon reported for --load.
 	Loaded []string
+	// ImageID is the ID the daemon gave the loaded image (--load).
+	ImageID string
 	// DryRun is the equivalent docker run line, when asked for one.
 	DryRun string
 }
@@ -170,7 +172,7 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Result: res.Result, Loaded: res.Loaded}
+	out := &Outcome{Result: res.Result, Loaded: res.Loaded, ImageID: res.ImageID}
 	for _, n := range res.Loaded {
 		s.notice("loaded image %s", n)
 	}

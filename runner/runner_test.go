@@ -75,6 +75,11 @@ func (f *fakeEngine) LoadImage(_ context.Context, tar io.Reader) ([]string, erro
 	return []string{"app:1"}, nil
 }
 
+func (f *fakeEngine) ImageID(_ context.Context, ref string) (string, error) {
+	f.record("image-id " + ref)
+	return "sha256:" + strings.Repeat("1", 64), nil
+}
+
 func (f *fakeEngine) CreateContainer(_ context.Context, c plan.Container) (string, error) {
 	f.record("create")
 	if !f.haveImage {

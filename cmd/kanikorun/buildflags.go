@@ -31,6 +31,8 @@ const (
 	flagPull          = "pull"
 	flagExecutorPull  = "executor-pull"
 	flagPlatform      = "platform"
+	flagIIDFile       = "iidfile"
+	flagMetadataFile  = "metadata-file"
 	flagProgress      = "progress"
 	flagQuiet         = "quiet"
 )
@@ -63,6 +65,8 @@ func outputFlags() []cli.Flag {
 		&cli.StringFlag{Name: flagTar, Usage: "write the image tarball (docker load format) to `PATH` on the host"},
 		&cli.BoolFlag{Name: flagLoad, Usage: "load the image into the local Docker daemon"},
 		&cli.StringFlag{Name: flagDigestFile, Usage: "write the image digest to `PATH` on the host"},
+		&cli.StringFlag{Name: flagIIDFile, Usage: "write the image ID (the config digest) to `PATH` on the host"},
+		&cli.StringFlag{Name: flagMetadataFile, Usage: "write the build result as JSON (buildx's keys) to `PATH` on the host"},
 	}
 }
 
@@ -89,6 +93,8 @@ func bindBuild(c *cli.Context, extra []string) spec.Options {
 		o.TarPath = c.String(flagTar)
 		o.DigestFile = c.String(flagDigestFile)
 		o.Load = c.Bool(flagLoad)
+		o.IIDFile = c.String(flagIIDFile)
+		o.MetadataFile = c.String(flagMetadataFile)
 	}
 	if c.Command != nil && hasFlag(c.Command, flagProgress) {
 		p := c.String(flagProgress)

@@ -173,6 +173,11 @@ func TestBuildLoadIntoDaemon(t *testing.T) {
 	if inspect.Config.Labels["loaded"] != "yes" {
 		t.Errorf("labels = %v", inspect.Config.Labels)
 	}
+	// The last line is the daemon's ID of the loaded image, so that
+	// docker run $(kanikorun build -q --load .) runs it.
+	if r.lastLine() != inspect.ID {
+		t.Errorf("last line %q, want the loaded image's ID %q", r.lastLine(), inspect.ID)
+	}
 	assertNothingLeft(t, ctxDir, tmp)
 }
 

@@ -228,6 +228,10 @@ func localOnly(b *spec.Build) error {
 		return LocalOnly("load")
 	case b.Outputs.DigestFile != "":
 		return LocalOnly("digest-file")
+	case b.Outputs.IIDFile != "":
+		return LocalOnly("iidfile")
+	case b.Outputs.MetadataFile != "":
+		return LocalOnly("metadata-file")
 	}
 	return nil
 }

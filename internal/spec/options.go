@@ -61,6 +61,9 @@ type Options struct {
 	TarPath    string
 	Load       bool
 	DigestFile string
+	// IIDFile and MetadataFile are --iidfile and --metadata-file (build
+	// only): host paths for the image ID and the build's JSON metadata.
+	IIDFile, MetadataFile string
 	// ExecutorArgs are the arguments after --, handed to the executor
 	// verbatim after kanikorun's own.
 	ExecutorArgs []string
@@ -141,7 +144,8 @@ func (o Options) build() (*Build, error) {
 	for _, out := range []struct {
 		flag, path string
 		dst        *string
-	}{{"--tar", o.TarPath, &b.Outputs.TarPath}, {"--digest-file", o.DigestFile, &b.Outputs.DigestFile}} {
+	}{{"--tar", o.TarPath, &b.Outputs.TarPath}, {"--digest-file", o.DigestFile, &b.Outputs.DigestFile},
+		{"--iidfile", o.IIDFile, &b.Outputs.IIDFile}, {"--metadata-file", o.MetadataFile, &b.Outputs.MetadataFile}} {
 		if out.path == "" {
 			continue
 		}
@@ -154,6 +158,9 @@ func (o Options) build() (*Build, error) {
 	}
 	if err := b.Validate(); err != nil {
 		return nil, err
+	}
+	if b.Outputs.WantsImageID() && b.EffectiveNoPush() && b.Outputs.TarPath == "" && !b.Outputs.Load {
+		return nil, fmt.Errorf("--iidfile and --metadata-file name the built image, and a build that is neither pushed nor written leaves none: push it (-t REF), or add --load or --tar PATH")
 	}
 	if len(b.Destinations) == 0 && len(b.ExtraDestinations) == 0 && (b.Outputs.TarPath != "" || b.Outputs.Load) {
 		b.GeneratedDestination = GenerateLocalName(b.Context, "latest")

@@ -73,7 +73,17 @@ type Outputs struct {
 	Load bool
 	// DigestFile receives the image digest (sha256:...); empty for none.
 	DigestFile string
+	// IIDFile receives the image ID, the config digest (docker build
+	// --iidfile); empty for none.
+	IIDFile string
+	// MetadataFile receives the build's result as JSON with buildx's
+	// keys (docker build --metadata-file); empty for none.
+	MetadataFile string
 }
+
+// WantsImageID reports whether an output needs the image ID (the config
+// digest), which the executor does not report.
+func (o Outputs) WantsImageID() bool { return o.IIDFile != "" || o.MetadataFile != "" }
 
 // RegistryOptions are the executor's registry flags.
 type RegistryOptions struct {
