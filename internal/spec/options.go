@@ -121,17 +121,16 @@ func (o Options) build() (*Build, error) {
 		return nil, err
 	}
 	b := &Build{
-		Context:             ctxAbs,
-		Dockerfile:          df,
-		DockerfileFromStdin: o.DockerfileFromStdin,
-		Destinations:        o.Destinations,
-		BuildArgs:           ResolveBuildArgs(o.BuildArgs, lookup),
-		Target:              o.Target,
-		Labels:              o.Labels,
-		NoPush:              o.NoPush,
-		Platform:            o.Platform,
-		Color:               o.Color,
-		ExecutorImage:       img,
+		Context:       ctxAbs,
+		Dockerfile:    df,
+		Destinations:  o.Destinations,
+		BuildArgs:     ResolveBuildArgs(o.BuildArgs, lookup),
+		Target:        o.Target,
+		Labels:        o.Labels,
+		NoPush:        o.NoPush,
+		Platform:      o.Platform,
+		Color:         o.Color,
+		ExecutorImage: img,
 		Registry: RegistryOptions{
 			Insecure:      o.InsecureRegistries,
 			Mirrors:       o.Mirrors,
@@ -156,6 +155,7 @@ func (o Options) build() (*Build, error) {
 			return nil, err
 		}
 	}
+	b.DockerfileFromStdin = o.DockerfileFromStdin
 	if err := b.Validate(); err != nil {
 		return nil, err
 	}
