@@ -30,6 +30,12 @@ type LocalResult struct {
 	Result
 	// Loaded are the image names the daemon reported for --load.
 	Loaded []string
+	// ImageID is the ID the daemon gave the loaded image (--load); empty
+	// otherwise.
+	ImageID string
+	// ConfigDigest is the image's config digest, read when --iidfile or
+	// --metadata-file asks for it; empty otherwise.
+	ConfigDigest string
 }
 
 // workdir holds the host files of one local build. Everything in it, and
@@ -61,12 +67,20 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if err != nil || res.ExitCode != 0 {
 		return out, err
 	}
+	if l.Build.Outputs.WantsImageID() && w.files.Tar != "" {
+		if out.ConfigDigest, err = tarConfigDigest(w.files.Tar); err != nil {
+			return out, err
+		}
+	}
 	if o := l.Build.Outputs; o.Load {
 		names, err := r.Load(ctx, w.files.Tar)
 		if err != nil {
 			return out, err
 		}
 		out.Loaded = names
+		if out.ImageID, err = r.LoadedID(ctx, names); err != nil {
+			return out, err
+		}
 	}
 	if o := l.Build.Outputs; o.TarPath != "" {
 		// The executor needed it world-writable; the user's file is not.
@@ -81,6 +95,11 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if o := l.Build.Outputs; o.DigestFile != "" && res.Digest != "" {
 		if err := WriteOutput(o.DigestFile, []byte(res.Digest+"\n")); err != nil {
 			return out, fmt.Errorf("%w: writing --digest-file %q: %w", ErrOutput, o.DigestFile, err)
+		}
+	}
+	if o := l.Build.Outputs; o.WantsImageID() {
+		if err := r.writeImageID(ctx, l, &out); err != nil {
+			return out, err
 		}
 	}
 	return out, nil
@@ -101,6 +120,43 @@ func (r *Runner) runMasked(ctx context.Context, c plan.Container, secrets [][]by
 	return res, err
 }
 
+// writeImageID writes --iidfile and --metadata-file, fetching the config
+// digest of a pushed image when no tarball gave it.
+func (r *Runner) writeImageID(ctx context.Context, l Local, out *LocalResult) error {
+	b, o := l.Build, l.Build.Outputs
+	if out.Digest == "" {
+		return fmt.Errorf("%w: the executor reported no digest", ErrImageID)
+	}
+	if out.ConfigDigest == "" {
+		dests := b.PushDestinations()
+		if len(dests) == 0 {
+			dests = b.ExtraDestinations
+		}
+		if len(dests) == 0 {
+			return fmt.Errorf("%w: the image was neither pushed nor written", ErrImageID)
+		}
+		var err error
+		if out.ConfigDigest, err = pushedConfigDigest(ctx, b, dests[0], out.Digest, l.DockerConfig); err != nil {
+			return err
+		}
+	}
+	if o.IIDFile != "" {
+		if err := WriteOutput(o.IIDFile, []byte(out.ConfigDigest)); err != nil {
+			return fmt.Errorf("%w: writing --iidfile %q: %w", ErrOutput, o.IIDFile, err)
+		}
+	}
+	if o.MetadataFile != "" {
+		data, err := metadata(b, out.Digest, out.ConfigDigest, out.ImageID)
+		if err != nil {
+			return err
+		}
+		if err := WriteOutput(o.MetadataFile, data); err != nil {
+			return fmt.Errorf("%w: writing --metadata-file %q: %w", ErrOutput, o.MetadataFile, err)
+		}
+	}
+	return nil
+}
+
 // prepare creates the build's host files. It checks the requested outputs
 // before anything runs, so a bad path fails in milliseconds, not after the
 // build.
@@ -110,8 +166,13 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 			return nil, err
 		}
 	}
-	if o := b.Outputs; o.DigestFile != "" {
-		if err := spec.CheckOutput("--digest-file", o.DigestFile); err != nil {
+	for _, out := range []struct{ flag, path string }{
+		{"--digest-file", b.Outputs.DigestFile}, {"--iidfile", b.Outputs.IIDFile}, {"--metadata-file", b.Outputs.MetadataFile},
+	} {
+		if out.path == "" {
+			continue
+		}
+		if err := spec.CheckOutput(out.flag, out.path); err != nil {
 			return nil, err
 		}
 	}
@@ -268,6 +329,12 @@ func DryRun(b *spec.Build, network string) string {
 			files.Secrets = map[string]string{}
 		}
 		files.Secrets[s.ID] = "$KANIKORUN_TMP/secrets/" + s.ID
+	}
+	if b.DockerfileFromStdin {
+		// The copy of stdin is gone once the dry run returns.
+		c := *b
+		c.Dockerfile = "$KANIKORUN_TMP/Dockerfile"
+		b = &c
 	}
 	return plan.Local(b, files, network).DockerRun()
 }

@@ -84,6 +84,17 @@ func (d *dockerEngine) LoadImage(ctx context.Context, tar io.Reader) ([]string, 
 	return loadedNames(resp.Body)
 }
 
+func (d *dockerEngine) ImageID(ctx context.Context, ref string) (string, error) {
+	img, err := d.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", imageNotFound{err}
+		}
+		return "", err
+	}
+	return img.ID, nil
+}
+
 func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (string, error) {
 	cfg, host := containerConfig(c)
 	created, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, "")

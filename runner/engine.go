@@ -39,6 +39,10 @@ type Engine interface {
 	// LoadImage loads a docker-format image tarball and returns the names
 	// the daemon reports: "name:tag", or an image ID when untagged.
 	LoadImage(ctx context.Context, tar io.Reader) ([]string, error)
+	// ImageID returns the ID the daemon gave the image ref ("name:tag"),
+	// "sha256:..." as docker image inspect reports it. An error wrapping
+	// ErrImageNotFound means the daemon has no such image.
+	ImageID(ctx context.Context, ref string) (string, error)
 	// CreateContainer creates, without starting it, the container c
 	// describes, with exactly c's labels, and returns its ID. The daemon
 	// removes the container once it has exited. An error wrapping

@@ -45,7 +45,7 @@ func TestDaemonGoneMidBuild(t *testing.T) {
 	removeByContext(t, ctxDir)
 	proxy := testbed.NewDaemonProxy(t)
 	t.Setenv("DOCKER_HOST", proxy.Host)
-	cmd, _, rest := startUntil(t, marker, "build", ctxDir, "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+	cmd, _, rest := startUntil(t, marker, "build", ctxDir, "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	proxy.Cut()
 	cut := time.Now()
 	var after bytes.Buffer
@@ -84,7 +84,7 @@ func TestContainerRemovedBySomeoneElse(t *testing.T) {
 	cli := testbed.RequireDocker(t)
 	ctxDir, marker := sleepingBuild(t)
 	removeByContext(t, ctxDir)
-	cmd, _, rest := startUntil(t, marker, "build", ctxDir, "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+	cmd, _, rest := startUntil(t, marker, "build", ctxDir, "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir})
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("containers of the build: %v, %v", ids, err)

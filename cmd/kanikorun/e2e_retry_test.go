@@ -21,7 +21,7 @@ func TestBuildRetriesTransientRegistryFailure(t *testing.T) {
 	dest := faulty.Ref("retry/cli:1")
 	faulty.Fail(2, testbed.FaultUnavailable)
 	r := kanikorun(t, "build", ctxDir, "-t", dest, "--retries", "2", "--retry-delay", "10ms",
-		"--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+		"--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg)
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
@@ -36,7 +36,7 @@ func TestBuildRetriesTransientRegistryFailure(t *testing.T) {
 	// Without --retries the same fault fails the build, with the
 	// executor's exit code.
 	faulty.Fail(1, testbed.FaultUnavailable)
-	r = kanikorun(t, "build", ctxDir, "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+	r = kanikorun(t, "build", ctxDir, "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg)
 	if r.code != 1 || strings.Contains(r.stderr, "kanikorun: attempt") {
 		t.Errorf("want exit 1 and no retry without --retries:\n%s", r)
 	}

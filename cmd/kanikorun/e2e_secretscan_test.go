@@ -42,7 +42,7 @@ func TestSecretsScanEndToEnd(t *testing.T) {
 
 	// The build, as a process, so its container can be inspected while it
 	// runs.
-	cmd, seen, rest := startUntil(t, "RUN sleep 1", append([]string{"build", "--pull", "never", "--retries", "1"}, common...)...)
+	cmd, seen, rest := startUntil(t, "RUN sleep 1", append([]string{"build", "--executor-pull", "never", "--retries", "1"}, common...)...)
 	ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir})
 	if err != nil {
 		t.Fatal(err)

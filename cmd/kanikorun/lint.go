@@ -59,6 +59,11 @@ func lintCommand(extra []string) *cli.Command {
 			if format != "text" && format != "json" {
 				return usageErr("invalid --format %q: use text or json", format)
 			}
+			remove, err := o.ReadStdinDockerfile(c.App.Reader)
+			if err != nil {
+				return err
+			}
+			defer remove()
 			if err := o.Validate(); err != nil {
 				return err
 			}

@@ -102,7 +102,7 @@ func TestSecretBuildPushesNoSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := reg.Ref("secrets/build:1")
-	r := kanikorun(t, "build", "-t", dest, "--executor-image", fork, "--executor-flavor", "fork", "--pull", "never",
+	r := kanikorun(t, "build", "-t", dest, "--executor-image", fork, "--executor-flavor", "fork", "--executor-pull", "never",
 		"--docker-config", registryConfig(t), "--build-arg", "BASE="+base,
 		"--secret", "id=tok,src="+tok, "--secret", "id=npm,env=KANIKORUN_E2E_NPM_TOKEN", ctxDir)
 	if r.code != 0 {
@@ -226,7 +226,7 @@ func TestSecretJobAndReplay(t *testing.T) {
 			if err := os.WriteFile(manifest, []byte(tc.manifest), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			rargs := append([]string{"replay", "--pull", "never", "--executor-flavor", "fork", "--claim", "kaniko-workspace=" + claim}, tc.extra...)
+			rargs := append([]string{"replay", "--executor-pull", "never", "--executor-flavor", "fork", "--claim", "kaniko-workspace=" + claim}, tc.extra...)
 			r := kanikorun(t, append(rargs, manifest)...)
 			if r.code != 0 {
 				t.Fatalf("replay failed:\n%s", r)

@@ -3,6 +3,7 @@ package kube
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -293,13 +294,53 @@ func CreateSecretCommand(b *spec.Build, o JobOptions) string {
 func localOnly(b *spec.Build) error {
 	switch {
 	case b.Outputs.TarPath != "":
-		return fmt.Errorf("%w: --tar writes a file on this machine and a Job has none; push with --destination or run kanikorun build", ErrLocalOnly)
+		return LocalOnly("tar")
 	case b.Outputs.Load:
-		return fmt.Errorf("%w: --load loads into the local Docker daemon and a Job has none; push with --destination or run kanikorun build", ErrLocalOnly)
+		return LocalOnly("load")
 	case b.Outputs.DigestFile != "":
-		return fmt.Errorf("%w: --digest-file writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag", ErrLocalOnly)
+		return LocalOnly("digest-file")
+	case b.Outputs.IIDFile != "":
+		return LocalOnly("iidfile")
+	case b.Outputs.MetadataFile != "":
+		return LocalOnly("metadata-file")
 	}
 	return nil
+}
+
+// localOnlyFlags are the flags of a local build that mean nothing for a
+// Job, with what to do instead: the one wording of every refusal.
+var localOnlyFlags = map[string]string{
+	"tar":           "--tar writes a file on this machine and a Job has none; push with --destination or run kanikorun build",
+	"load":          "--load loads into the local Docker daemon and a Job has none; push with --destination or run kanikorun build",
+	"digest-file":   "--digest-file writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag",
+	"iidfile":       "--iidfile writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag",
+	"metadata-file": "--metadata-file writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag",
+	"dry-run":       "--dry-run is for local builds; a Job is printed, not run: drop it",
+	"network":       "--network is the local container's; a pod has the cluster's network: drop it",
+	"timeout":       "--timeout bounds a local build; bound the Job with --active-deadline instead",
+	"executor-pull": "--executor-pull says when the local daemon pulls the executor; the kubelet pulls it for a pod: drop it",
+	"quiet":         "--quiet is for local builds; a Job is printed, not run: drop it",
+	"progress":      "--progress is for local builds; a Job's executor always logs plain text, for kubectl logs: drop it",
+}
+
+// LocalOnlyFlags lists the local build flags a Job refuses, sorted.
+func LocalOnlyFlags() []string {
+	names := make([]string, 0, len(localOnlyFlags))
+	for n := range localOnlyFlags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LocalOnly is the refusal of the local build flag name (without dashes)
+// given for a Job; it wraps ErrLocalOnly.
+func LocalOnly(name string) error {
+	reason, ok := localOnlyFlags[name]
+	if !ok {
+		reason = "--" + name + " is for local builds: drop it"
+	}
+	return fmt.Errorf("%w: %s", ErrLocalOnly, reason)
 }
 
 func objectMeta(o JobOptions, labels map[string]string) metav1.ObjectMeta {

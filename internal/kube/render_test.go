@@ -362,6 +362,8 @@ func TestRenderErrors(t *testing.T) {
 		{name: "tar", build: func(b *spec.Build) { b.Outputs.TarPath = "/tmp/img.tar" }, want: ErrLocalOnly, say: "--tar"},
 		{name: "load", build: func(b *spec.Build) { b.Outputs.Load = true }, want: ErrLocalOnly, say: "--load"},
 		{name: "host digest file", build: func(b *spec.Build) { b.Outputs.DigestFile = "/tmp/digest" }, want: ErrLocalOnly, say: "--digest-file"},
+		{name: "iidfile", build: func(b *spec.Build) { b.Outputs.IIDFile = "/tmp/iid" }, want: ErrLocalOnly, say: "--iidfile"},
+		{name: "metadata file", build: func(b *spec.Build) { b.Outputs.MetadataFile = "/tmp/m.json" }, want: ErrLocalOnly, say: "--metadata-file"},
 		{name: "dockerfile outside context", build: func(b *spec.Build) { b.Dockerfile = "/home/dev/dockerfiles/app.Dockerfile" }, want: ErrDockerfileOutsideContext, say: "move the Dockerfile into the context or copy it to the claim"},
 		{name: "name and generate-name", opts: JobOptions{Name: "a", GenerateName: "b-"}, want: ErrInvalidOptions, say: "exclude each other"},
 		{name: "uppercase name", opts: JobOptions{Name: "Build"}, want: ErrInvalidOptions, say: `"Build"`},
@@ -488,6 +490,38 @@ func TestCreateSecretCommand(t *testing.T) {
 	} {
 		if got := CreateSecretCommand(b, tc.opts); got != tc.want {
 			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
+// TestRenderNeverColour: the executor's default log format is colour,
+// whose escape codes would fill kubectl logs; a Job logs plain text even
+// when the build asked a local terminal for colour, and gets the
+// platform as the local run does.
+func TestRenderNeverColour(t *testing.T) {
+	t.Parallel()
+	b := baseBuild()
+	b.Color = true
+	b.Platform = "linux/arm64"
+	r, err := Render(b, JobOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := r.Job.Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(args, "--log-format=text") || slices.Contains(args, "--log-format=color") {
+		t.Errorf("args = %q, want --log-format=text", args)
+	}
+	if !slices.Contains(args, "--custom-platform=linux/arm64") {
+		t.Errorf("args = %q, want --custom-platform=linux/arm64", args)
+	}
+}
+
+func TestLocalOnlyFlags(t *testing.T) {
+	t.Parallel()
+	for _, n := range LocalOnlyFlags() {
+		err := LocalOnly(n)
+		if !errors.Is(err, ErrLocalOnly) || !strings.Contains(err.Error(), "--"+n) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("LocalOnly(%q) = %v", n, err)
 		}
 	}
 }

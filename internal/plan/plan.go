@@ -73,6 +73,7 @@ func LocalLayout(b *spec.Build, wantTar bool) spec.Layout {
 		ContextDir: spec.WorkspaceDir,
 		Dockerfile: b.ContainerDockerfile(spec.WorkspaceDir),
 		DigestFile: spec.TerminationLog,
+		Color:      b.Color,
 	}
 	if wantTar {
 		l.TarPath = spec.LocalTarPath

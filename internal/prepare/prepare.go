@@ -128,7 +128,10 @@ func Prepare(o Options) (*Prepared, error) {
 		return nil, errs.Mark(err, spec.ErrUsage)
 	}
 	display := o.Build.Dockerfile
-	if display == "" {
+	switch {
+	case o.Build.DockerfileFromStdin:
+		display = "stdin"
+	case display == "":
 		display = "Dockerfile"
 	}
 	return prepared(preparedInput{

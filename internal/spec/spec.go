@@ -29,6 +29,9 @@ type Build struct {
 	// Dockerfile is the absolute host path of the Dockerfile; it may lie
 	// outside Context.
 	Dockerfile string
+	// DockerfileFromStdin says Dockerfile is a temporary copy of the one
+	// -f - read from stdin: it exists only while the command runs.
+	DockerfileFromStdin bool
 	// Destinations are the image references to tag and push, as given.
 	Destinations []string
 	// GeneratedDestination is a local name kanikorun made up because the
@@ -43,6 +46,12 @@ type Build struct {
 	Labels []string
 	// NoPush builds without pushing to any destination.
 	NoPush bool
+	// Platform is the os/arch[/variant] to build for (--custom-platform);
+	// empty for the executor's own.
+	Platform string
+	// Color asks for the executor's logs in colour; a layout without
+	// Color (a Job's) renders plain text whatever this says.
+	Color bool
 	// Outputs are the files the user wants back on the host.
 	Outputs Outputs
 	// Registry holds the registry options passed to the executor.
@@ -72,7 +81,17 @@ type Outputs struct {
 	Load bool
 	// DigestFile receives the image digest (sha256:...); empty for none.
 	DigestFile string
+	// IIDFile receives the image ID, the config digest (docker build
+	// --iidfile); empty for none.
+	IIDFile string
+	// MetadataFile receives the build's result as JSON with buildx's
+	// keys (docker build --metadata-file); empty for none.
+	MetadataFile string
 }
+
+// WantsImageID reports whether an output needs the image ID (the config
+// digest), which the executor does not report.
+func (o Outputs) WantsImageID() bool { return o.IIDFile != "" || o.MetadataFile != "" }
 
 // RegistryOptions are the executor's registry flags.
 type RegistryOptions struct {
@@ -97,6 +116,11 @@ type Layout struct {
 	// DigestFile is the container path the executor writes the digest to;
 	// empty for none.
 	DigestFile string
+	// Color says the executor's logs reach a terminal that shows colour
+	// (a local run whose build asks for it). Without it the logs are
+	// plain text: kaniko's own default is colour, whose escape codes
+	// would end up in pipes, files and kubectl logs.
+	Color bool
 }
 
 // Names of the places the local runner uses inside the executor container.
@@ -171,6 +195,14 @@ func (b *Build) Args(l Layout) []string {
 	}
 	if b.Registry.SkipTLSVerify {
 		args = append(args, "--skip-tls-verify")
+	}
+	if b.Platform != "" {
+		args = append(args, "--custom-platform="+b.Platform)
+	}
+	if l.Color {
+		args = append(args, "--log-format=color")
+	} else {
+		args = append(args, "--log-format=text")
 	}
 	for _, s := range b.Secrets {
 		args = append(args, s.ExecutorArg())

@@ -266,7 +266,7 @@ func (b *bed) build(i int, s scenario) outcome {
 	o := outcome{scenario: s}
 	cfg := b.goodCfg
 	var ctxDir string
-	args := []string{"build", "--executor-image", executorImage, "--pull", "never", "--retries", "2", "--retry-delay", "20ms"}
+	args := []string{"build", "--executor-image", executorImage, "--executor-pull", "never", "--retries", "2", "--retry-delay", "20ms"}
 	switch s {
 	case ok, flaky503, flakyReset, refused, exhausted:
 		// A context of its own: its containers carry its path.
