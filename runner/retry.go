@@ -90,7 +90,9 @@ func (r *Runner) runRetrying(ctx context.Context, c plan.Container, secrets [][]
 	for attempt := 1; ; attempt++ {
 		tail := &tail{max: tailLines}
 		a := *r
-		a.Stdout, a.Stderr = tail.writer(r.Stdout), tail.writer(r.Stderr)
+		// The executor logs its errors on stderr. Stdout stays as it is:
+		// the pull progress draws bars only on the terminal itself.
+		a.Stderr = tail.writer(r.Stderr)
 		res, err := a.runMasked(ctx, c, secrets)
 		reason, again := retryReason(res, err, tail.lines())
 		if !again || attempt >= total || ctx.Err() != nil {
@@ -150,8 +152,7 @@ func describeReason(phrase string) string {
 	return "the network failed: " + phrase
 }
 
-// tail keeps the last lines of an attempt's output, stdout and stderr
-// together, for Classify. It is bounded however much is written: at most
+// tail keeps the last lines of an attempt's output for Classify. It is bounded however much is written: at most
 // max lines, each cut to maxLine bytes, and one partial line per stream.
 type tail struct {
 	mu   sync.Mutex

@@ -39,11 +39,12 @@ func sleepingBuild(t *testing.T) (ctxDir, marker string) {
 // The daemon going away mid-build (its socket cut) ends the build at once
 // with one line and exit 125; nothing hangs.
 func TestDaemonGoneMidBuild(t *testing.T) {
-	tmp := isolate(t)
 	testbed.RequireDocker(t)
+	// Its socket lives outside the TMPDIR whose leftovers are counted.
+	proxy := testbed.NewDaemonProxy(t)
+	tmp := isolate(t)
 	ctxDir, marker := sleepingBuild(t)
 	removeByContext(t, ctxDir)
-	proxy := testbed.NewDaemonProxy(t)
 	t.Setenv("DOCKER_HOST", proxy.Host)
 	cmd, _, rest := startUntil(t, marker, "build", ctxDir, "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	proxy.Cut()
