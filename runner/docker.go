@@ -110,7 +110,7 @@ func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (s
 func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return 0, &StepError{Step: StepAttach, Err: err}
+		return 0, &StepError{Step: StepAttach, Err: connectionLost(ctx, err)}
 	}
 	copied := make(chan error, 1)
 	go func() {
@@ -141,7 +141,7 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 	// before the start, or a quick container could be gone before it.
 	waitC, waitErr := d.cli.ContainerWait(ctx, id, container.WaitConditionRemoved)
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return 0, &StepError{Step: StepStart, Err: engineError(err)}
+		return 0, &StepError{Step: StepStart, Err: connectionLost(ctx, engineError(err))}
 	}
 	var code int
 	select {
