@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -33,6 +34,23 @@ func createOnly(t *testing.T, cli *client.Client, labels map[string]string) stri
 		_ = cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
 	})
 	return c.ID
+}
+
+// makeVolume creates a named volume with the given labels, removed when
+// the test ends.
+func makeVolume(t *testing.T, cli *client.Client, labels map[string]string) string {
+	t.Helper()
+	name := "kanikorun-gc-test-" + testbed.RandomPassword()[:12]
+	if _, err := cli.VolumeCreate(context.Background(), volume.CreateOptions{Name: name, Labels: labels}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cli.VolumeRemove(context.Background(), name, true) })
+	return name
+}
+
+func volumeExists(cli *client.Client, name string) bool {
+	_, err := cli.VolumeInspect(context.Background(), name)
+	return err == nil
 }
 
 func exists(cli *client.Client, id string) bool {
@@ -74,6 +92,8 @@ func TestGCRemovesOnlyDeadRunsLeftovers(t *testing.T) {
 	defer live.Remove()
 	alive := createOnly(t, cli, map[string]string{spec.ManagedLabel: "true", runner.RunLabel: live.Path, runner.HostLabel: host})
 	foreign := createOnly(t, cli, map[string]string{runner.RunLabel: deadDir, runner.HostLabel: host})
+	deadVol := makeVolume(t, cli, map[string]string{spec.ManagedLabel: "true", runner.RunLabel: deadDir, runner.HostLabel: host})
+	liveVol := makeVolume(t, cli, map[string]string{spec.ManagedLabel: "true", runner.RunLabel: live.Path, runner.HostLabel: host})
 
 	r := kanikorun(t, "gc")
 	if r.code != 0 {
@@ -89,6 +109,12 @@ func TestGCRemovesOnlyDeadRunsLeftovers(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("report lacks %q:\n%s", want, r.stdout)
 		}
+	}
+	if volumeExists(cli, deadVol) || !volumeExists(cli, liveVol) {
+		t.Errorf("volumes: the dead run's exists %v (want false), the live run's %v (want true)", volumeExists(cli, deadVol), volumeExists(cli, liveVol))
+	}
+	if !strings.Contains(r.stdout, "removed volume "+deadVol) {
+		t.Errorf("report lacks the volume:\n%s", r.stdout)
 	}
 	if _, err := os.Stat(partial); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("partial tarball left: %v", err)
