@@ -162,7 +162,7 @@ func copyVolume(ctx context.Context, eng Engine, o CacheOptions, s Streams, from
 }
 
 func volumeExists(ctx context.Context, eng Engine, name string) (bool, error) {
-	vols, err := eng.Volumes(ctx, map[string]string{CacheLabel: "true"})
+	vols, err := eng.ListVolumes(ctx, map[string]string{CacheLabel: "true"})
 	if err != nil {
 		return false, fmt.Errorf("listing volumes: %w", oneLine(err))
 	}

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -35,6 +36,7 @@ import (
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/moby/term"
 
+	"github.com/kanikorun/kanikorun/internal/errs"
 	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
@@ -253,6 +255,17 @@ func (d *dockerEngine) LoadImage(ctx context.Context, tar io.Reader) ([]string, 
 	return loadedNames(resp.Body)
 }
 
+func (d *dockerEngine) ImageID(ctx context.Context, ref string) (string, error) {
+	img, err := d.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", imageNotFound{err}
+		}
+		return "", err
+	}
+	return img.ID, nil
+}
+
 func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (string, error) {
 	cfg, host := containerConfig(c)
 	created, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
@@ -260,7 +273,7 @@ func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (s
 		if cerrdefs.IsNotFound(err) {
 			return "", imageNotFound{err}
 		}
-		return "", err
+		return "", engineError(err)
 	}
 	if c.KeepAfterExit {
 		d.mu.Lock()
@@ -281,7 +294,7 @@ func (d *dockerEngine) RunContainerStdin(ctx context.Context, id string, stdin i
 func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdin: stdin != nil, Stdout: true, Stderr: true})
 	if err != nil {
-		return 0, &StepError{Step: StepAttach, Err: err}
+		return 0, &StepError{Step: StepAttach, Err: connectionLost(ctx, err)}
 	}
 	if stdin != nil {
 		go func() {
@@ -327,7 +340,7 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 	d.mu.Unlock()
 	waitC, waitErr := d.cli.ContainerWait(ctx, id, cond)
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return 0, &StepError{Step: StepStart, Err: err}
+		return 0, &StepError{Step: StepStart, Err: connectionLost(ctx, engineError(err))}
 	}
 	var code int
 	select {
@@ -337,7 +350,7 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 		}
 		code = int(w.StatusCode)
 	case err := <-waitErr:
-		return 0, &StepError{Step: StepWait, Err: err}
+		return 0, &StepError{Step: StepWait, Err: connectionLost(ctx, err)}
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -369,51 +382,6 @@ func (d *dockerEngine) EnsureVolume(ctx context.Context, name string, labels map
 	return err
 }
 
-func (d *dockerEngine) Containers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
-	f := filters.NewArgs()
-	for k, v := range labels {
-		f.Add("label", k+"="+v)
-	}
-	list, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ContainerInfo, 0, len(list))
-	for _, c := range list {
-		running := c.State == container.StateRunning || c.State == container.StatePaused || c.State == container.StateRestarting
-		out = append(out, ContainerInfo{ID: c.ID, Running: running, Labels: c.Labels, Created: time.Unix(c.Created, 0)})
-	}
-	return out, nil
-}
-
-func (d *dockerEngine) Volumes(ctx context.Context, labels map[string]string) ([]Volume, error) {
-	f := filters.NewArgs()
-	for k, v := range labels {
-		f.Add("label", k+"="+v)
-	}
-	resp, err := d.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
-	if err != nil {
-		return nil, err
-	}
-	var out []Volume
-	for _, v := range resp.Volumes {
-		created, _ := time.Parse(time.RFC3339, v.CreatedAt)
-		out = append(out, Volume{Name: v.Name, Labels: v.Labels, CreatedAt: created})
-	}
-	return out, nil
-}
-
-func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
-	err := d.cli.VolumeRemove(ctx, name, false)
-	switch {
-	case err == nil, cerrdefs.IsNotFound(err):
-		return nil
-	case cerrdefs.IsConflict(err):
-		return fmt.Errorf("%w: %w", ErrVolumeInUse, oneLine(err))
-	}
-	return err
-}
-
 func (d *dockerEngine) StatPath(ctx context.Context, id, path string) (PathInfo, error) {
 	st, err := d.cli.ContainerStatPath(ctx, id, path)
 	if err != nil {
@@ -435,6 +403,97 @@ func (d *dockerEngine) CopyFrom(ctx context.Context, id, path string) (io.ReadCl
 		return nil, fmt.Errorf("%w: %s", ErrPathNotFound, path)
 	}
 	return rc, err
+}
+
+func (d *dockerEngine) ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ContainerInfo, 0, len(list))
+	for _, c := range list {
+		running := c.State == container.StateRunning || c.State == container.StatePaused || c.State == container.StateRestarting
+		out = append(out, ContainerInfo{ID: c.ID, State: c.State, Running: running, Labels: c.Labels, Created: time.Unix(c.Created, 0)})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error) {
+	list, err := d.cli.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]VolumeInfo, 0, len(list.Volumes))
+	for _, v := range list.Volumes {
+		created, _ := time.Parse(time.RFC3339, v.CreatedAt)
+		out = append(out, VolumeInfo{Name: v.Name, Labels: v.Labels, CreatedAt: created})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
+	err := d.cli.VolumeRemove(ctx, name, false)
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err):
+		return fmt.Errorf("%w: %w", ErrVolumeInUse, oneLine(err))
+	}
+	return err
+}
+
+func (d *dockerEngine) Info(ctx context.Context) (DaemonDetails, error) {
+	info, err := d.cli.Info(ctx)
+	if err != nil {
+		return DaemonDetails{}, err
+	}
+	return DaemonDetails{Version: info.ServerVersion, APIVersion: d.cli.ClientVersion(), OSType: info.OSType,
+		StorageDriver: info.Driver, RootDir: info.DockerRootDir, Host: d.cli.DaemonHost()}, nil
+}
+
+func (d *dockerEngine) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	if _, err := d.cli.ImageInspect(ctx, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// labelFilter selects objects carrying every label (any value when empty).
+func labelFilter(labels map[string]string) filters.Args {
+	f := filters.NewArgs()
+	for k, v := range labels {
+		if v == "" {
+			f.Add("label", k)
+		} else {
+			f.Add("label", k+"="+v)
+		}
+	}
+	return f
+}
+
+// connectionLost marks an error of a streaming call that broke because
+// the daemon's connection did (not because ctx ended) as ErrDaemonGone.
+func connectionLost(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || client.IsErrConnectionFailed(err) {
+		return errs.Mark(err, ErrDaemonGone)
+	}
+	return err
+}
+
+// engineError marks the daemon's "unavailable" and "overloaded" answers as
+// ErrEngineTransient, which a retried build tries again.
+func engineError(err error) error {
+	if cerrdefs.IsUnavailable(err) || cerrdefs.IsResourceExhausted(err) {
+		return errs.Mark(err, ErrEngineTransient)
+	}
+	return err
 }
 
 // imageNotFound marks a daemon error as ErrImageNotFound and keeps its

@@ -8,12 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/cli/cli/context/store"
 
 	"github.com/kanikorun/kanikorun/internal/cache"
 	"github.com/kanikorun/kanikorun/internal/plan"
+	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/tmpdir"
 )
 
 func TestEndpointRemote(t *testing.T) {
@@ -145,27 +146,45 @@ func TestStreamPlanRun(t *testing.T) {
 	}
 }
 
-// TestGCRemovesWhatDeadRunsLeft: a stopped container whose kanikorun is
-// gone goes; one whose kanikorun lives, a running one, and a young one
-// from another machine stay.
+// TestGCRemovesWhatDeadRunsLeft: a stream-mode container (no AutoRemove)
+// carries its run's labels, so once the run has ended (its locked
+// directory is gone, as after a SIGKILL) gc removes it; a live run's
+// container stays.
 func TestGCRemovesWhatDeadRunsLeft(t *testing.T) {
 	t.Parallel()
-	host, _ := os.Hostname()
-	now := time.Now()
-	f := &fakeEngine{containers: []ContainerInfo{
-		{ID: "dead", Labels: map[string]string{OwnerLabel: host + "/999999999"}, Created: now},
-		{ID: "alive", Labels: map[string]string{OwnerLabel: owner()}, Created: now.Add(-48 * time.Hour)},
-		{ID: "running", Running: true, Labels: map[string]string{OwnerLabel: host + "/999999999"}, Created: now},
-		{ID: "elsewhere-young", Labels: map[string]string{OwnerLabel: "other/1"}, Created: now.Add(-time.Hour)},
-		{ID: "elsewhere-old", Labels: map[string]string{OwnerLabel: "other/1"}, Created: now.Add(-48 * time.Hour)},
-		{ID: "unlabelled-old", Created: now.Add(-48 * time.Hour)},
-	}}
-	removed, err := gc(context.Background(), f, now)
+	b := testBuild(t)
+	f := &fakeEngine{haveImage: true}
+	// The digest the executor writes, as CopyFrom will find it.
+	_ = f.CopyTo(context.Background(), "c0ffee", "/kaniko", strings.NewReader(tarOf(t, "kanikorun-digest", "sha256:abc")))
+	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard, Pull: PullNever}
+	if _, err := r.Build(context.Background(), Local{Build: b, Network: "none", Stream: true}); err != nil {
+		t.Fatal(err)
+	}
+	labels := f.created.Labels
+	if !f.created.KeepAfterExit || labels[RunLabel] == "" || labels[HostLabel] != hostname() || labels[spec.ManagedLabel] != "true" {
+		t.Fatalf("stream container: keep %v, labels %v; want the run's labels", f.created.KeepAfterExit, labels)
+	}
+	live, err := tmpdir.New(t.TempDir(), "kanikorun-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(removed, ","); got != "dead,elsewhere-old,unlabelled-old" {
-		t.Errorf("gc removed %s", got)
+	defer live.Remove()
+	alive := map[string]string{}
+	for k, v := range labels {
+		alive[k] = v
+	}
+	alive[RunLabel] = live.Path
+	f.containers = []ContainerInfo{
+		{ID: "killedstream00", State: "exited", Labels: labels},
+		{ID: "livestream0000", State: "running", Labels: alive},
+	}
+	f.removed = nil
+	g, err := CollectGarbage(context.Background(), f, GCOptions{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.removed) != 1 || f.removed[0] != "killedstream00" || len(g.Containers) != 1 || g.Kept != 1 {
+		t.Errorf("gc removed %v (report %+v), want the killed stream run's container alone", f.removed, g)
 	}
 }
 
@@ -182,7 +201,7 @@ func TestPruneStopsWhenTheCacheIsInUse(t *testing.T) {
 	if !errors.Is(err, ErrCacheInUse) {
 		t.Fatalf("prune of a volume in use: %v", err)
 	}
-	vols, _ := f.Volumes(context.Background(), nil)
+	vols, _ := f.ListVolumes(context.Background(), nil)
 	if len(vols) != 1 || vols[0].Name != "c" {
 		t.Errorf("volumes after the stopped prune: %+v, want the cache alone", vols)
 	}

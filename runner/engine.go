@@ -25,7 +25,7 @@ import (
 //
 // Later features are further methods beside these, in the same terms, so
 // that none of the methods change: the cache added named volumes
-// (EnsureVolume, Volumes, RemoveVolume) and copies into and out of a
+// (EnsureVolume, ListVolumes, RemoveVolume) and copies into and out of a
 // container (StatPath, CopyTo, CopyFrom), and a plan.Container carries
 // volume mounts next to its bind mounts, which CreateContainer maps.
 type Engine interface {
@@ -39,10 +39,15 @@ type Engine interface {
 	// LoadImage loads a docker-format image tarball and returns the names
 	// the daemon reports: "name:tag", or an image ID when untagged.
 	LoadImage(ctx context.Context, tar io.Reader) ([]string, error)
+	// ImageID returns the ID the daemon gave the image ref ("name:tag"),
+	// "sha256:..." as docker image inspect reports it. An error wrapping
+	// ErrImageNotFound means the daemon has no such image.
+	ImageID(ctx context.Context, ref string) (string, error)
 	// CreateContainer creates, without starting it, the container c
 	// describes, with exactly c's labels, and returns its ID. The daemon
-	// removes the container once it has exited. An error wrapping
-	// ErrImageNotFound means the daemon lacks c.Image.
+	// removes the container once it has exited, unless c.KeepAfterExit
+	// (stream mode). An error wrapping ErrImageNotFound means the daemon
+	// lacks c.Image.
 	CreateContainer(ctx context.Context, c plan.Container) (id string, err error)
 	// RunContainer starts the created container id, streams its output
 	// live (unbuffered) to stdout and stderr, and returns its exit code
@@ -57,18 +62,26 @@ type Engine interface {
 	// runs, together with its anonymous volumes. A container that is
 	// already gone, or being removed, is not an error.
 	RemoveContainer(ctx context.Context, id string) error
+	// ListContainers lists the containers, in every state (created but
+	// never started included), that carry all the given labels.
+	ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
+	// ListVolumes lists the named volumes that carry all the given labels.
+	ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error)
+	// RemoveVolume removes the named volume. A volume that does not exist
+	// is not an error; one a container uses is an error wrapping
+	// ErrVolumeInUse.
+	RemoveVolume(ctx context.Context, name string) error
+	// Info says what the daemon is: version, API, OS, storage driver,
+	// root directory (kanikorun doctor).
+	Info(ctx context.Context) (DaemonDetails, error)
+	// ImagePresent reports whether the daemon has the image ref.
+	ImagePresent(ctx context.Context, ref string) (bool, error)
 	// Close releases the connection to the daemon.
 	Close() error
 
 	// EnsureVolume creates the named volume with labels unless it
 	// exists; an existing volume is left as it is.
 	EnsureVolume(ctx context.Context, name string, labels map[string]string) error
-	// Volumes lists the volumes that carry every one of labels.
-	Volumes(ctx context.Context, labels map[string]string) ([]Volume, error)
-	// RemoveVolume removes the named volume. A volume that does not exist
-	// is not an error; one a container uses is an error wrapping
-	// ErrVolumeInUse.
-	RemoveVolume(ctx context.Context, name string) error
 	// StatPath describes path in the container id, created or running,
 	// volumes included. An error wrapping ErrPathNotFound means there is
 	// nothing there.
@@ -87,21 +100,6 @@ type Engine interface {
 	RunContainerStdin(ctx context.Context, id string, stdin io.Reader, stdout, stderr io.Writer) (exitCode int, err error)
 	// Endpoint says which daemon the Engine talks to.
 	Endpoint() Endpoint
-	// Containers lists the containers, running or not, that carry every
-	// one of labels.
-	Containers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
-}
-
-// ContainerInfo is a container as Engine.Containers lists it.
-type ContainerInfo struct {
-	// ID is the container's ID.
-	ID string
-	// Running says it runs (or is paused or restarting).
-	Running bool
-	// Labels are its labels.
-	Labels map[string]string
-	// Created is when it was created.
-	Created time.Time
 }
 
 // Endpoint is the daemon an Engine talks to.
@@ -138,16 +136,6 @@ func (e Endpoint) String() string {
 	return e.Host
 }
 
-// Volume is a named volume as Engine.Volumes lists it.
-type Volume struct {
-	// Name is the volume's name.
-	Name string
-	// Labels are the volume's labels.
-	Labels map[string]string
-	// CreatedAt is when the daemon created it; zero when unknown.
-	CreatedAt time.Time
-}
-
 // PathInfo is what Engine.StatPath reports.
 type PathInfo struct {
 	// Size is the size in bytes.
@@ -165,6 +153,47 @@ var ErrPathNotFound = errors.New("no such path in the container")
 
 // ErrVolumeInUse is how an Engine says a container still uses a volume.
 var ErrVolumeInUse = errors.New("volume in use")
+
+// DaemonDetails are what Info reports.
+type DaemonDetails struct {
+	// Version is the engine's version, e.g. "20.10.24".
+	Version string
+	// APIVersion is the API version in use, e.g. "1.41".
+	APIVersion string
+	// OSType is "linux" or "windows".
+	OSType string
+	// StorageDriver is the daemon's storage driver, e.g. "overlay2".
+	StorageDriver string
+	// RootDir is the daemon's data directory, e.g. /var/lib/docker.
+	RootDir string
+	// Host is the address the client reached it at (DOCKER_HOST or the
+	// default socket).
+	Host string
+}
+
+// ContainerInfo is a container as ListContainers reports it.
+type ContainerInfo struct {
+	// ID is the container's full ID.
+	ID string
+	// State is the daemon's word for it: created, running, exited, ...
+	State string
+	// Running says it runs (or is paused or restarting).
+	Running bool
+	// Labels are the container's labels.
+	Labels map[string]string
+	// Created is when it was created.
+	Created time.Time
+}
+
+// VolumeInfo is a named volume as ListVolumes reports it.
+type VolumeInfo struct {
+	// Name is the volume's name.
+	Name string
+	// Labels are the volume's labels.
+	Labels map[string]string
+	// CreatedAt is when the daemon created it; zero when unknown.
+	CreatedAt time.Time
+}
 
 // DaemonInfo is what Ping reports about the daemon.
 type DaemonInfo struct {

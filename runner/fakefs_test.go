@@ -37,17 +37,13 @@ func (f *fakeEngine) EnsureVolume(_ context.Context, name string, labels map[str
 	return nil
 }
 
-func (f *fakeEngine) Volumes(_ context.Context, labels map[string]string) ([]Volume, error) {
+func (f *fakeEngine) ListVolumes(_ context.Context, labels map[string]string) ([]VolumeInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []Volume
+	var out []VolumeInfo
 	for n, l := range f.fs.volumes {
-		ok := true
-		for k, v := range labels {
-			ok = ok && l[k] == v
-		}
-		if ok {
-			out = append(out, Volume{Name: n, Labels: l})
+		if hasLabels(l, labels) {
+			out = append(out, VolumeInfo{Name: n, Labels: l})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -62,6 +58,7 @@ func (f *fakeEngine) RemoveVolume(_ context.Context, name string) error {
 		return fmt.Errorf("%w: volume %s is in use", ErrVolumeInUse, name)
 	}
 	delete(f.fs.volumes, name)
+	f.removedVolumes = append(f.removedVolumes, name)
 	return nil
 }
 
@@ -156,8 +153,25 @@ func tarOf(t *testing.T, name, content string) string {
 	return buf.String()
 }
 
-func (f *fakeEngine) Containers(context.Context, map[string]string) ([]ContainerInfo, error) {
+func (f *fakeEngine) ListContainers(_ context.Context, labels map[string]string) ([]ContainerInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.containers, nil
+	var out []ContainerInfo
+	for _, c := range f.containers {
+		if hasLabels(c.Labels, labels) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// hasLabels says have carries every label of want (any value when empty),
+// as the daemon's label filter does.
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := have[k]; !ok || v != "" && got != v {
+			return false
+		}
+	}
+	return true
 }

@@ -46,6 +46,8 @@ type Runner struct {
 	// BeforeStart runs on the created container before it starts (the
 	// cache warmer copies base images into its volume); nil for nothing.
 	BeforeStart func(ctx context.Context, id string) error
+	// Retry says when a build runs again (Build; see retry.go).
+	Retry RetryPolicy
 }
 
 // Result is what a finished executor run reports.
@@ -79,7 +81,12 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer r.remove(id)
+	gone := false
+	defer func() {
+		if !gone {
+			r.remove(id)
+		}
+	}()
 
 	if len(c.CopyIn) > 0 {
 		if err := r.copyIn(ctx, id, c.CopyIn); err != nil {
@@ -92,9 +99,14 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 		}
 	}
 	code, err := r.start(ctx, id, c)
+	if errors.Is(err, ErrDaemonGone) && ctx.Err() == nil {
+		gone = true
+		return Result{}, r.daemonGone(id, runError(err, c.Network))
+	}
 	if err != nil {
 		return Result{}, r.ctxOr(ctx, runError(err, c.Network))
 	}
+	r.noteKilled(ctx, code)
 	if code == 0 {
 		for _, o := range c.CopyOut {
 			if err := r.copyOut(ctx, id, o); err != nil {
@@ -262,7 +274,7 @@ func runError(err error, network string) error {
 // withManagedLabel returns the plan's labels plus the one that marks a
 // container as kanikorun's, leaving the plan's map as it was.
 func withManagedLabel(labels map[string]string) map[string]string {
-	out := map[string]string{spec.ManagedLabel: "true", OwnerLabel: owner()}
+	out := map[string]string{spec.ManagedLabel: "true"}
 	for k, v := range labels {
 		out[k] = v
 	}

@@ -18,7 +18,7 @@ import (
 func cacheCommand() *cli.Command {
 	helperFlags := []cli.Flag{
 		&cli.StringFlag{Name: flagExecutorImage, Value: spec.DefaultExecutorImage, EnvVars: []string{"KANIKORUN_EXECUTOR_IMAGE"}, Usage: "`IMAGE` of the (never started) helper container that mounts the volume"},
-		&cli.StringFlag{Name: "pull", Value: string(runner.PullMissing), Usage: "pull the helper image: `missing`, always or never"},
+		&cli.StringFlag{Name: flagExecutorPull, Value: string(runner.PullMissing), Usage: "when the daemon pulls the helper image: `missing`, always or never"},
 	}
 	return &cli.Command{
 		Name:  "cache",
@@ -78,7 +78,7 @@ func cacheCommand() *cli.Command {
 }
 
 func bindCache(c *cli.Context) runner.CacheOptions {
-	return runner.CacheOptions{Image: c.String(flagExecutorImage), Pull: runner.PullPolicy(c.String("pull"))}
+	return runner.CacheOptions{Image: c.String(flagExecutorImage), Pull: runner.PullPolicy(c.String(flagExecutorPull))}
 }
 
 // parseAge is a Go duration, or a number of days written Nd.

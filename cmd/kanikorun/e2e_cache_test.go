@@ -94,7 +94,7 @@ func TestCacheWarmRebuild(t *testing.T) {
 			cfg := registryConfig(t)
 			build := func(extra ...string) result {
 				t.Helper()
-				args := append([]string{"build", ctxDir, "--executor-image", image, "--executor-flavor", flavor, "--pull", "never", "--docker-config", cfg}, extra...)
+				args := append([]string{"build", ctxDir, "--executor-image", image, "--executor-flavor", flavor, "--executor-pull", "never", "--docker-config", cfg}, extra...)
 				r := kanikorun(t, args...)
 				if r.code != 0 {
 					t.Fatalf("build %q failed:\n%s", extra, r)
@@ -180,7 +180,7 @@ func TestCacheLastCopyEdited(t *testing.T) {
 	})
 	cfg := registryConfig(t)
 	build := func() result {
-		r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+		r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg)
 		if r.code != 0 {
 			t.Fatalf("build failed:\n%s", r)
 		}
@@ -212,7 +212,7 @@ func TestCacheToRegistry(t *testing.T) {
 	cfg := registryConfig(t)
 	cacheRepo := reg.Addr + "/cache/" + strings.ToLower(testbed.RandomPassword()[:8])
 	build := func(flag string) (result, []string) {
-		r := kanikorun(t, "build", ctxDir, flag, "type=registry,ref="+cacheRepo, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+		r := kanikorun(t, "build", ctxDir, flag, "type=registry,ref="+cacheRepo, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg)
 		if r.code != 0 {
 			t.Fatalf("build failed:\n%s", r)
 		}
@@ -265,7 +265,7 @@ func TestCacheConcurrentBuilds(t *testing.T) {
 	base, repo := cacheBase(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\nCOPY a.txt /a.txt\n", "a.txt": "a\n"})
 	cfg := registryConfig(t)
-	args := []string{"build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg}
+	args := []string{"build", ctxDir, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg}
 	bin := kanikorunBinary(t)
 	var wg sync.WaitGroup
 	results := make([]string, 2)
@@ -311,13 +311,13 @@ func TestCacheLsAndPrune(t *testing.T) {
 	base, repo := cacheBase(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\n"})
 	cfg := registryConfig(t)
-	helper := []string{"--executor-image", executorImage, "--pull", "never"}
+	helper := []string{"--executor-image", executorImage, "--executor-pull", "never"}
 
 	ls := kanikorun(t, append([]string{"cache", "ls"}, helper...)...)
 	if ls.code != 0 || !strings.Contains(ls.stdout, "no cache volume "+vol) {
 		t.Errorf("cache ls before any build:\n%s", ls)
 	}
-	b := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+	b := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg)
 	if b.code != 0 {
 		t.Fatalf("build failed:\n%s", b)
 	}
@@ -341,7 +341,7 @@ func TestCacheLsAndPrune(t *testing.T) {
 		t.Errorf("cache ls after prune:\n%s", ls)
 	}
 	skip := len(reg.Requests())
-	b = kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg)
+	b = kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg)
 	if b.code != 0 {
 		t.Fatalf("build after prune failed:\n%s", b)
 	}

@@ -39,7 +39,7 @@ func TestStreamMode(t *testing.T) {
 	out := t.TempDir()
 	dest := reg.Ref("stream/app:1")
 	r := kanikorun(t, "build", ctxDir, "--context-mode", "stream", "-t", dest, "--tar", filepath.Join(out, "img.tar"),
-		"--digest-file", filepath.Join(out, "digest"), "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+		"--digest-file", filepath.Join(out, "digest"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	if r.code != 0 {
 		t.Fatalf("stream build failed:\n%s", r)
 	}
@@ -91,7 +91,7 @@ func TestStreamMode(t *testing.T) {
 	}
 	repo := baseRef.Context().RepositoryStr()
 	skip := len(reg.Requests())
-	r = kanikorun(t, "build", ctxDir, "--context-mode", "stream", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+	r = kanikorun(t, "build", ctxDir, "--context-mode", "stream", "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	if r.code != 0 {
 		t.Fatalf("stream rebuild failed:\n%s", r)
 	}
@@ -105,7 +105,7 @@ func TestStreamMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	cli := testbed.RequireDocker(t)
-	r = kanikorun(t, "build", ctxDir, "-f", df, "--load", "--context-mode", "stream", "--executor-image", executorImage, "--pull", "never")
+	r = kanikorun(t, "build", ctxDir, "-f", df, "--load", "--context-mode", "stream", "--executor-image", executorImage, "--executor-pull", "never")
 	if r.code != 0 || !strings.HasPrefix(r.lastLine(), "sha256:") {
 		t.Fatalf("stream build with -f outside the context:\n%s", r)
 	}
@@ -163,7 +163,7 @@ func TestStreamAutoForTCPDaemon(t *testing.T) {
 	}()
 	t.Setenv("DOCKER_HOST", "tcp://"+lis.Addr().String())
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n", "a.txt": "a\n"})
-	r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--pull", "never")
+	r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--executor-pull", "never")
 	if r.code != 0 {
 		t.Fatalf("build through tcp:// failed:\n%s", r)
 	}
@@ -190,7 +190,7 @@ func TestGCRemovesAKilledStreamRun(t *testing.T) {
 	base := baseImage(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + base + "\nRUN sleep 1\n"})
 	cmd, _, rest := startUntil(t, "Running: [/bin/sh -c sleep 1]", "build", ctxDir, "--no-cache", "--context-mode", "stream",
-		"--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+		"--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestStreamCtrlCAndTimeout(t *testing.T) {
 	testbed.RequireDocker(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 60\n"})
 	cfg := registryConfig(t)
-	cmd, _, stderr := startUntil(t, "sleep 60", "build", "--context-mode", "stream", "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg, ctxDir)
+	cmd, _, stderr := startUntil(t, "sleep 60", "build", "--context-mode", "stream", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg, ctxDir)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,7 @@ func TestStreamCtrlCAndTimeout(t *testing.T) {
 	}
 	assertNothingLeft(t, ctxDir, tmp)
 
-	r := kanikorun(t, "build", "--context-mode", "stream", "--timeout", "2s", "--executor-image", executorImage, "--pull", "never", "--docker-config", cfg, ctxDir)
+	r := kanikorun(t, "build", "--context-mode", "stream", "--timeout", "2s", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfg, ctxDir)
 	if r.code != 124 {
 		t.Errorf("--timeout: exit code %d, want 124:\n%s", r.code, r)
 	}

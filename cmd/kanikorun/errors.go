@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kanikorun/kanikorun/creds"
+	"github.com/kanikorun/kanikorun/internal/doctor"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -35,6 +36,10 @@ var (
 	// whatever the cause: its 2 means "not finished", and a script polling
 	// for it must not loop forever on bad input.
 	errStatusInput = errors.New("status input")
+	// errUnsupported marks a docker build flag kanikorun cannot honour,
+	// or a flag that does not apply to the command (a local-run flag
+	// given to job): the user must change the command line.
+	errUnsupported = errors.New("flag not supported")
 )
 
 // statusExit is a Job status that is not Complete: 1 Failed, 2 not
@@ -60,9 +65,9 @@ func exitCodeOf(err error) int {
 		return exitInterrupted
 	case errors.Is(err, runner.ErrTimeout):
 		return exitTimeout
-	case errors.Is(err, lint.ErrPreflight), errors.Is(err, errLintFindings):
+	case errors.Is(err, lint.ErrPreflight), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return exitLint
-	case errors.Is(err, errUsage), errors.Is(err, spec.ErrUsage), errors.Is(err, spec.ErrOutput),
+	case errors.Is(err, errUsage), errors.Is(err, errUnsupported), errors.Is(err, spec.ErrUsage), errors.Is(err, spec.ErrOutput),
 		errors.Is(err, kube.ErrInvalidOptions), errors.Is(err, kube.ErrLocalOnly),
 		errors.Is(err, kube.ErrDockerfileOutsideContext), errors.Is(err, creds.ErrDockerfile):
 		return exitUsage
@@ -80,7 +85,7 @@ func messageOf(err error) string {
 	var executor *runner.ExitError
 	var status statusExit
 	switch {
-	case errors.As(err, &executor), errors.As(err, &status), errors.Is(err, errLintFindings):
+	case errors.As(err, &executor), errors.As(err, &status), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return ""
 	case errors.Is(err, runner.ErrInterrupted):
 		return "interrupted; the executor container was removed"

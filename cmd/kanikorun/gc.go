@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -11,13 +12,23 @@ import (
 func gcCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "gc",
-		Usage: "remove the executor containers killed kanikorun runs left (stream mode cannot use AutoRemove)",
+		Usage: "remove what killed builds left: containers, volumes (never the cache), temp dirs, partial tarballs",
+		Description: "Only what carries kanikorun's labels and belongs to a run of this machine that has ended is removed;\n" +
+			"a live build's container, another machine's and another tool's are left alone. build sweeps its temp dirs on start too.",
 		Action: func(c *cli.Context) error {
-			removed, err := runner.GC(c.Context, runner.Streams{Stdout: c.App.Writer, Stderr: c.App.ErrWriter})
-			for _, id := range removed {
-				fmt.Fprintf(c.App.Writer, "removed container %.12s\n", id)
+			o := runner.GCOptions{}
+			if err := o.Validate(); err != nil {
+				return err
 			}
-			return err
+			g, err := runner.GC(c.Context, o)
+			if err != nil {
+				return err
+			}
+			_, _ = g.WriteTo(c.App.Writer)
+			if len(g.Failed) > 0 {
+				return fmt.Errorf("gc: %s", strings.Join(g.Failed, "; "))
+			}
+			return nil
 		},
 	}
 }

@@ -95,6 +95,9 @@ type HostFiles struct {
 	// cache, mounted at spec.CacheDir when the build uses the local
 	// cache; empty for none.
 	CacheVolume string
+	// Secrets are the host files holding the build's secrets by id, each
+	// mounted read-only at its spec.Secret.ContainerPath.
+	Secrets map[string]string
 }
 
 // LocalLayout is where the local runner puts a build's files inside the
@@ -104,6 +107,7 @@ func LocalLayout(b *spec.Build, wantTar bool) spec.Layout {
 		ContextDir: spec.WorkspaceDir,
 		Dockerfile: b.ContainerDockerfile(spec.WorkspaceDir),
 		DigestFile: spec.TerminationLog,
+		Color:      b.Color,
 	}
 	if wantTar {
 		l.TarPath = spec.LocalTarPath
@@ -149,6 +153,11 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 	}
 	if layout.Cache != nil {
 		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir})
+	}
+	for _, s := range b.Secrets {
+		if src := f.Secrets[s.ID]; src != "" {
+			c.Mounts = append(c.Mounts, Mount{Source: src, Target: s.ContainerPath(), ReadOnly: true})
+		}
 	}
 	return c
 }

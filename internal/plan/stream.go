@@ -29,12 +29,13 @@ type CopyOut struct {
 
 // Stream is Local for a daemon that cannot see this machine's files: the
 // context goes to the executor as a gzip tar on its stdin
-// (--context=tar://stdin), the credentials and a Dockerfile from outside
-// the context are copied in before the start, and the digest and tarball
-// are copied out after the exit. Nothing is bind-mounted; the cache
-// volume lives on the daemon's machine and is mounted as locally.
+// (--context=tar://stdin), the credentials, the build's secrets and a
+// Dockerfile from outside the context are copied in before the start, and
+// the digest and tarball are copied out after the exit. Nothing is
+// bind-mounted; the cache volume lives on the daemon's machine and is
+// mounted as locally.
 func Stream(b *spec.Build, f HostFiles, network string) Container {
-	layout := spec.Layout{Context: spec.StreamContext, DigestFile: spec.StreamDigestFile}
+	layout := spec.Layout{Context: spec.StreamContext, DigestFile: spec.StreamDigestFile, Color: b.Color}
 	// kaniko resolves a relative --dockerfile in the unpacked context.
 	layout.Dockerfile, _ = b.DockerfileInContext()
 	if f.Tar != "" {
@@ -62,6 +63,13 @@ func Stream(b *spec.Build, f HostFiles, network string) Container {
 	c.Args = b.Args(layout)
 	if f.DockerConfig != "" {
 		c.CopyIn = append(c.CopyIn, CopyIn{Source: f.DockerConfig, Target: spec.DockerConfigPath, Mode: 0o600})
+	}
+	// The secrets as the bind mounts would show them: read-only files
+	// under spec.SecretsDir, never arguments or environment.
+	for _, s := range b.Secrets {
+		if src := f.Secrets[s.ID]; src != "" {
+			c.CopyIn = append(c.CopyIn, CopyIn{Source: src, Target: s.ContainerPath(), Mode: 0o444})
+		}
 	}
 	if f.Digest != "" {
 		c.CopyOut = append(c.CopyOut, CopyOut{Source: spec.StreamDigestFile, Target: f.Digest})

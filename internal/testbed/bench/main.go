@@ -89,7 +89,7 @@ func bench(runs, warmup int, network string) error {
 	vol := "kanikorun-bench-" + testbed.RandomPassword()[:8]
 	defer testbed.RemoveVolumes(ctx, cli, vol)
 	env := append(os.Environ(), "DOCKER_CONFIG="+cfgDir, "KANIKORUN_CACHE_VOLUME="+vol)
-	krArgs := []string{"build", "--no-push", "--executor-image", img, "--pull", "never", ctxDir}
+	krArgs := []string{"build", "--no-push", "--executor-image", img, "--executor-pull", "never", ctxDir}
 	if network != "" {
 		krArgs = append(krArgs[:len(krArgs)-1], "--network", network, ctxDir)
 	}

@@ -60,7 +60,7 @@ type env struct {
 }
 
 func (e *env) build(args ...string) (time.Duration, string, error) {
-	cmd := exec.Command(e.bin, append([]string{"build", "--executor-image", e.img, "--pull", "never"}, args...)...)
+	cmd := exec.Command(e.bin, append([]string{"build", "--executor-image", e.img, "--executor-pull", "never"}, args...)...)
 	cmd.Env = e.env
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &out
@@ -290,7 +290,7 @@ func benchLogs(e *env, ctx context.Context, work string) error {
 	dir := filepath.Join(work, "logs")
 	_ = os.MkdirAll(dir, 0o755)
 	_ = os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN cat /big.txt\n"), 0o644)
-	cmd := exec.Command(e.bin, "build", "--executor-image", e.img, "--pull", "never", "--no-cache", dir)
+	cmd := exec.Command(e.bin, "build", "--executor-image", e.img, "--executor-pull", "never", "--no-cache", dir)
 	if p := os.Getenv("KANIKORUN_BENCH_PPROF"); p != "" {
 		cmd.Env = append(cmd.Env, "KANIKORUN_BENCH_PPROF="+p)
 	}
@@ -350,7 +350,7 @@ func benchOverhead(e *env, work string, runs int) error {
 	fmt.Printf("== overhead against docker run --rm of the same line (FROM scratch + COPY, medians of %d, interleaved)\n", runs)
 	for _, network := range []string{"bridge", "none", "host"} {
 		args := []string{"--network", network, dir}
-		dry := exec.Command(e.bin, append([]string{"build", "--dry-run", "--executor-image", e.img, "--pull", "never"}, args...)...)
+		dry := exec.Command(e.bin, append([]string{"build", "--dry-run", "--executor-image", e.img, "--executor-pull", "never"}, args...)...)
 		dry.Env = e.env
 		line, err := dry.Output()
 		if err != nil {
