@@ -81,6 +81,9 @@ type RegistryOptions struct {
 type Layout struct {
 	// ContextDir is the container path of the build context, e.g. /workspace.
 	ContextDir string
+	// ContextURL, when set, is the executor's --context as it is (a
+	// tar://, git:// or s3:// context) instead of dir://ContextDir.
+	ContextURL string
 	// Dockerfile is the container path of the Dockerfile.
 	Dockerfile string
 	// TarPath is the container path the executor writes the tarball to;
@@ -130,10 +133,11 @@ func (b *Build) EffectiveNoPush() bool {
 // Args renders the executor's argument list for the given layout. It is the
 // only place a build description becomes executor flags.
 func (b *Build) Args(l Layout) []string {
-	args := []string{
-		"--context=dir://" + strings.TrimSuffix(l.ContextDir, "/") + "/",
-		"--dockerfile=" + l.Dockerfile,
+	context := "dir://" + strings.TrimSuffix(l.ContextDir, "/") + "/"
+	if l.ContextURL != "" {
+		context = l.ContextURL
 	}
+	args := []string{"--context=" + context, "--dockerfile=" + l.Dockerfile}
 	for _, d := range b.PushDestinations() {
 		args = append(args, "--destination="+d)
 	}

@@ -21,7 +21,8 @@
 //
 // Limits: RUN accepts only `exit N`, `sleep N`, `echo WORDS` and
 // `echo WORDS >&2` (and, like real kaniko, needs /bin/sh in the stage's
-// filesystem); contexts are local directories (dir:// or a plain path);
+// filesystem); contexts are local directories (dir:// or a plain path) or
+// a gzip tar (tar://stdin, tar://PATH), unpacked as kaniko does;
 // ADD takes local files only; caching, snapshot modes, compression and log
 // formats are accepted and ignored (logs are always plain text without
 // colours, whereas real kaniko defaults to --log-format=color).
@@ -51,6 +52,8 @@
 package main
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -285,7 +288,13 @@ func (o *options) resolveContext() error {
 		switch {
 		case o.bucket == "" && prefix == "dir":
 			o.context = rest
-		case o.bucket != "" || prefix == "gs" || prefix == "s3" || prefix == "git" || prefix == "https" || prefix == "tar":
+		case o.bucket == "" && prefix == "tar":
+			dir, err := unpackTarContext(rest, os.Stdin)
+			if err != nil {
+				return err
+			}
+			o.context = dir
+		case o.bucket != "" || prefix == "gs" || prefix == "s3" || prefix == "git" || prefix == "https":
 			return fmt.Errorf("kanikorun stand-in executor: build context %q is not supported; use dir:// or a plain path", o.context)
 		default:
 			return errors.New("unknown build context prefix provided, please use one of the following: gs://, dir://, tar://, s3://, git://, https://")
@@ -304,6 +313,73 @@ func (o *options) resolveContext() error {
 		return fmt.Errorf("build context %s is not a directory", o.context)
 	}
 	return nil
+}
+
+// unpackTarContext is kaniko's tar context: "stdin" reads a gzip tar from
+// stdin, anything else is the path of a gzip tar; either is unpacked into
+// /kaniko/buildcontext (a temp directory outside a container).
+func unpackTarContext(src string, stdin io.Reader) (string, error) {
+	var r io.Reader = stdin
+	if src != "stdin" {
+		f, err := os.Open(src)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	} else {
+		fmt.Fprintln(os.Stderr, "INFO[0000] To simulate EOF and exit, press 'Ctrl+D'")
+	}
+	dir := "/kaniko/buildcontext"
+	if !detectContainer() {
+		// Never /kaniko on a host.
+		var err error
+		if dir, err = os.MkdirTemp("", "buildcontext-"); err != nil {
+			return "", err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return "", fmt.Errorf("getting build context: %w", err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("getting build context: %w", err)
+		}
+		p := filepath.Join(dir, filepath.Clean("/"+h.Name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				return "", err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return "", err
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o777)
+			if err != nil {
+				return "", err
+			}
+			_, err = io.Copy(f, tr)
+			f.Close()
+			if err != nil {
+				return "", err
+			}
+		case tar.TypeSymlink:
+			_ = os.Symlink(h.Linkname, p)
+		}
+	}
+	// Drain what follows the archive so the writer sees its stream taken.
+	_, _ = io.Copy(io.Discard, r)
+	fmt.Fprintf(os.Stderr, "INFO[0000] Extracted the tar context to %s\n", dir)
+	return dir, nil
 }
 
 // resolveDockerfile follows kaniko: the path as given (relative to the
