@@ -17,6 +17,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/internal/testbed/kubenode"
 	"github.com/kanikorun/kanikorun/internal/testfs"
 )
 
@@ -64,6 +65,8 @@ func (s setUp) Run() int {
 				return 1
 			}
 		}
+		// The cluster starts with the first test that needs it.
+		defer kubenode.StopShared()
 		return m.Run()
 	}()
 }
