@@ -26,6 +26,7 @@ func jobCommand(extra []string) *cli.Command {
 		&cli.StringFlag{Name: "memory", Usage: "memory request and limit, a Kubernetes `QUANTITY` (e.g. 2Gi)"},
 		&cli.StringFlag{Name: "service-account", Usage: "run the pod as service account `NAME`"},
 	)
+	flags = append(flags, uploadFlags()...)
 	flags = append(flags, lintFlags()...)
 	// A build's command line works here unchanged; the local-run flags
 	// mean nothing for a Job and are ignored.
@@ -70,6 +71,9 @@ func bindJob(c *cli.Context) kube.JobOptions {
 func jobAction(extra []string) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		o := kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: c.String("output")}
+		if err := bindUpload(c, &o.Job); err != nil {
+			return err
+		}
 		if err := o.Validate(); err != nil {
 			return err
 		}
@@ -77,6 +81,7 @@ func jobAction(extra []string) cli.ActionFunc {
 		if err != nil {
 			return err
 		}
+		defer r.Context.Close()
 		return kube.Encode(c.App.Writer, r.Objects(), o.Format)
 	}
 }

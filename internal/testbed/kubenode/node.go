@@ -144,6 +144,7 @@ func Start(ctx context.Context, images []Image) (n *Node, err error) {
 	if err := Check(); err != nil {
 		return nil, err
 	}
+	reapStale()
 	for _, p := range []int{EtcdPort, etcdPeerPort, APIServerPort, KubeletPort, kubeletHealth} {
 		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
 		if err != nil {
@@ -151,8 +152,11 @@ func Start(ctx context.Context, images []Image) (n *Node, err error) {
 		}
 		l.Close()
 	}
-	dir, err := os.MkdirTemp("", "kanikorun-kubenode-")
+	dir, err := os.MkdirTemp("", stateDirPrefix)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner"), []byte(fmt.Sprint(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}
 	n = &Node{Dir: dir, Server: fmt.Sprintf("https://127.0.0.1:%d", APIServerPort)}
@@ -262,6 +266,11 @@ func Start(ctx context.Context, images []Image) (n *Node, err error) {
 		return n, err
 	}
 	n.sysctls = readSysctls()
+	var saved strings.Builder
+	for k, v := range n.sysctls {
+		fmt.Fprintf(&saved, "%s %s\n", k, v)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "sysctls"), []byte(saved.String()), 0o644)
 	if err := n.startKubelet(p); err != nil {
 		return n, err
 	}
@@ -333,6 +342,7 @@ func (n *Node) start(name, bin string, args ...string) error {
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, done: make(chan struct{})}
+	n.recordPID(name, cmd.Process.Pid)
 	go func() { _ = cmd.Wait(); logf.Close(); close(p.done) }()
 	n.procs = append(n.procs, p)
 	return nil
@@ -391,6 +401,10 @@ state = %[2]q
   sandbox_image = %[5]q
   disable_apparmor = true
   netns_mounts_under_state_dir = true
+  # The sandbox's oom_score_adj of -998 needs CAP_SYS_RESOURCE, which
+  # root lacks on some machines (runc: "failed to update
+  # /proc/self/oom_score_adj: Permission denied"); clamp to ours.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
