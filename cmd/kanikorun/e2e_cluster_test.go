@@ -195,7 +195,10 @@ func TestClusterSubmitWaitConfigMapUpload(t *testing.T) {
 	if r := kanikorunCluster(t, "cancel", "-n", ns, "cm-2"); r.code != 0 {
 		t.Fatal(r)
 	}
-	waitGone(t, func() error { _, err := n.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{}); return err })
+	waitGone(t, func() error {
+		_, err := n.Client.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+		return err
+	})
 }
 
 func tarNames(t *testing.T, data []byte) map[string]bool {
@@ -293,7 +296,9 @@ func TestClusterSubmitWithClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = n.Client.CoreV1().PersistentVolumes().Delete(context.Background(), pvName, metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = n.Client.CoreV1().PersistentVolumes().Delete(context.Background(), pvName, metav1.DeleteOptions{})
+	})
 	sc := "manual"
 	if _, err := n.Client.CoreV1().PersistentVolumeClaims(ns).Create(ctx, &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{Name: "kaniko-workspace"},
@@ -361,4 +366,247 @@ func TestClusterAsyncSubmitThenWaitStatusLogsList(t *testing.T) {
 	if ls.code != 0 || !strings.Contains(ls.stdout, name) || !strings.Contains(ls.stdout, "Complete") || !strings.Contains(ls.stdout, imageDigest(t, dest)) {
 		t.Errorf("list:\n%s", ls)
 	}
+}
+
+func TestClusterFailingBuildExhaustsBackoffLimit(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	// Exit 1 is also kaniko's own failure code, so it is retried.
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN echo about to fail\nRUN exit 1\n"})
+	start := time.Now()
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "flaky", "--wait", "--backoff-limit", "1", "-t", clusterRegistry.Ref("fail/app:1")), ctxDir)...)
+	if r.code != 1 {
+		t.Fatalf("want exit 1:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "Failed BackoffLimitExceeded") || !strings.Contains(r.stderr, "(attempts 2 of 2)") {
+		t.Errorf("no BackoffLimitExceeded after two attempts:\n%s", r)
+	}
+	if strings.Count(r.stderr, "\nabout to fail\n") != 2 {
+		t.Errorf("want the logs of both attempts streamed:\n%s", r)
+	}
+	t.Logf("failing build with backoffLimit 1: %s", time.Since(start).Round(100*time.Millisecond))
+	s := kanikorunCluster(t, "status", "-n", ns, "flaky")
+	if s.code != 1 || !strings.HasPrefix(s.stdout, "Failed BackoffLimitExceeded") || !strings.Contains(s.stdout, "last attempt exited 1") {
+		t.Errorf("status:\n%s", s)
+	}
+	l := kanikorunCluster(t, "logs", "-n", ns, "--all-attempts", "flaky")
+	if l.code != 0 || !strings.Contains(l.stdout, "--- attempt 1: pod flaky-") || !strings.Contains(l.stdout, "--- attempt 2: pod flaky-") ||
+		strings.Count(l.stdout, "\nabout to fail\n") != 2 || strings.Index(l.stdout, "attempt 1") > strings.Index(l.stdout, "attempt 2") {
+		t.Errorf("logs --all-attempts:\n%s", l)
+	}
+}
+
+func TestClusterPodFailurePolicyEndsDeterministicFailure(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN exit 3\n"})
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "det", "--wait", "--backoff-limit", "3", "-t", clusterRegistry.Ref("det/app:1")), ctxDir)...)
+	if r.code != 3 {
+		t.Fatalf("want the RUN step's exit code 3:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "Failed PodFailurePolicy") || !strings.Contains(r.stderr, "(attempts 1 of 4)") {
+		t.Errorf("the Job did not end at once by its podFailurePolicy:\n%s", r)
+	}
+}
+
+func TestClusterSaysWhyNotRunning(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\n"})
+	dest := clusterRegistry.Ref("why/app:1")
+
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "nowhere", "-t", dest,
+		"--overrides", `{"spec":{"template":{"spec":{"nodeSelector":{"disk":"none-such"}}}}}`), ctxDir)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	w := kanikorunCluster(t, "wait", "-n", ns, "--timeout", "3s", "nowhere")
+	if w.code != 2 || !strings.Contains(w.stdout, "unschedulable:") || !strings.Contains(w.stdout, "node affinity/selector") || !strings.Contains(w.stdout, "hint:") {
+		t.Errorf("wait --timeout on an unschedulable build:\n%s", w)
+	}
+	l := kanikorunCluster(t, "logs", "-n", ns, "nowhere")
+	if l.code != 0 || !strings.HasPrefix(l.stdout, "not started yet: unschedulable") {
+		t.Errorf("logs of a pod that never started:\n%s", l)
+	}
+
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "nosecret", "-t", dest, "--credentials-secret", "missing-creds"), ctxDir)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	w = kanikorunCluster(t, "wait", "-n", ns, "--timeout", "6s", "nosecret")
+	if w.code != 2 || !strings.Contains(w.stdout, `secret "missing-creds" not found`) || !strings.Contains(w.stdout, "hint: create the missing Secret") {
+		t.Errorf("wait --timeout on a build missing its Secret:\n%s", w)
+	}
+	s := kanikorunCluster(t, "status", "-n", ns, "nosecret")
+	if s.code != 2 || !strings.HasPrefix(s.stdout, "Running") || !strings.Contains(s.stdout, "missing-creds") {
+		t.Errorf("status of a build missing its Secret:\n%s", s)
+	}
+}
+
+func TestClusterCancelTakesPodsSecretAndConfigMap(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctx := context.Background()
+	cfg := t.TempDir()
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths":{"`+clusterRegistry.Addr+`":{"auth":"dTpw"}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN sleep 60\n", "cancel-me.txt": "x"})
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "long", "--with-secret", "--docker-config", cfg, "-t", clusterRegistry.Ref("cancel/app:1")), ctxDir)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	// Wait for the executor to run, so there is a pod to take.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		pods, _ := n.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=long"})
+		if pods != nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the build's pod never ran")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	secrets, _ := n.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=kanikorun"})
+	cms, _ := n.Client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=kanikorun"})
+	if len(secrets.Items) != 1 || len(cms.Items) != 1 {
+		t.Fatalf("want one Secret and one ConfigMap, got %d and %d", len(secrets.Items), len(cms.Items))
+	}
+	if c := kanikorunCluster(t, "cancel", "-n", ns, "long"); c.code != 0 {
+		t.Fatal(c)
+	}
+	waitGone(t, func() error { _, err := n.Client.BatchV1().Jobs(ns).Get(ctx, "long", metav1.GetOptions{}); return err })
+	waitGone(t, func() error {
+		_, err := n.Client.CoreV1().Secrets(ns).Get(ctx, secrets.Items[0].Name, metav1.GetOptions{})
+		return err
+	})
+	waitGone(t, func() error {
+		_, err := n.Client.CoreV1().ConfigMaps(ns).Get(ctx, cms.Items[0].Name, metav1.GetOptions{})
+		return err
+	})
+	pods, _ := n.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=long"})
+	if len(pods.Items) != 0 {
+		t.Errorf("pods left after cancel: %d", len(pods.Items))
+	}
+	if c := kanikorunCluster(t, "cancel", "-n", ns, "long"); c.code == 0 || !strings.Contains(c.stderr, `no Job "long"`) {
+		t.Errorf("cancelling a Job that is gone:\n%s", c)
+	}
+}
+
+func TestClusterListShowsTheQueue(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ok := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\n"})
+	bad := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN exit 4\n"})
+	slow := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN sleep 60\n"})
+	dest := clusterRegistry.Ref("queue/app:1")
+	for _, b := range []struct {
+		name, dir string
+		code      int
+	}{{"q-ok", ok, 0}, {"q-bad", bad, 4}} {
+		if r := kanikorunCluster(t, append(submitArgs(ns, "--name", b.name, "--wait", "-t", dest), b.dir)...); r.code != b.code {
+			t.Fatalf("%s:\n%s", b.name, r)
+		}
+	}
+	if r := kanikorunCluster(t, append(submitArgs(ns, "--name", "q-slow", "-t", dest), slow)...); r.code != 0 {
+		t.Fatal(r)
+	}
+	// Something that is not kanikorun's stays out of the list.
+	if _, err := n.Client.BatchV1().Jobs(ns).Create(context.Background(), &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "not-mine"},
+		Spec: batchv1.JobSpec{Suspend: new(bool), Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever, Containers: []corev1.Container{{Name: "c", Image: clusterExecutor}}}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := kanikorunCluster(t, "list", "-n", ns, "-o", "json")
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	var entries []struct {
+		Name, State, Reason, Destination, Digest string
+		Attempts, MaxAttempts                    int
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
+		t.Fatal(err, r.stdout)
+	}
+	want := map[string]string{"q-ok": "Complete", "q-bad": "Failed", "q-slow": "Running"}
+	if len(entries) != 3 {
+		t.Fatalf("list = %+v, want the three kanikorun builds", entries)
+	}
+	for _, e := range entries {
+		if want[e.Name] != e.State || e.Destination != dest {
+			t.Errorf("entry %+v, want state %s and destination %s", e, want[e.Name], dest)
+		}
+		if e.Name == "q-ok" && e.Digest != imageDigest(t, dest) && !strings.HasPrefix(e.Digest, "sha256:") {
+			t.Errorf("q-ok digest %q", e.Digest)
+		}
+		if e.Name == "q-bad" && e.Reason != "PodFailurePolicy" {
+			t.Errorf("q-bad reason %q", e.Reason)
+		}
+	}
+	table := kanikorunCluster(t, "list", "-n", ns)
+	if table.code != 0 || !strings.HasPrefix(table.stdout, "NAME") || len(lines(table.stdout)) != 4 {
+		t.Errorf("list table:\n%s", table)
+	}
+}
+
+func TestClusterRefusals(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\n"})
+	dest := clusterRegistry.Ref("refuse/app:1")
+
+	// A patch naming a field the Job does not have is refused, not dropped.
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "bad-override", "-t", dest, "--overrides", `{"spec":{"template":{"spec":{"hostNetwrk":true}}}}`), ctxDir)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "unknown field") {
+		t.Errorf("a misspelt override:\n%s", r)
+	}
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "argv-override", "-t", dest, "--overrides",
+		`{"spec":{"template":{"spec":{"containers":[{"name":"kaniko","args":["--no-push"]}]}}}}`), ctxDir)...)
+	if r.code != 2 || !strings.Contains(r.stderr, "may not change the executor container's") {
+		t.Errorf("an override of the executor's arguments:\n%s", r)
+	}
+
+	// A name taken.
+	if r := kanikorunCluster(t, append(submitArgs(ns, "--name", "twice", "-t", dest), ctxDir)...); r.code != 0 {
+		t.Fatal(r)
+	}
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "twice", "-t", dest), ctxDir)...)
+	if r.code != 125 || !strings.Contains(r.stderr, `job "twice" exists`) || !strings.Contains(r.stderr, "--generate-name") {
+		t.Errorf("a second Job of the same name:\n%s", r)
+	}
+
+	// A namespace that does not exist.
+	r = kanikorunCluster(t, append(submitArgs("no-such-ns", "--name", "x", "-t", dest), ctxDir)...)
+	if r.code != 125 || !strings.Contains(r.stderr, `namespace "no-such-ns" does not exist`) {
+		t.Errorf("a missing namespace:\n%s", r)
+	}
+
+	// A user without rights: the verb and resource are named.
+	t.Setenv("KUBECONFIG", n.NoRightsKubeconfig)
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "nope", "-t", dest), ctxDir)...)
+	if r.code != 125 || !strings.Contains(r.stderr, "forbidden: cannot create jobs") || !strings.Contains(r.stderr, "Role in kanikorun's README") {
+		t.Errorf("a user without rights:\n%s", r)
+	}
+	if r := kanikorunCluster(t, "list", "-n", ns); r.code != 125 || !strings.Contains(r.stderr, "forbidden: cannot list jobs") {
+		t.Errorf("list without rights:\n%s", r)
+	}
+
+	// Unreachable.
+	t.Setenv("KUBECONFIG", writeKubeconfig(t, "https://127.0.0.1:1"))
+	if r := kanikorunCluster(t, "list"); r.code != 125 || !strings.Contains(r.stderr, "cluster unreachable") {
+		t.Errorf("an unreachable cluster:\n%s", r)
+	}
+}
+
+func writeKubeconfig(t *testing.T, server string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	cfg := "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: " + server + "\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\n"
+	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -134,7 +134,12 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 			r.ConfigMap = UploadConfigMap(packed, o.Job.Namespace)
 		}
 	}
-	for _, h := range p.LoopbackRegistries() {
+	loopback := p.LoopbackRegistries()
+	if r.Job.Spec.Template.Spec.HostNetwork {
+		// The pod shares the node's loopback (--overrides hostNetwork).
+		loopback = nil
+	}
+	for _, h := range loopback {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("registry %s is this machine's loopback; inside the pod it names the pod itself, so the Job cannot reach it: use a registry address the cluster reaches", h))
 	}
 	for _, warn := range r.Warnings {
