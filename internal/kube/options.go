@@ -214,7 +214,8 @@ func (o JobOptions) Validate() error {
 	switch o.Delivery {
 	case "", DeliverClaim, DeliverStdin, DeliverUpload:
 	case DeliverConfigMap:
-		if errs := validation.IsDNS1123Subdomain(o.UploadConfigMap); len(errs) > 0 {
+		// Empty until RenderBuild has packed the context.
+		if errs := validation.IsDNS1123Subdomain(o.UploadConfigMap); o.UploadConfigMap != "" && len(errs) > 0 {
 			return invalid("upload ConfigMap name %q: %s", o.UploadConfigMap, errs[0])
 		}
 	default:

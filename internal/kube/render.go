@@ -111,6 +111,9 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	if err := localOnly(b); err != nil {
 		return nil, err
 	}
+	if o.Delivery == DeliverConfigMap && o.UploadConfigMap == "" {
+		return nil, invalid("a context uploaded in a ConfigMap needs the ConfigMap's name; RenderBuild packs the context and names it")
+	}
 	layout, err := podLayout(b, o)
 	if err != nil {
 		return nil, err
