@@ -253,9 +253,16 @@ func (f *follower) attach(ctx context.Context, pod string) {
 		return
 	}
 	defer rc.Close()
-	if err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: rc}); err != nil && ctx.Err() == nil {
-		fmt.Fprintf(f.o.Logs, "kanikorun: streaming the context to %s: %s\n", pod, firstLine(err.Error()))
+	start := time.Now()
+	if err := exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: rc}); err != nil {
+		if ctx.Err() == nil {
+			fmt.Fprintf(f.o.Logs, "kanikorun: streaming the context to %s: %s\n", pod, firstLine(err.Error()))
+		}
+		return
 	}
+	d := time.Since(start)
+	mib := float64(f.o.Context.Size) / (1 << 20)
+	fmt.Fprintf(f.o.Logs, "kanikorun: context: sent %.1f MiB to %s in %s (%.1f MiB/s)\n", mib, pod, d.Round(time.Millisecond), mib/d.Seconds())
 }
 
 func (f *follower) wait(limit time.Duration) {
