@@ -75,6 +75,7 @@ func submitCommand(extra []string) *cli.Command {
 				Conn:  bindConn(c),
 				Wait:  c.Bool("wait"),
 			}
+			o.Build.Prepare.Build.RemoteContextOK = true
 			if !c.IsSet("workspace-claim") {
 				o.Build.Job.WorkspaceClaim = ""
 			}

@@ -71,6 +71,7 @@ func bindJob(c *cli.Context) kube.JobOptions {
 func jobAction(extra []string) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		o := kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: c.String("output")}
+		o.Prepare.Build.RemoteContextOK = true
 		if err := bindUpload(c, &o.Job); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -77,16 +78,18 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	}
 	defer r.Context.Close()
 	delivery := kube.DeliverClaim
-	if r.Context != nil {
-		delivery = o.Build.Job.Delivery
-		if r.ConfigMap != nil {
-			delivery = kube.DeliverConfigMap
-		} else {
-			delivery = kube.DeliverStdin
-		}
+	switch {
+	case r.ConfigMap != nil:
+		delivery = kube.DeliverConfigMap
+	case r.Context != nil:
+		delivery = kube.DeliverStdin
+	case isRemote(r.Job):
+		delivery = kube.DeliverRemote
 	}
 	wait := o.Wait
 	switch delivery {
+	case kube.DeliverRemote:
+		fmt.Fprintf(w, "kanikorun: context: fetched by the executor itself (%s)\n", strings.TrimPrefix(r.Job.Spec.Template.Spec.Containers[0].Args[0], "--context="))
 	case kube.DeliverClaim:
 		fmt.Fprintf(w, "kanikorun: context: on claim %s\n", claimOf(r.Job))
 	case kube.DeliverConfigMap:
@@ -195,6 +198,17 @@ func (c *Client) ensureConfigMap(ctx context.Context, cm *corev1.ConfigMap, owne
 func withController(o metav1.OwnerReference) metav1.OwnerReference {
 	o.Controller = ptr(true)
 	return o
+}
+
+func isRemote(job *batchv1.Job) bool {
+	for _, c := range job.Spec.Template.Spec.Containers {
+		for _, a := range c.Args {
+			if v, ok := strings.CutPrefix(a, "--context="); ok {
+				return spec.IsRemoteContext(v)
+			}
+		}
+	}
+	return false
 }
 
 func claimOf(job *batchv1.Job) string {

@@ -42,6 +42,10 @@ func (o BuildOptions) Validate() error {
 // DeliverStdin; DeliverConfigMap that does not fit is an error. It returns
 // nil for a claim.
 func pack(b *spec.Build, o *JobOptions) (*PackedContext, error) {
+	if b.RemoteContext != "" {
+		o.Delivery = DeliverRemote
+		return nil, nil
+	}
 	if o.Delivery != DeliverUpload && o.Delivery != DeliverConfigMap && o.Delivery != DeliverStdin {
 		return nil, nil
 	}

@@ -212,7 +212,7 @@ func (o JobOptions) Validate() error {
 		}
 	}
 	switch o.Delivery {
-	case "", DeliverClaim, DeliverStdin, DeliverUpload:
+	case "", DeliverClaim, DeliverStdin, DeliverUpload, DeliverRemote:
 	case DeliverConfigMap:
 		// Empty until RenderBuild has packed the context.
 		if errs := validation.IsDNS1123Subdomain(o.UploadConfigMap); o.UploadConfigMap != "" && len(errs) > 0 {

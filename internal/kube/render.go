@@ -111,7 +111,7 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	if err := localOnly(b); err != nil {
 		return nil, err
 	}
-	if o.Delivery == DeliverConfigMap && o.UploadConfigMap == "" {
+	if o.Delivery == DeliverConfigMap && o.UploadConfigMap == "" && b.RemoteContext == "" {
 		return nil, invalid("a context uploaded in a ConfigMap needs the ConfigMap's name; RenderBuild packs the context and names it")
 	}
 	layout, err := podLayout(b, o)
@@ -136,7 +136,7 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	if err := setResources(&container, o); err != nil {
 		return nil, err
 	}
-	volumes := deliveryVolumes(&container, o)
+	volumes := deliveryVolumes(&container, b, o)
 	switch {
 	case o.CredentialsClaim != "":
 		volumes = append(volumes, corev1.Volume{
@@ -243,6 +243,9 @@ var retriedExitCodes = []int32{0, 1, 137, 143}
 
 // podLayout is PodLayout for the Job's way of delivering the context.
 func podLayout(b *spec.Build, o JobOptions) (spec.Layout, error) {
+	if b.RemoteContext != "" {
+		return spec.Layout{ContextURL: b.RemoteContext, Dockerfile: b.RemoteDockerfile, DigestFile: spec.TerminationLog}, nil
+	}
 	switch o.Delivery {
 	case DeliverConfigMap, DeliverStdin:
 		rel, ok := b.DockerfileInContext()
@@ -261,7 +264,10 @@ func podLayout(b *spec.Build, o JobOptions) (spec.Layout, error) {
 }
 
 // deliveryVolumes mounts the context the way o delivers it.
-func deliveryVolumes(c *corev1.Container, o JobOptions) []corev1.Volume {
+func deliveryVolumes(c *corev1.Container, b *spec.Build, o JobOptions) []corev1.Volume {
+	if b.RemoteContext != "" {
+		return nil
+	}
 	switch o.Delivery {
 	case DeliverStdin:
 		// Each attempt's container gets the stream once, through attach.

@@ -35,6 +35,9 @@ const (
 	// through attach (--context=tar://stdin), for contexts too large for
 	// a ConfigMap; kanikorun must stay to feed every attempt.
 	DeliverStdin Delivery = "stdin"
+	// DeliverRemote: the executor fetches the context itself (git://,
+	// s3://, gs://, https://); chosen whenever the build's context is one.
+	DeliverRemote Delivery = "remote"
 	// DeliverUpload: RenderBuild packs the context and picks
 	// DeliverConfigMap when it fits, else DeliverStdin.
 	DeliverUpload Delivery = "upload"

@@ -54,6 +54,10 @@ type Build struct {
 	// ExtraDestinations are the --destination values among ExtraArgs: a
 	// destination given after -- is a destination all the same.
 	ExtraDestinations []string
+	// RemoteContext is a context the executor fetches itself (git://,
+	// s3://, gs://, https://), passed through; Context and Dockerfile are
+	// then empty and RemoteDockerfile is the Dockerfile's path inside it.
+	RemoteContext, RemoteDockerfile string
 }
 
 // Outputs are host paths for what the build produces besides a push.
