@@ -140,7 +140,7 @@ func TestClusterSubmitWaitConfigMapUpload(t *testing.T) {
 	if r.code != 0 {
 		t.Fatal(r)
 	}
-	if !strings.Contains(r.stderr, "context: uploaded as ConfigMap kanikorun-context-") {
+	if !strings.Contains(r.stderr, "context: uploaded as ConfigMap kanikorun-context-") || strings.Contains(r.stderr, "context: sent") {
 		t.Errorf("no delivery line:\n%s", r)
 	}
 	out := lines(r.stdout)
@@ -440,6 +440,50 @@ func TestClusterSaysWhyNotRunning(t *testing.T) {
 	s := kanikorunCluster(t, "status", "-n", ns, "nosecret")
 	if s.code != 2 || !strings.HasPrefix(s.stdout, "Running") || !strings.Contains(s.stdout, "missing-creds") {
 		t.Errorf("status of a build missing its Secret:\n%s", s)
+	}
+}
+
+func TestClusterSaysWhyItFailedOrWaits(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN sleep 60\n"})
+	dest := clusterRegistry.Ref("why2/app:1")
+
+	// An executor image the node cannot pull.
+	r := kanikorunCluster(t, "submit", "-n", ns, "--name", "nopull", "--executor-image", "kanikorun.invalid/executor:none", "--overrides", hostNetwork, "-t", dest, ctxDir)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	w := kanikorunCluster(t, "wait", "-n", ns, "--timeout", "8s", "nopull")
+	if w.code != 2 || !strings.Contains(w.stdout, "the executor image cannot be pulled") || !strings.Contains(w.stdout, "hint: check --executor-image") {
+		t.Errorf("wait on an image that cannot be pulled:\n%s", w)
+	}
+
+	// A claim that is not bound.
+	sc := "none"
+	if _, err := n.Client.CoreV1().PersistentVolumeClaims(ns).Create(context.Background(), &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "unbound"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: &sc,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "noclaim", "--workspace-claim", "unbound", "-t", dest), ctxDir)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	w = kanikorunCluster(t, "wait", "-n", ns, "--timeout", "4s", "noclaim")
+	if w.code != 2 || !strings.Contains(w.stdout, "the workspace claim is not bound") {
+		t.Errorf("wait on an unbound claim:\n%s", w)
+	}
+
+	// The deadline.
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "late", "--wait", "--active-deadline", "2s", "-t", dest), ctxDir)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "Failed DeadlineExceeded") || !strings.Contains(r.stderr, "hint: raise --active-deadline") {
+		t.Errorf("a build past its deadline:\n%s", r)
 	}
 }
 

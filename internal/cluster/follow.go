@@ -120,15 +120,21 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 	pods := map[string]*corev1.Pod{}
 	events := map[string][]corev1.Event{}
 	lastWhy := ""
+	ended := func() (*Outcome, error) {
+		out := c.outcome(context.WithoutCancel(ctx), job)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		return out, ErrNotFinished
+	}
 	for !finished(job) {
 		select {
 		case <-wctx.Done():
-			out := c.outcome(ctx, job)
-			if ctx.Err() != nil {
-				return out, ctx.Err()
-			}
-			return out, ErrNotFinished
+			return ended()
 		case ev, ok := <-jw.ResultChan():
+			if !ok && wctx.Err() != nil {
+				return ended()
+			}
 			if !ok {
 				if jw, err = c.rewatchJob(wctx, name); err != nil {
 					return nil, err
@@ -142,6 +148,9 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 				job = j
 			}
 		case ev, ok := <-pw.ResultChan():
+			if !ok && wctx.Err() != nil {
+				return ended()
+			}
 			if !ok {
 				if pw, err = c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name}); err != nil {
 					return nil, c.apiError(err, "watch", "pods", name)
@@ -176,8 +185,10 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 	f.wait(5 * time.Second)
 	out := c.outcome(ctx, job)
 	if out.Status.State == kube.StateFailed {
+		// The executor's own code when an attempt's failure ended the
+		// Job; 1 when the cluster ended it (deadline, deletion).
 		code := out.ExitCode
-		if code <= 0 {
+		if r := out.Status.Reason; code <= 0 || r != batchv1.JobReasonBackoffLimitExceeded && r != batchv1.JobReasonPodFailurePolicy {
 			code = 1
 		}
 		return out, &BuildFailed{Code: code}

@@ -143,7 +143,11 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	if !wait {
 		return sub, nil
 	}
-	out, err := c.Follow(ctx, created.Name, FollowOptions{Logs: w, Context: r.Context})
+	fo := FollowOptions{Logs: w}
+	if delivery == kube.DeliverStdin {
+		fo.Context = r.Context
+	}
+	out, err := c.Follow(ctx, created.Name, fo)
 	sub.Outcome = out
 	return sub, err
 }
