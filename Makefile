@@ -65,7 +65,7 @@ kube-binaries:
 # submit --wait against kubectl apply + kubectl wait, first log line,
 # 100 MB upload.
 bench-cluster: kube-binaries
-	KANIKORUN_BENCH_CLUSTER=1 KANIKORUN_TEST_KEEP_STANDINS=1 $(GO) test -count=1 -v -run '^TestClusterBench$$' ./cmd/kanikorun
+	BENCH_RUNS=$(BENCH_RUNS) KANIKORUN_BENCH_CLUSTER=1 KANIKORUN_TEST_KEEP_STANDINS=1 $(GO) test -count=1 -v -run '^TestClusterBench$$' ./cmd/kanikorun
 
 clean:
 	rm -rf bin

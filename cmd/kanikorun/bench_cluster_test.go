@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ func TestClusterBench(t *testing.T) {
 	binDir, _ := kubenode.BinDir()
 	kubectl := filepath.Join(binDir, "kubectl")
 	runs := 5
+	if v, err := strconv.Atoi(os.Getenv("BENCH_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nCOPY a.txt /a.txt\n", "a.txt": "bench\n"})
 	dest := clusterRegistry.Ref("bench/app:1")
 	common := []string{"-n", ns, "--executor-image", clusterExecutor, "--overrides", hostNetwork, "-t", dest, "--backoff-limit", "0"}

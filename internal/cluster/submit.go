@@ -51,10 +51,11 @@ type Submitted struct {
 }
 
 // Submit renders the Job exactly as `kanikorun job` does for the same
-// options, creates it suspended (strict field validation), creates what
-// it owns (the credentials Secret, the context's ConfigMap) with an
-// ownerReference to it, so they are garbage-collected with it and exist
-// before any pod starts, and resumes it. One line on w says how the
+// options, creates it (strict field validation) suspended when what it
+// owns is still to be created (the credentials Secret, a new context
+// ConfigMap), creates those with an ownerReference to it, so they are
+// garbage-collected with it and exist before any pod starts, and resumes
+// it. One line on w says how the
 // context travels; with Wait (or a streamed context) it then follows the
 // build, its logs on w.
 func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, error) {
@@ -103,8 +104,24 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 		wait = true
 	}
 
+	// Suspended only while something its pod needs is still to be
+	// created: an unchanged context's ConfigMap is there already (adopting
+	// it after the Job exists recreates it should it vanish meanwhile; the
+	// kubelet retries the mount), and a claim or a streamed context needs
+	// nothing. Skipping the round trip keeps submit --wait level with
+	// kubectl apply + wait.
+	suspend := r.Secret != nil
+	if r.ConfigMap != nil {
+		existing, err := c.CS.CoreV1().ConfigMaps(c.Namespace).Get(ctx, r.ConfigMap.Name, metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, c.apiError(err, "get", "configmaps", r.ConfigMap.Name)
+		}
+		suspend = suspend || err != nil || existing.DeletionTimestamp != nil
+	}
 	job := r.Job.DeepCopy()
-	job.Spec.Suspend = ptr(true)
+	if suspend {
+		job.Spec.Suspend = ptr(true)
+	}
 	created, err := c.CS.BatchV1().Jobs(c.Namespace).Create(ctx, job, metav1.CreateOptions{FieldValidation: "Strict"})
 	if err != nil {
 		return nil, c.createError(err, "jobs", job.Name)
@@ -135,9 +152,11 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 			fmt.Fprintf(w, "kanikorun: context: unchanged since an earlier build; ConfigMap %s reused, nothing uploaded\n", r.ConfigMap.Name)
 		}
 	}
-	patch := []byte(`{"spec":{"suspend":false}}`)
-	if _, err := c.CS.BatchV1().Jobs(c.Namespace).Patch(ctx, created.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return undo(c.apiError(err, "patch", "jobs", created.Name))
+	if suspend {
+		patch := []byte(`{"spec":{"suspend":false}}`)
+		if _, err := c.CS.BatchV1().Jobs(c.Namespace).Patch(ctx, created.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			return undo(c.apiError(err, "patch", "jobs", created.Name))
+		}
 	}
 	sub := &Submitted{Name: created.Name, Namespace: c.Namespace, Delivery: delivery}
 	if !wait {
