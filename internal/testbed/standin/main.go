@@ -251,7 +251,7 @@ func (o *options) validate(log *logger) error {
 			return err
 		}
 	}
-	if err := o.resolveContext(); err != nil {
+	if err := o.resolveContext(log); err != nil {
 		return fmt.Errorf("error resolving source context: %w", err)
 	}
 	if err := o.resolveDockerfile(); err != nil {
@@ -279,7 +279,7 @@ func (o *options) validate(log *logger) error {
 
 // resolveContext turns --context into a local directory, as kaniko's
 // buildcontext package does for dir:// and plain paths.
-func (o *options) resolveContext() error {
+func (o *options) resolveContext(log *logger) error {
 	if o.context == "" && o.bucket == "" {
 		return errors.New("please specify a path to the build context with the --context flag or a bucket with the --bucket flag")
 	}
@@ -289,7 +289,7 @@ func (o *options) resolveContext() error {
 		case o.bucket == "" && prefix == "dir":
 			o.context = rest
 		case o.bucket == "" && prefix == "tar":
-			dir, err := unpackTarContext(rest, os.Stdin)
+			dir, err := unpackTarContext(rest, os.Stdin, log)
 			if err != nil {
 				return err
 			}
@@ -318,7 +318,7 @@ func (o *options) resolveContext() error {
 // unpackTarContext is kaniko's tar context: "stdin" reads a gzip tar from
 // stdin, anything else is the path of a gzip tar; either is unpacked into
 // /kaniko/buildcontext (a temp directory outside a container).
-func unpackTarContext(src string, stdin io.Reader) (string, error) {
+func unpackTarContext(src string, stdin io.Reader, log *logger) (string, error) {
 	var r io.Reader = stdin
 	if src != "stdin" {
 		f, err := os.Open(src)
@@ -328,7 +328,7 @@ func unpackTarContext(src string, stdin io.Reader) (string, error) {
 		defer f.Close()
 		r = f
 	} else {
-		fmt.Fprintln(os.Stderr, "INFO[0000] To simulate EOF and exit, press 'Ctrl+D'")
+		log.Infof("To simulate EOF and exit, press 'Ctrl+D'")
 	}
 	dir := "/kaniko/buildcontext"
 	if !detectContainer() {
@@ -378,7 +378,7 @@ func unpackTarContext(src string, stdin io.Reader) (string, error) {
 	}
 	// Drain what follows the archive so the writer sees its stream taken.
 	_, _ = io.Copy(io.Discard, r)
-	fmt.Fprintf(os.Stderr, "INFO[0000] Extracted the tar context to %s\n", dir)
+	log.Infof("Extracted the tar context to %s", dir)
 	return dir, nil
 }
 
