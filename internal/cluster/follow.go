@@ -87,6 +87,8 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 	if o.Logs == nil {
 		o.Logs = io.Discard
 	}
+	// Log streams, the stdin feed and the diagnosis all write here.
+	o.Logs = &syncWriter{w: o.Logs}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if o.Timeout > 0 {
@@ -137,6 +139,9 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 			}
 			if !ok {
 				if jw, err = c.rewatchJob(wctx, name); err != nil {
+					if wctx.Err() != nil {
+						return ended()
+					}
 					return nil, err
 				}
 				continue
@@ -153,6 +158,9 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 			}
 			if !ok {
 				if pw, err = c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name}); err != nil {
+					if wctx.Err() != nil {
+						return ended()
+					}
 					return nil, c.apiError(err, "watch", "pods", name)
 				}
 				continue
@@ -362,4 +370,16 @@ func (c *Client) outcome(ctx context.Context, job *batchv1.Job) *Outcome {
 		out.Why = "no pod yet: the Job controller has not started one; hint: check that kube-controller-manager runs"
 	}
 	return out
+}
+
+// syncWriter serialises writes from the goroutines of one Follow.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

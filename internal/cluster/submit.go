@@ -113,10 +113,15 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	suspend := r.Secret != nil
 	if r.ConfigMap != nil {
 		existing, err := c.CS.CoreV1().ConfigMaps(c.Namespace).Get(ctx, r.ConfigMap.Name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
+		switch {
+		case err == nil:
+			suspend = suspend || existing.DeletionTimestamp != nil
+		case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
+			// Forbidden: the create of the Job says what is missing first.
+			suspend = true
+		default:
 			return nil, c.apiError(err, "get", "configmaps", r.ConfigMap.Name)
 		}
-		suspend = suspend || err != nil || existing.DeletionTimestamp != nil
 	}
 	job := r.Job.DeepCopy()
 	if suspend {
