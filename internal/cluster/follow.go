@@ -101,19 +101,35 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 	if err != nil {
 		return nil, c.apiError(err, "get", "jobs", name)
 	}
+	ended := func() (*Outcome, error) {
+		out := c.outcome(context.WithoutCancel(ctx), job)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		return out, ErrNotFinished
+	}
+	// Watches start at resourceVersion 0 (the watch cache's state, no
+	// round trip to etcd): an unset one asks for a consistent read, which
+	// an etcd without progress notifications can hold up for seconds.
 	jw, err := c.CS.BatchV1().Jobs(c.Namespace).Watch(wctx, metav1.ListOptions{
 		FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: job.ResourceVersion,
 	})
 	if err != nil {
+		if wctx.Err() != nil {
+			return ended()
+		}
 		return nil, c.apiError(err, "watch", "jobs", name)
 	}
 	defer jw.Stop()
-	pw, err := c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name})
+	pw, err := c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name, ResourceVersion: "0"})
 	if err != nil {
+		if wctx.Err() != nil {
+			return ended()
+		}
 		return nil, c.apiError(err, "watch", "pods", name)
 	}
 	defer pw.Stop()
-	ew, err := c.CS.CoreV1().Events(c.Namespace).Watch(wctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod"})
+	ew, err := c.CS.CoreV1().Events(c.Namespace).Watch(wctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod", ResourceVersion: "0"})
 	if err != nil {
 		ew = watch.NewEmptyWatch() // events are a nicety
 	}
@@ -122,13 +138,6 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 	pods := map[string]*corev1.Pod{}
 	events := map[string][]corev1.Event{}
 	lastWhy := ""
-	ended := func() (*Outcome, error) {
-		out := c.outcome(context.WithoutCancel(ctx), job)
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		return out, ErrNotFinished
-	}
 	for !finished(job) {
 		select {
 		case <-wctx.Done():
@@ -157,7 +166,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 				return ended()
 			}
 			if !ok {
-				if pw, err = c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name}); err != nil {
+				if pw, err = c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name, ResourceVersion: "0"}); err != nil {
 					if wctx.Err() != nil {
 						return ended()
 					}
@@ -177,7 +186,9 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 				continue
 			}
 			if e, isEvent := ev.Object.(*corev1.Event); isEvent {
-				if _, mine := pods[e.InvolvedObject.Name]; mine {
+				// Kept by pod name even before the pod is seen (the watch
+				// starts with the namespace's events); only warnings matter.
+				if e.Type == corev1.EventTypeWarning && strings.HasPrefix(e.InvolvedObject.Name, name+"-") {
 					events[e.InvolvedObject.Name] = append(events[e.InvolvedObject.Name], *e)
 				}
 			}
@@ -205,7 +216,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 }
 
 func (c *Client) rewatchJob(ctx context.Context, name string) (watch.Interface, error) {
-	w, err := c.CS.BatchV1().Jobs(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
+	w, err := c.CS.BatchV1().Jobs(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: "0"})
 	if err != nil {
 		return nil, c.apiError(err, "watch", "jobs", name)
 	}
