@@ -13,7 +13,7 @@ BUILD_TAGS    := urfave_cli_no_docs
 # changes).
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test fuzz-short check fmt vet staticcheck tidy demo bench bench-cluster kube-binaries chaos clean
+.PHONY: all build test fuzz-short fuzz check fmt vet staticcheck tidy demo bench bench-cluster kube-binaries chaos clean
 
 all: build
 
@@ -25,9 +25,25 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 
-# A short fuzzing run of the Dockerfile linter, seeded from testdata/.
+# Fuzzing: each target for FUZZTIME, seeded from testdata/. CI runs the
+# short default; `make fuzz` is the long run (10 minutes each).
+FUZZ_TARGETS := FuzzLint:./internal/lint FuzzDockerConfig:./creds FuzzHelperOutput:./creds \
+                FuzzReplayManifest:./internal/kube FuzzStatus:./internal/kube
 fuzz-short:
-	$(GO) test -run '^$$' -fuzz '^FuzzLint$$' -fuzztime $(FUZZTIME) ./internal/lint
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "--- $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-short FUZZTIME=10m
+
+# The chaos test: CHAOS_BUILDS builds against the real daemon, broken by
+# signals, executor kills and registry faults, then gc and a count of what
+# is left. `make test` runs a short round of 20.
+CHAOS_BUILDS  ?= 200
+chaos:
+	KANIKORUN_CHAOS_BUILDS=$(CHAOS_BUILDS) $(GO) test -count=1 -v -run '^TestChaos$$' -timeout 30m ./internal/testbed/chaos
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -149,16 +149,9 @@ func helperGetOne(ctx context.Context, prog, path, key string) (types.AuthConfig
 	cctx, cancel := context.WithTimeout(ctx, helperTimeout)
 	defer cancel()
 	var last *program
-	c, err := client.Get(programFunc(cctx, path, &last), key)
+	ac, found, err := readHelperGet(programFunc(cctx, path, &last), key)
 	if err == nil {
-		if c.Username == tokenUsername {
-			return types.AuthConfig{IdentityToken: c.Secret}, c.Secret != "", nil
-		}
-		ac := types.AuthConfig{Username: c.Username, Password: c.Secret}
-		return ac, !isEmpty(ac), nil
-	}
-	if credentials.IsErrCredentialsNotFound(err) {
-		return types.AuthConfig{}, false, nil
+		return ac, found, nil
 	}
 	if ctx.Err() != nil {
 		return types.AuthConfig{}, false, ctx.Err()
@@ -174,4 +167,23 @@ func helperGetOne(ctx context.Context, prog, path, key string) (types.AuthConfig
 		reason = fmt.Sprintf("could not be run (%v)", last.err)
 	}
 	return types.AuthConfig{}, false, &helperError{program: prog, reason: reason}
+}
+
+// readHelperGet asks a helper for key's credentials and reads its answer:
+// an identity token, a user and password, or none. The error, when the
+// answer is no answer, quotes the helper's output (client.Get does): the
+// caller must never show it.
+func readHelperGet(pf client.ProgramFunc, key string) (types.AuthConfig, bool, error) {
+	c, err := client.Get(pf, key)
+	if err != nil {
+		if credentials.IsErrCredentialsNotFound(err) {
+			return types.AuthConfig{}, false, nil
+		}
+		return types.AuthConfig{}, false, err
+	}
+	if c.Username == tokenUsername {
+		return types.AuthConfig{IdentityToken: c.Secret}, c.Secret != "", nil
+	}
+	ac := types.AuthConfig{Username: c.Username, Password: c.Secret}
+	return ac, !isEmpty(ac), nil
 }

@@ -30,6 +30,12 @@ type LocalResult struct {
 	Result
 	// Loaded are the image names the daemon reported for --load.
 	Loaded []string
+	// ImageID is the ID the daemon gave the loaded image (--load); empty
+	// otherwise.
+	ImageID string
+	// ConfigDigest is the image's config digest, read when --iidfile or
+	// --metadata-file asks for it; empty otherwise.
+	ConfigDigest string
 }
 
 // workdir holds the host files of one local build. Everything in it, and
@@ -38,6 +44,8 @@ type workdir struct {
 	tmp        *tmpdir.Dir
 	files      plan.HostFiles
 	partialTar string
+	// secrets are the secrets' values, masked in the executor's output.
+	secrets [][]byte
 }
 
 // Build runs a build description on the local daemon: it prepares the host
@@ -52,10 +60,17 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	if err != nil {
 		return LocalResult{}, err
 	}
-	res, err := r.Run(ctx, plan.Local(l.Build, w.files, l.Network))
+	c := plan.Local(l.Build, w.files, l.Network)
+	c.Labels = withRunLabels(c.Labels, w.tmp.Path)
+	res, err := r.runRetrying(ctx, c, w.secrets, w.fresh)
 	out := LocalResult{Result: res}
 	if err != nil || res.ExitCode != 0 {
 		return out, err
+	}
+	if l.Build.Outputs.WantsImageID() && w.files.Tar != "" {
+		if out.ConfigDigest, err = tarConfigDigest(w.files.Tar); err != nil {
+			return out, err
+		}
 	}
 	if o := l.Build.Outputs; o.Load {
 		names, err := r.Load(ctx, w.files.Tar)
@@ -63,6 +78,9 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 			return out, err
 		}
 		out.Loaded = names
+		if out.ImageID, err = r.LoadedID(ctx, names); err != nil {
+			return out, err
+		}
 	}
 	if o := l.Build.Outputs; o.TarPath != "" {
 		// The executor needed it world-writable; the user's file is not.
@@ -79,7 +97,64 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 			return out, fmt.Errorf("%w: writing --digest-file %q: %w", ErrOutput, o.DigestFile, err)
 		}
 	}
+	if o := l.Build.Outputs; o.WantsImageID() {
+		if err := r.writeImageID(ctx, l, &out); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
+}
+
+// runMasked runs the container with every secret value in its output
+// replaced by ***: a step that prints a secret does not show it.
+func (r *Runner) runMasked(ctx context.Context, c plan.Container, secrets [][]byte) (Result, error) {
+	if len(secrets) == 0 {
+		return r.Run(ctx, c)
+	}
+	stdout, stderr := newMasker(r.Stdout, secrets), newMasker(r.Stderr, secrets)
+	masked := *r
+	masked.Stdout, masked.Stderr = stdout, stderr
+	res, err := masked.Run(ctx, c)
+	_ = stdout.Flush()
+	_ = stderr.Flush()
+	return res, err
+}
+
+// writeImageID writes --iidfile and --metadata-file, fetching the config
+// digest of a pushed image when no tarball gave it.
+func (r *Runner) writeImageID(ctx context.Context, l Local, out *LocalResult) error {
+	b, o := l.Build, l.Build.Outputs
+	if out.Digest == "" {
+		return fmt.Errorf("%w: the executor reported no digest", ErrImageID)
+	}
+	if out.ConfigDigest == "" {
+		dests := b.PushDestinations()
+		if len(dests) == 0 {
+			dests = b.ExtraDestinations
+		}
+		if len(dests) == 0 {
+			return fmt.Errorf("%w: the image was neither pushed nor written", ErrImageID)
+		}
+		var err error
+		if out.ConfigDigest, err = pushedConfigDigest(ctx, b, dests[0], out.Digest, l.DockerConfig); err != nil {
+			return err
+		}
+	}
+	if o.IIDFile != "" {
+		if err := WriteOutput(o.IIDFile, []byte(out.ConfigDigest)); err != nil {
+			return fmt.Errorf("%w: writing --iidfile %q: %w", ErrOutput, o.IIDFile, err)
+		}
+	}
+	if o.MetadataFile != "" {
+		data, err := metadata(b, out.Digest, out.ConfigDigest, out.ImageID)
+		if err != nil {
+			return err
+		}
+		if err := WriteOutput(o.MetadataFile, data); err != nil {
+			return fmt.Errorf("%w: writing --metadata-file %q: %w", ErrOutput, o.MetadataFile, err)
+		}
+	}
+	return nil
 }
 
 // prepare creates the build's host files. It checks the requested outputs
@@ -91,8 +166,13 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 			return nil, err
 		}
 	}
-	if o := b.Outputs; o.DigestFile != "" {
-		if err := spec.CheckOutput("--digest-file", o.DigestFile); err != nil {
+	for _, out := range []struct{ flag, path string }{
+		{"--digest-file", b.Outputs.DigestFile}, {"--iidfile", b.Outputs.IIDFile}, {"--metadata-file", b.Outputs.MetadataFile},
+	} {
+		if out.path == "" {
+			continue
+		}
+		if err := spec.CheckOutput(out.flag, out.path); err != nil {
 			return nil, err
 		}
 	}
@@ -117,6 +197,9 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 	if w.files.Digest, err = createShared(dir, "termination-log"); err != nil {
 		return w, err
 	}
+	if err := w.writeSecrets(b.Secrets); err != nil {
+		return w, err
+	}
 	switch o := b.Outputs; {
 	case o.TarPath != "":
 		// Written beside the target and renamed on success: the user never
@@ -127,6 +210,11 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 		}
 		f.Close()
 		w.partialTar = f.Name()
+		// Beside the target, not in our directory: recorded there, so that
+		// the sweep after a kill (or kanikorun gc) removes it too.
+		if err := tmp.Record(f.Name()); err != nil {
+			return w, err
+		}
 		w.files.Tar = f.Name()
 		if err := os.Chmod(f.Name(), 0o666); err != nil {
 			return w, err
@@ -139,6 +227,39 @@ func prepare(b *spec.Build, dockerConfig []byte) (*workdir, error) {
 	return w, nil
 }
 
+// writeSecrets copies each secret into the private directory, where it
+// is mounted read-only into the container; an environment secret becomes
+// a file too, never container environment.
+func (w *workdir) writeSecrets(secrets []spec.Secret) error {
+	if len(secrets) == 0 {
+		return nil
+	}
+	dir := filepath.Join(w.tmp.Path, "secrets")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the secrets directory: %w", err)
+	}
+	w.files.Secrets = map[string]string{}
+	for _, s := range secrets {
+		v, err := s.Value()
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(dir, s.ID)
+		if err := os.WriteFile(p, v, 0o600); err != nil {
+			return fmt.Errorf("copying --secret id=%s: %w", s.ID, err)
+		}
+		// The container's root must read it, and in a user-namespaced
+		// daemon that root is not us. The 0700 directories above keep
+		// everyone else out; the bind mount does not pass through them.
+		if err := os.Chmod(p, 0o444); err != nil {
+			return fmt.Errorf("copying --secret id=%s: %w", s.ID, err)
+		}
+		w.files.Secrets[s.ID] = p
+		w.secrets = append(w.secrets, v)
+	}
+	return nil
+}
+
 func createShared(dir, name string) (string, error) {
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, nil, 0o600); err != nil {
@@ -148,6 +269,20 @@ func createShared(dir, name string) (string, error) {
 		return "", fmt.Errorf("creating %q: %w", p, err)
 	}
 	return p, nil
+}
+
+// fresh empties the files the executor writes, for another attempt: a
+// digest or tarball of a failed attempt must not pass for the next one's.
+func (w *workdir) fresh() error {
+	for _, p := range []string{w.files.Digest, w.files.Tar} {
+		if p == "" {
+			continue
+		}
+		if err := os.Truncate(p, 0); err != nil {
+			return fmt.Errorf("emptying %q for the next attempt: %w", p, err)
+		}
+	}
+	return nil
 }
 
 func (w *workdir) cleanup() {
@@ -188,6 +323,18 @@ func DryRun(b *spec.Build, network string) string {
 	}
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"
+	}
+	for _, s := range b.Secrets {
+		if files.Secrets == nil {
+			files.Secrets = map[string]string{}
+		}
+		files.Secrets[s.ID] = "$KANIKORUN_TMP/secrets/" + s.ID
+	}
+	if b.DockerfileFromStdin {
+		// The copy of stdin is gone once the dry run returns.
+		c := *b
+		c.Dockerfile = "$KANIKORUN_TMP/Dockerfile"
+		b = &c
 	}
 	return plan.Local(b, files, network).DockerRun()
 }

@@ -12,17 +12,21 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/jsonmessage"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/moby/term"
 
+	"github.com/kanikorun/kanikorun/internal/errs"
 	"github.com/kanikorun/kanikorun/internal/plan"
 )
 
@@ -80,6 +84,17 @@ func (d *dockerEngine) LoadImage(ctx context.Context, tar io.Reader) ([]string, 
 	return loadedNames(resp.Body)
 }
 
+func (d *dockerEngine) ImageID(ctx context.Context, ref string) (string, error) {
+	img, err := d.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return "", imageNotFound{err}
+		}
+		return "", err
+	}
+	return img.ID, nil
+}
+
 func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (string, error) {
 	cfg, host := containerConfig(c)
 	created, err := d.cli.ContainerCreate(ctx, cfg, host, nil, nil, "")
@@ -87,7 +102,7 @@ func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (s
 		if cerrdefs.IsNotFound(err) {
 			return "", imageNotFound{err}
 		}
-		return "", err
+		return "", engineError(err)
 	}
 	return created.ID, nil
 }
@@ -95,7 +110,7 @@ func (d *dockerEngine) CreateContainer(ctx context.Context, c plan.Container) (s
 func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stderr io.Writer) (int, error) {
 	att, err := d.cli.ContainerAttach(ctx, id, container.AttachOptions{Stream: true, Stdout: true, Stderr: true})
 	if err != nil {
-		return 0, &StepError{Step: StepAttach, Err: err}
+		return 0, &StepError{Step: StepAttach, Err: connectionLost(ctx, err)}
 	}
 	copied := make(chan error, 1)
 	go func() {
@@ -126,7 +141,7 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 	// before the start, or a quick container could be gone before it.
 	waitC, waitErr := d.cli.ContainerWait(ctx, id, container.WaitConditionRemoved)
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		return 0, &StepError{Step: StepStart, Err: err}
+		return 0, &StepError{Step: StepStart, Err: connectionLost(ctx, engineError(err))}
 	}
 	var code int
 	select {
@@ -136,7 +151,7 @@ func (d *dockerEngine) RunContainer(ctx context.Context, id string, stdout, stde
 		}
 		code = int(w.StatusCode)
 	case err := <-waitErr:
-		return 0, &StepError{Step: StepWait, Err: err}
+		return 0, &StepError{Step: StepWait, Err: connectionLost(ctx, err)}
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
@@ -157,6 +172,91 @@ func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
 }
 
 func (d *dockerEngine) Close() error { return d.cli.Close() }
+
+func (d *dockerEngine) ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error) {
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ContainerInfo, 0, len(list))
+	for _, c := range list {
+		out = append(out, ContainerInfo{ID: c.ID, State: c.State, Labels: c.Labels})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error) {
+	list, err := d.cli.VolumeList(ctx, volume.ListOptions{Filters: labelFilter(labels)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]VolumeInfo, 0, len(list.Volumes))
+	for _, v := range list.Volumes {
+		out = append(out, VolumeInfo{Name: v.Name, Labels: v.Labels})
+	}
+	return out, nil
+}
+
+func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
+	if err := d.cli.VolumeRemove(ctx, name, false); err != nil && !cerrdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func (d *dockerEngine) Info(ctx context.Context) (DaemonDetails, error) {
+	info, err := d.cli.Info(ctx)
+	if err != nil {
+		return DaemonDetails{}, err
+	}
+	return DaemonDetails{Version: info.ServerVersion, APIVersion: d.cli.ClientVersion(), OSType: info.OSType,
+		StorageDriver: info.Driver, RootDir: info.DockerRootDir, Host: d.cli.DaemonHost()}, nil
+}
+
+func (d *dockerEngine) ImagePresent(ctx context.Context, ref string) (bool, error) {
+	if _, err := d.cli.ImageInspect(ctx, ref); err != nil {
+		if cerrdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+// labelFilter selects objects carrying every label (any value when empty).
+func labelFilter(labels map[string]string) filters.Args {
+	f := filters.NewArgs()
+	for k, v := range labels {
+		if v == "" {
+			f.Add("label", k)
+		} else {
+			f.Add("label", k+"="+v)
+		}
+	}
+	return f
+}
+
+// connectionLost marks an error of a streaming call that broke because
+// the daemon's connection did (not because ctx ended) as ErrDaemonGone.
+func connectionLost(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) || client.IsErrConnectionFailed(err) {
+		return errs.Mark(err, ErrDaemonGone)
+	}
+	return err
+}
+
+// engineError marks the daemon's "unavailable" and "overloaded" answers as
+// ErrEngineTransient, which a retried build tries again.
+func engineError(err error) error {
+	if cerrdefs.IsUnavailable(err) || cerrdefs.IsResourceExhausted(err) {
+		return errs.Mark(err, ErrEngineTransient)
+	}
+	return err
+}
 
 // imageNotFound marks a daemon error as ErrImageNotFound and keeps its
 // message, which names the image.

@@ -39,6 +39,10 @@ type Engine interface {
 	// LoadImage loads a docker-format image tarball and returns the names
 	// the daemon reports: "name:tag", or an image ID when untagged.
 	LoadImage(ctx context.Context, tar io.Reader) ([]string, error)
+	// ImageID returns the ID the daemon gave the image ref ("name:tag"),
+	// "sha256:..." as docker image inspect reports it. An error wrapping
+	// ErrImageNotFound means the daemon has no such image.
+	ImageID(ctx context.Context, ref string) (string, error)
 	// CreateContainer creates, without starting it, the container c
 	// describes, with exactly c's labels, and returns its ID. The daemon
 	// removes the container once it has exited. An error wrapping
@@ -57,8 +61,56 @@ type Engine interface {
 	// runs, together with its anonymous volumes. A container that is
 	// already gone, or being removed, is not an error.
 	RemoveContainer(ctx context.Context, id string) error
+	// ListContainers lists the containers, in every state (created but
+	// never started included), that carry all the given labels.
+	ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
+	// ListVolumes lists the named volumes that carry all the given labels.
+	ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error)
+	// RemoveVolume removes the named volume; one that is already gone is
+	// not an error, one in use is.
+	RemoveVolume(ctx context.Context, name string) error
+	// Info says what the daemon is: version, API, OS, storage driver,
+	// root directory (kanikorun doctor).
+	Info(ctx context.Context) (DaemonDetails, error)
+	// ImagePresent reports whether the daemon has the image ref.
+	ImagePresent(ctx context.Context, ref string) (bool, error)
 	// Close releases the connection to the daemon.
 	Close() error
+}
+
+// DaemonDetails are what Info reports.
+type DaemonDetails struct {
+	// Version is the engine's version, e.g. "20.10.24".
+	Version string
+	// APIVersion is the API version in use, e.g. "1.41".
+	APIVersion string
+	// OSType is "linux" or "windows".
+	OSType string
+	// StorageDriver is the daemon's storage driver, e.g. "overlay2".
+	StorageDriver string
+	// RootDir is the daemon's data directory, e.g. /var/lib/docker.
+	RootDir string
+	// Host is the address the client reached it at (DOCKER_HOST or the
+	// default socket).
+	Host string
+}
+
+// ContainerInfo is a container as ListContainers reports it.
+type ContainerInfo struct {
+	// ID is the container's full ID.
+	ID string
+	// State is the daemon's word for it: created, running, exited, ...
+	State string
+	// Labels are the container's labels.
+	Labels map[string]string
+}
+
+// VolumeInfo is a named volume as ListVolumes reports it.
+type VolumeInfo struct {
+	// Name is the volume's name.
+	Name string
+	// Labels are the volume's labels.
+	Labels map[string]string
 }
 
 // DaemonInfo is what Ping reports about the daemon.

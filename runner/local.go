@@ -18,7 +18,7 @@ import (
 
 // Options are how a build runs on the local daemon, whatever it builds.
 type Options struct {
-	// Pull says when to pull the executor image (--pull); empty means
+	// Pull says when to pull the executor image (--executor-pull); empty means
 	// PullMissing.
 	Pull PullPolicy
 	// Network is the container's network mode (--network); empty means
@@ -32,6 +32,37 @@ type Options struct {
 	Timeout time.Duration
 	// DryRun prints the equivalent docker run line instead of running.
 	DryRun bool
+	// Progress is --progress: ProgressAuto (empty), ProgressPlain,
+	// ProgressTTY or ProgressQuiet. The colour it asks for is the build
+	// description's (spec.Options.Color); here ProgressQuiet means Quiet.
+	Progress string
+	// Quiet (-q) keeps stdout for the result alone: the executor's
+	// output and the pull progress go to stderr instead.
+	Quiet bool
+	// RetryDelay is the first back-off of a retried build (--retry-delay);
+	// zero means DefaultRetryDelay. How often comes from the build
+	// description (spec.Build.Retries), which also renders the executor's
+	// own retry flags.
+	RetryDelay time.Duration
+}
+
+// The --progress modes, named as docker build names them.
+const (
+	ProgressAuto  = "auto"
+	ProgressPlain = "plain"
+	ProgressTTY   = "tty"
+	ProgressQuiet = "quiet"
+)
+
+func (o Options) quiet() bool { return o.Quiet || o.Progress == ProgressQuiet }
+
+// streams are where the run writes: with Quiet, stdout is the caller's
+// for the result alone.
+func (o Options) streams(s Streams) Streams {
+	if o.quiet() {
+		s.Stdout = s.Stderr
+	}
+	return s
 }
 
 // Validate checks the options; errors wrap spec.ErrUsage.
@@ -39,8 +70,16 @@ func (o Options) Validate() error {
 	if _, err := ParsePullPolicy(string(o.Pull)); err != nil {
 		return errs.Mark(err, spec.ErrUsage)
 	}
+	switch o.Progress {
+	case "", ProgressAuto, ProgressPlain, ProgressTTY, ProgressQuiet:
+	default:
+		return errs.Mark(fmt.Errorf("invalid --progress %q: use auto, plain, tty or quiet", o.Progress), spec.ErrUsage)
+	}
 	if o.Timeout < 0 {
 		return errs.Mark(fmt.Errorf("invalid --timeout %s: give a positive duration such as 30m", o.Timeout), spec.ErrUsage)
+	}
+	if o.RetryDelay < 0 {
+		return errs.Mark(fmt.Errorf("invalid --retry-delay %s: give a positive duration such as 2s", o.RetryDelay), spec.ErrUsage)
 	}
 	return nil
 }
@@ -93,6 +132,8 @@ type Outcome struct {
 	Result
 	// Loaded are the image names the daemon reported for --load.
 	Loaded []string
+	// ImageID is the ID the daemon gave the loaded image (--load).
+	ImageID string
 	// DryRun is the equivalent docker run line, when asked for one.
 	DryRun string
 }
@@ -102,6 +143,7 @@ type Outcome struct {
 // on the local daemon (or, for a dry run, renders the docker run line).
 // An executor that fails returns its Outcome and an *ExitError.
 func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error) {
+	s = o.Run.streams(s)
 	p, err := prep.Prepare(o.Prepare)
 	if err != nil {
 		return nil, err
@@ -134,11 +176,12 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return &Outcome{DryRun: DryRun(b, network)}, nil
 	}
 	r := newRunner(ctx, eng, o.Run, s, b.ExecutorImage, p.DockerConfig)
+	r.Retry = RetryPolicy{Retries: b.Retries, Delay: o.Run.RetryDelay}
 	res, err := r.Build(ctx, Local{Build: b, DockerConfig: cfg, Network: network})
 	if err != nil {
 		return nil, err
 	}
-	out := &Outcome{Result: res.Result, Loaded: res.Loaded}
+	out := &Outcome{Result: res.Result, Loaded: res.Loaded, ImageID: res.ImageID}
 	for _, n := range res.Loaded {
 		s.notice("loaded image %s", n)
 	}
@@ -229,6 +272,7 @@ func (o ReplayOptions) Validate() error {
 // daemon: same image, arguments and mount targets, with the pod's volumes
 // mapped to host paths.
 func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, error) {
+	s = o.Run.streams(s)
 	o.Replay.DryRun = o.Run.DryRun
 	m, err := kube.ReadManifest(o.Manifest)
 	if err != nil {
@@ -283,7 +327,7 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		return &Outcome{DryRun: pc.DockerRun()}, nil
 	}
 	r := newRunner(ctx, eng, o.Run, s, pc.Image, o.DockerConfig)
-	res, err := r.Run(ctx, pc)
+	res, err := r.runMasked(ctx, pc, rep.SecretValues())
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ const (
 	PullNever   PullPolicy = "never"
 )
 
-// ParsePullPolicy checks a --pull value.
+// ParsePullPolicy checks an --executor-pull value.
 func ParsePullPolicy(s string) (PullPolicy, error) {
 	switch p := PullPolicy(s); p {
 	case PullMissing, PullAlways, PullNever:
@@ -24,7 +24,7 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 	case "":
 		return PullMissing, nil
 	}
-	return "", fmt.Errorf("invalid --pull %q: use missing, always or never", s)
+	return "", fmt.Errorf("invalid --executor-pull %q: use missing, always or never", s)
 }
 
 // ErrImageMissing means the executor image is not local and may not be pulled.
@@ -37,7 +37,7 @@ var ErrPull = errors.New("pulling executor image failed")
 // the policy forbids.
 func (r *Runner) missingImage(ctx context.Context, ref string) error {
 	if r.Pull == PullNever {
-		return fmt.Errorf("%w: %q is not in the local daemon and --pull=never; pull or load it first, or use --pull=missing", ErrImageMissing, ref)
+		return fmt.Errorf("%w: %q is not in the local daemon and --executor-pull=never; pull or load it first, or use --executor-pull=missing", ErrImageMissing, ref)
 	}
 	return r.pull(ctx, ref)
 }
@@ -56,5 +56,5 @@ func (r *Runner) pull(ctx context.Context, ref string) error {
 }
 
 func pullError(ref string, err error) error {
-	return fmt.Errorf("%w: %q: %w; check the name and your registry login, or load the image and use --pull=never", ErrPull, ref, oneLine(err))
+	return fmt.Errorf("%w: %q: %w; check the name and your registry login, or load the image and use --executor-pull=never", ErrPull, ref, oneLine(err))
 }

@@ -40,6 +40,8 @@ type Runner struct {
 	RegistryAuth func(image string) string
 	// Timeout bounds one container run; zero means no limit.
 	Timeout time.Duration
+	// Retry says when a build runs again (Build; see retry.go).
+	Retry RetryPolicy
 }
 
 // Result is what a finished executor run reports.
@@ -73,12 +75,22 @@ func (r *Runner) Run(ctx context.Context, c plan.Container) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	defer r.remove(id)
+	gone := false
+	defer func() {
+		if !gone {
+			r.remove(id)
+		}
+	}()
 
 	code, err := r.Engine.RunContainer(ctx, id, r.Stdout, r.Stderr)
+	if errors.Is(err, ErrDaemonGone) && ctx.Err() == nil {
+		gone = true
+		return Result{}, r.daemonGone(id, runError(err, c.Network))
+	}
 	if err != nil {
 		return Result{}, r.ctxOr(ctx, runError(err, c.Network))
 	}
+	r.noteKilled(ctx, code)
 	res := Result{ExitCode: code}
 	if c.DigestFile != "" {
 		if b, err := os.ReadFile(c.DigestFile); err == nil {

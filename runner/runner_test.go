@@ -75,6 +75,11 @@ func (f *fakeEngine) LoadImage(_ context.Context, tar io.Reader) ([]string, erro
 	return []string{"app:1"}, nil
 }
 
+func (f *fakeEngine) ImageID(_ context.Context, ref string) (string, error) {
+	f.record("image-id " + ref)
+	return "sha256:" + strings.Repeat("1", 64), nil
+}
+
 func (f *fakeEngine) CreateContainer(_ context.Context, c plan.Container) (string, error) {
 	f.record("create")
 	if !f.haveImage {
@@ -177,7 +182,7 @@ func TestPullErrorIsOneLine(t *testing.T) {
 	f := &fakeEngine{pullErr: errors.New("pull access denied for exec\nrepository does not exist")}
 	r := &Runner{Engine: f, Stdout: io.Discard, Stderr: io.Discard}
 	_, err := r.Run(context.Background(), plan.Local(testBuild(t), plan.HostFiles{}, "bridge"))
-	if !errors.Is(err, ErrPull) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "--pull=never") {
+	if !errors.Is(err, ErrPull) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "--executor-pull=never") {
 		t.Fatalf("err = %q, want one line wrapping ErrPull with a hint", err)
 	}
 }

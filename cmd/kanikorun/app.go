@@ -20,7 +20,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app := newApp(stdout, stderr, extra)
 	app.Reader = stdin
 	args = permute(app, args)
-	err := app.RunContext(ctx, args)
+	err := oldPull(args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return 0
 	}
@@ -62,6 +65,8 @@ func newApp(stdout, stderr io.Writer, extra []string) *cli.App {
 			replayCommand(),
 			statusCommand(),
 			lintCommand(extra),
+			gcCommand(),
+			doctorCommand(extra),
 		},
 		OnUsageError: onUsageError,
 	}

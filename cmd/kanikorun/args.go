@@ -1,9 +1,13 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/kanikorun/kanikorun/internal/errs"
 )
 
 // splitExtra cuts the command line at the first "--": what follows goes to
@@ -91,3 +95,25 @@ func permute(app *cli.App, args []string) []string {
 }
 
 func isHelp(arg string) bool { return arg == "help" || arg == "h" }
+
+// oldPull refuses the spelling `--pull never` (or =missing, =always) that
+// once chose when the executor image is pulled: --pull is now docker
+// build's flag (no value; the executor always pulls base images), and
+// read as one it would take "never" for the CONTEXT directory.
+func oldPull(args []string) error {
+	for i, a := range args {
+		name, value, hasValue := strings.Cut(a, "=")
+		if name != "--pull" && name != "-pull" {
+			continue
+		}
+		if !hasValue && i+1 < len(args) {
+			value, hasValue = args[i+1], isPullPolicy(args[i+1])
+		}
+		if _, err := strconv.ParseBool(value); hasValue && err != nil {
+			return errs.Mark(fmt.Errorf("--pull takes no value: the executor always pulls base images; to say when the executor image is pulled, use --executor-pull %s", value), errUsage)
+		}
+	}
+	return nil
+}
+
+func isPullPolicy(s string) bool { return s == "missing" || s == "always" || s == "never" }

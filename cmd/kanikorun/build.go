@@ -14,13 +14,22 @@ func buildCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
 	flags = append(flags, runFlags()...)
 	flags = append(flags, lintFlags()...)
+	flags = append(flags, unsupportedFlagDefs()...)
 	return &cli.Command{
 		Name:      "build",
 		Usage:     "build a Dockerfile with the kaniko executor in a local container",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
+			if err := refuseUnsupported(c); err != nil {
+				return err
+			}
 			o := runner.BuildOptions{Prepare: bindPrepare(c, extra, lint.Local), Run: bindRun(c)}
+			remove, err := o.Prepare.ReadStdinDockerfile(c.App.Reader)
+			if err != nil {
+				return err
+			}
+			defer remove()
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -32,13 +41,19 @@ func buildCommand(extra []string) *cli.Command {
 }
 
 // printOutcome reports a local run: the docker run line of a dry run, or
-// the digest as the last line of stdout, and after a failed build the
-// hint its output called for.
+// as the last line of stdout the result (the ID the daemon gave a loaded
+// image, so docker run $(kanikorun build -q --load .) works; else the
+// digest), and after a failed build the hint its output called for. A
+// failed build prints no result.
 func printOutcome(out *runner.Outcome, err error, seen *watcher, stdout, stderr io.Writer) error {
-	if out != nil && out.DryRun != "" {
+	switch {
+	case out == nil:
+	case out.DryRun != "":
 		fmt.Fprintln(stdout, out.DryRun)
-	}
-	if out != nil && out.Digest != "" && err == nil {
+	case err != nil:
+	case out.ImageID != "":
+		fmt.Fprintln(stdout, out.ImageID)
+	case out.Digest != "":
 		fmt.Fprintln(stdout, out.Digest)
 	}
 	if out != nil && out.ExitCode != 0 {

@@ -15,6 +15,7 @@ import (
 	"github.com/kanikorun/kanikorun/internal/errs"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/prepare"
 )
 
 // connFlags say which cluster: the kubeconfig as kubectl reads it.
@@ -60,20 +61,47 @@ func bindUpload(c *cli.Context, o *kube.JobOptions) error {
 	return nil
 }
 
+// submitOwnFlags are the local build flags submit gives a meaning of its
+// own instead of refusing them as job does.
+var submitOwnFlags = map[string]bool{"timeout": true}
+
 func submitCommand(extra []string) *cli.Command {
 	job := jobCommand(extra)
-	flags := append(job.Flags, connFlags(false)...)
-	flags = append(flags, &cli.BoolFlag{Name: "wait", Usage: "follow the build to its end: stream its logs, exit with its result, print the digest last"})
+	// job's flags, but for the hidden local --timeout: submit's bounds
+	// the wait, as wait --timeout does.
+	flags := make([]cli.Flag, 0, len(job.Flags)+5)
+	for _, f := range job.Flags {
+		if !submitOwnFlags[f.Names()[0]] {
+			flags = append(flags, f)
+		}
+	}
+	flags = append(flags, connFlags(false)...)
+	flags = append(flags,
+		&cli.BoolFlag{Name: "wait", Usage: "follow the build to its end: stream its logs, exit with its result, print the digest last"},
+		&cli.DurationFlag{Name: "timeout", Usage: "with --wait: stop following after `DURATION` with exit 2 and why it is not done (the Job goes on; bound it with --active-deadline)"})
 	return &cli.Command{
 		Name:      "submit",
 		Usage:     "create the build's Job in the cluster (uploading the context) and print its name; --wait follows it",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
+			if err := refuseLocalOnlyExcept(c, submitOwnFlags); err != nil {
+				return err
+			}
+			if err := refuseUnsupported(c); err != nil {
+				return err
+			}
+			if c.String(flagFile) == prepare.StdinDockerfile {
+				return usageErr("-f - reads the Dockerfile from stdin, but submit sends the context and its Dockerfile from the files; put the Dockerfile in the context and pass -f PATH")
+			}
+			if c.IsSet("timeout") && !c.Bool("wait") {
+				return usageErr("--timeout bounds submit --wait; give --wait too, or bound the Job itself with --active-deadline")
+			}
 			o := cluster.SubmitOptions{
-				Build: kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: kube.FormatYAML},
-				Conn:  bindConn(c),
-				Wait:  c.Bool("wait"),
+				Build:   kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: kube.FormatYAML},
+				Conn:    bindConn(c),
+				Wait:    c.Bool("wait"),
+				Timeout: c.Duration("timeout"),
 			}
 			o.Build.Prepare.Build.RemoteContextOK = true
 			if !c.IsSet("workspace-claim") {

@@ -14,12 +14,20 @@ func credsCommand(extra []string) *cli.Command {
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		// Every build flag is accepted, so a build's command line works
 		// here unchanged; only the ones that decide registries matter.
-		Flags: append(append(append(describeFlags(), outputFlags()...), runFlags()...), lintFlags()...),
+		Flags: append(append(append(append(describeFlags(), outputFlags()...), runFlags()...), lintFlags()...), unsupportedFlagDefs()...),
 		Action: func(c *cli.Context) error {
+			if err := refuseUnsupported(c); err != nil {
+				return err
+			}
 			o := bindPrepare(c, extra, lint.Local)
 			// The summary is about credentials: the preflight is lint's
 			// and build's to show.
 			o.Preflight = lint.Policy{Skip: true}
+			remove, err := o.ReadStdinDockerfile(c.App.Reader)
+			if err != nil {
+				return err
+			}
+			defer remove()
 			if err := o.Validate(); err != nil {
 				return err
 			}

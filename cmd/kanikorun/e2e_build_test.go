@@ -52,7 +52,7 @@ func TestBuildPushesWhatTheDockerfileSays(t *testing.T) {
 	dest := reg.Ref("app/push:1")
 	t.Setenv("FROM_ENV", "from-env")
 	r := kanikorun(t, "build", ctxDir, "-t", dest, "--build-arg", "GREETING=hello", "--build-arg", "FROM_ENV",
-		"--label", "team=core", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t))
+		"--label", "team=core", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
@@ -117,7 +117,7 @@ func TestBuildNoPushTar(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "image.tar")
 	digestFile := filepath.Join(t.TempDir(), "digest")
 	r := kanikorun(t, "build", "--no-push", "--tar", out, "--digest-file", digestFile, "-t", reg.Ref("app/tar:1"),
-		"--executor-image", executorImage, "--pull", "never", ctxDir)
+		"--executor-image", executorImage, "--executor-pull", "never", ctxDir)
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
@@ -157,7 +157,7 @@ func TestBuildLoadIntoDaemon(t *testing.T) {
 	cli := testbed.RequireDocker(t)
 	ctxDir := filepath.Join(t.TempDir(), "Load-Me")
 	writeTree(t, ctxDir, map[string]string{"Dockerfile": "FROM scratch\nLABEL loaded=yes\nCOPY a.txt /a.txt\n", "a.txt": "x"})
-	r := kanikorun(t, "build", "--load", "--executor-image", executorImage, "--pull", "never", ctxDir)
+	r := kanikorun(t, "build", "--load", "--executor-image", executorImage, "--executor-pull", "never", ctxDir)
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
@@ -173,6 +173,11 @@ func TestBuildLoadIntoDaemon(t *testing.T) {
 	if inspect.Config.Labels["loaded"] != "yes" {
 		t.Errorf("labels = %v", inspect.Config.Labels)
 	}
+	// The last line is the daemon's ID of the loaded image, so that
+	// docker run $(kanikorun build -q --load .) runs it.
+	if r.lastLine() != inspect.ID {
+		t.Errorf("last line %q, want the loaded image's ID %q", r.lastLine(), inspect.ID)
+	}
 	assertNothingLeft(t, ctxDir, tmp)
 }
 
@@ -187,7 +192,7 @@ func TestBuildDockerfileOutsideContextAndDockerignore(t *testing.T) {
 	})
 	df := filepath.Join(writeTree(t, t.TempDir(), map[string]string{"build.Dockerfile": "FROM scratch\nCOPY . /src/\n"}), "build.Dockerfile")
 	dest := reg.Ref("app/ignore:1")
-	r := kanikorun(t, "build", "-f", df, "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	r := kanikorun(t, "build", "-f", df, "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
@@ -229,7 +234,7 @@ func TestBuildDockerfileIgnoreTravelsWithIt(t *testing.T) {
 		"app.Dockerfile.dockerignore": "drop.txt\n",
 	})
 	dest := reg.Ref("app/dfignore:1")
-	r := kanikorun(t, "build", "-f", dfDir+"/app.Dockerfile", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	r := kanikorun(t, "build", "-f", dfDir+"/app.Dockerfile", "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	if r.code != 0 {
 		t.Fatalf("build failed:\n%s", r)
 	}
@@ -255,7 +260,7 @@ func TestBuildCtrlC(t *testing.T) {
 	tmp := isolate(t)
 	cli := testbed.RequireDocker(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 60\n"})
-	cmd, seen, stderr := startUntil(t, "sleep 60", "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	cmd, seen, stderr := startUntil(t, "sleep 60", "build", "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	ids, _ := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir})
 	if len(ids) != 1 {
 		t.Errorf("while running: %d containers, want 1 (output %q)", len(ids), seen)
@@ -285,7 +290,7 @@ func TestBuildTimeoutRemovesTheContainer(t *testing.T) {
 	tmp := isolate(t)
 	testbed.RequireDocker(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 60\n"})
-	r := kanikorun(t, "build", "--no-push", "--timeout", "3s", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	r := kanikorun(t, "build", "--no-push", "--timeout", "3s", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	if r.code != exitTimeout {
 		t.Fatalf("exit %d, want %d:\n%s", r.code, exitTimeout, r)
 	}
@@ -305,7 +310,7 @@ func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
 	tmp := isolate(t)
 	cli := testbed.RequireDocker(t)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + "\nRUN sleep 2\n"})
-	cmd, _, _ := startUntil(t, "sleep 2", "build", "--no-push", "--executor-image", executorImage, "--pull", "never", "--docker-config", registryConfig(t), ctxDir)
+	cmd, _, _ := startUntil(t, "sleep 2", "build", "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t), ctxDir)
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +344,7 @@ func TestBuildKilledStillRemovesTheContainer(t *testing.T) {
 		t.Fatalf("after SIGKILL: credentials files %v, want the killed build's one", left)
 	}
 	next := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\n"})
-	if r := kanikorun(t, "build", "--no-push", "--executor-image", executorImage, "--pull", "never", next); r.code != 0 {
+	if r := kanikorun(t, "build", "--no-push", "--executor-image", executorImage, "--executor-pull", "never", next); r.code != 0 {
 		t.Fatalf("next build:\n%s", r)
 	}
 	assertNothingLeft(t, next, tmp)
@@ -358,7 +363,7 @@ func TestBuildPullsTheExecutor(t *testing.T) {
 			ref := pushFreshStandIn(t, "pulled/executor-"+name)
 			t.Cleanup(func() { _, _ = cli.ImageRemove(ctx, ref, image.RemoveOptions{}) })
 			ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\n"})
-			args := []string{"build", "--no-push", "--executor-image", ref, "--pull", "always", "--docker-config", registryConfig(t), ctxDir}
+			args := []string{"build", "--no-push", "--executor-image", ref, "--executor-pull", "always", "--docker-config", registryConfig(t), ctxDir}
 			var out string
 			var code int
 			if terminal {

@@ -654,3 +654,122 @@ func writeKubeconfig(t *testing.T, server string) string {
 	}
 	return p
 }
+
+// submit creates what job prints: with --secret and --with-secret, the
+// build secrets' Secret too, owned by the Job, before any pod starts.
+func TestClusterSubmitCreatesBuildSecrets(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN --mount=type=secret,id=tok true\n"})
+	secretFile := filepath.Join(t.TempDir(), "tok")
+	if err := os.WriteFile(secretFile, []byte("s3cr3t-value"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "withsecrets", "--no-push", "--executor-flavor", "fork",
+		"--with-secret", "--secret", "id=tok,src="+secretFile), ctxDir)...)
+	if r.code != 0 || strings.TrimSpace(r.stdout) != "withsecrets" {
+		t.Fatal(r)
+	}
+	if strings.Contains(r.stdout+r.stderr, "s3cr3t-value") {
+		t.Errorf("submit shows the secret's value:\n%s", r)
+	}
+	ctx := context.Background()
+	job, err := n.Client.BatchV1().Jobs(ns).Get(ctx, "withsecrets", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Client.CoreV1().Secrets(ns).Get(ctx, "withsecrets-secrets", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.Data["tok"]) != "s3cr3t-value" || len(s.OwnerReferences) != 1 || s.OwnerReferences[0].UID != job.UID {
+		t.Errorf("build secrets' Secret: data %q, owners %+v (Job %s)", s.Data["tok"], s.OwnerReferences, job.UID)
+	}
+	if job.Spec.Suspend != nil && *job.Spec.Suspend {
+		t.Error("the Job was left suspended")
+	}
+	mounted := false
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		if v.Secret != nil && v.Secret.SecretName == "withsecrets-secrets" {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("the Job does not mount withsecrets-secrets: %+v", job.Spec.Template.Spec.Volumes)
+	}
+
+	// Without --with-secret, submit (as job) creates no Secret and says
+	// how to create it.
+	r = kanikorunCluster(t, append(submitArgs(ns, "--name", "nosecrets", "--no-push", "--executor-flavor", "fork",
+		"--secret", "id=tok,src="+secretFile), ctxDir)...)
+	if r.code != 0 || !strings.Contains(r.stderr, "kubectl create secret generic nosecrets-secrets") {
+		t.Errorf("submit without --with-secret:\n%s", r)
+	}
+}
+
+// submit --timeout bounds --wait alone; local-only flags are refused as
+// job refuses them.
+func TestClusterSubmitTimeoutAndLocalFlags(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\n"})
+	if r := kanikorunCluster(t, append(submitArgs(ns, "--name", "t1", "--no-push", "--timeout", "5s"), ctxDir)...); r.code != 2 || !strings.Contains(r.stderr, "--timeout bounds submit --wait") {
+		t.Errorf("submit --timeout without --wait:\n%s", r)
+	}
+	if r := kanikorunCluster(t, append(submitArgs(ns, "--name", "t2", "--no-push", "--dry-run"), ctxDir)...); r.code != 2 || !strings.Contains(r.stderr, "local build only") {
+		t.Errorf("submit --dry-run:\n%s", r)
+	}
+	// A build that cannot be scheduled: --wait --timeout gives up with 2.
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "t3", "--no-push", "--wait", "--timeout", "3s",
+		"--overrides", `{"spec":{"template":{"spec":{"hostNetwork":true,"nodeSelector":{"kanikorun.io/none":"x"}}}}}`), ctxDir)...)
+	if r.code != 2 || strings.TrimSpace(r.stdout) != "t3" {
+		t.Errorf("submit --wait --timeout on an unschedulable build:\n%s", r)
+	}
+}
+
+// doctor's cluster checks against the real node: the admin may do
+// everything submit needs; the user without rights is told which are
+// missing, with a hint.
+func TestClusterDoctor(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\n"})
+	checks := func(kubeconfig string) map[string]map[string]string {
+		t.Helper()
+		r := kanikorunCluster(t, "doctor", "-o", "json", "--no-push", "--executor-image", clusterExecutor, "--kubeconfig", kubeconfig, "-n", ns, ctxDir)
+		var rep struct {
+			Checks []map[string]string `json:"checks"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("doctor -o json: %v\n%s", err, r)
+		}
+		m := map[string]map[string]string{}
+		for _, c := range rep.Checks {
+			m[c["name"]] = c
+		}
+		return m
+	}
+	admin := checks(n.Kubeconfig)
+	if c := admin["cluster"]; c["status"] != "ok" || !strings.Contains(c["detail"], "Kubernetes v1.") {
+		t.Errorf("admin: cluster check %v", c)
+	}
+	if c := admin["cluster rights"]; c["status"] != "ok" || !strings.Contains(c["detail"], ns) {
+		t.Errorf("admin: rights check %v", c)
+	}
+	nobody := checks(n.NoRightsKubeconfig)
+	if c := nobody["cluster"]; c["status"] != "ok" {
+		t.Errorf("no rights: cluster check %v", c)
+	}
+	c := nobody["cluster rights"]
+	if c["status"] != "fail" || !strings.Contains(c["detail"], "create jobs.batch") || !strings.Contains(c["detail"], "get pods/log") ||
+		!strings.Contains(c["detail"], "create pods/attach") || !strings.Contains(c["hint"], "Role in kanikorun's README") {
+		t.Errorf("no rights: rights check %v", c)
+	}
+	unreachable := checks(writeKubeconfig(t, "https://127.0.0.1:1"))
+	if c := unreachable["cluster"]; c["status"] != "fail" || c["hint"] == "" {
+		t.Errorf("unreachable: cluster check %v", c)
+	}
+	if _, ok := unreachable["cluster rights"]; ok {
+		t.Error("unreachable: rights checked anyway")
+	}
+}

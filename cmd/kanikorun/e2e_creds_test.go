@@ -221,7 +221,7 @@ func TestE2ECredsStorePushWhereRawConfigFails(t *testing.T) {
 	})
 	dest := reg.Ref("e2e-creds/store:1")
 
-	res := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+	res := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 	if res.code != 0 {
 		t.Fatalf("build through kanikorun failed:\n%s", res)
 	}
@@ -318,7 +318,7 @@ func TestE2ECredsHelpersAndInlineAuthsPush(t *testing.T) {
 				t.Errorf("creds lists a registry the build does not touch:\n%s", table.stdout)
 			}
 
-			res := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+			res := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 			if res.code != 0 {
 				t.Fatalf("build:\n%s", res)
 			}
@@ -424,7 +424,7 @@ func TestE2ECredsWrongPassword(t *testing.T) {
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "f"})
 	before := reg.Unauthorized()
 
-	res := kanikorun(t, "build", "-t", reg.Ref("e2e-creds/wrong:1"), "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+	res := kanikorun(t, "build", "-t", reg.Ref("e2e-creds/wrong:1"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 	if res.code != 1 {
 		t.Errorf("exit %d, want the executor's 1\n%s", res.code, res)
 	}
@@ -479,7 +479,7 @@ func TestE2ECredsHelperFailsForDestination(t *testing.T) {
 			cfgDir := ecConfigDir(t, ecJSON(t, map[string]any{"credHelpers": map[string]string{own.Addr: tt.helper}}))
 			ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "f"})
 
-			res := kanikorun(t, "build", "-t", own.Ref("app:1"), "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+			res := kanikorun(t, "build", "-t", own.Ref("app:1"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 			if res.code != exitTool {
 				t.Errorf("exit %d, want %d (kanikorun's own failure)\n%s", res.code, exitTool, res)
 			}
@@ -544,7 +544,7 @@ func TestE2ECredsHelperFailsForPullOnly(t *testing.T) {
 			dest := reg.Ref("e2e-creds/pullonly:" + string(rune('a'+i)))
 			before := len(anon.Requests())
 
-			res := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+			res := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 			if res.code != 0 {
 				t.Fatalf("build:\n%s", res)
 			}
@@ -723,7 +723,7 @@ func TestE2ECredsSecretHygiene(t *testing.T) {
 			ctxDir, dest := ecSleepBuild(t, "2")
 			flags := []string{"-t", dest, "--executor-image", executorImage, "--docker-config", cfgDir, ctxDir}
 
-			dry := kanikorun(t, append([]string{"build", "--dry-run", "--pull", "never"}, flags...)...)
+			dry := kanikorun(t, append([]string{"build", "--dry-run", "--executor-pull", "never"}, flags...)...)
 			if dry.code != 0 {
 				t.Fatalf("dry run:\n%s", dry)
 			}
@@ -741,7 +741,7 @@ func TestE2ECredsSecretHygiene(t *testing.T) {
 			var res result
 			go func() {
 				defer close(done)
-				res = kanikorun(t, append([]string{"build", "--pull", "never"}, flags...)...)
+				res = kanikorun(t, append([]string{"build", "--executor-pull", "never"}, flags...)...)
 			}()
 			// A failed assertion must not end the test under a running build.
 			t.Cleanup(func() { <-done })
@@ -765,7 +765,7 @@ func TestE2ECredsSecretHygiene(t *testing.T) {
 
 			// A failed build (RUN exits 3) removes it too.
 			failCtx := buildContext(t, map[string]string{"Dockerfile": "FROM " + reg.Ref("e2e-creds/sleepbase:1") + "\nRUN exit 3\n"})
-			failed := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, failCtx)
+			failed := kanikorun(t, "build", "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, failCtx)
 			if failed.code != 3 {
 				t.Errorf("failing build: exit %d, want 3\n%s", failed.code, failed)
 			}
@@ -804,7 +804,7 @@ func TestE2ECredsExecutorRegistryKeptOutOfBuildConfig(t *testing.T) {
 	var res result
 	go func() {
 		defer close(done)
-		res = kanikorun(t, "build", "-t", dest, "--executor-image", executor, "--pull", "always", "--docker-config", cfgDir, ctxDir)
+		res = kanikorun(t, "build", "-t", dest, "--executor-image", executor, "--executor-pull", "always", "--docker-config", cfgDir, ctxDir)
 	}()
 	t.Cleanup(func() { <-done })
 	info := ecRunningContainer(t, ctxDir, done)
@@ -848,7 +848,7 @@ func TestE2ECredsConfigRemovedOnErrorBeforeStart(t *testing.T) {
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "f"})
 	missing := testbed.StandInRepository + ":missing-" + testbed.RandomPassword()[:8]
 
-	res := kanikorun(t, "build", "-t", reg.Ref("e2e-creds/never:1"), "--executor-image", missing, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+	res := kanikorun(t, "build", "-t", reg.Ref("e2e-creds/never:1"), "--executor-image", missing, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 	if res.code != exitTool || !strings.Contains(res.stderr, "executor image not found") {
 		t.Errorf("want exit %d and the missing-image error:\n%s", exitTool, res)
 	}
@@ -867,7 +867,7 @@ func TestE2ECredsInterruptRemovesConfig(t *testing.T) {
 	cfgDir := ecConfigDir(t, ecJSON(t, map[string]any{"credsStore": ecStore}))
 	ctxDir, dest := ecSleepBuild(t, "30")
 
-	cmd := exec.Command(bin, "build", "-t", dest, "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+	cmd := exec.Command(bin, "build", "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderrR, err := cmd.StderrPipe()
@@ -994,7 +994,7 @@ func TestE2ECredsInterruptWhileHelperHangs(t *testing.T) {
 	cfgDir := ecConfigDir(t, ecJSON(t, map[string]any{"credsStore": hang}))
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\n"})
 
-	cmd := exec.Command(bin, "build", "-t", reg.Ref("e2e-creds/hang:1"), "--executor-image", executorImage, "--pull", "never", "--docker-config", cfgDir, ctxDir)
+	cmd := exec.Command(bin, "build", "-t", reg.Ref("e2e-creds/hang:1"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", cfgDir, ctxDir)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -64,7 +64,7 @@ func TestIssue15ReplayResolvesSecretCredsStore(t *testing.T) {
 				"app/hello.txt":  "hello from a credsStore secret",
 			})
 			dest := reg.Ref("issue15/replay-store:" + strings.ReplaceAll(strings.TrimPrefix(tc.name, "--"), " ", "-"))
-			args := []string{"replay", "--pull", "never", "--claim", "sources=" + claim}
+			args := []string{"replay", "--executor-pull", "never", "--claim", "sources=" + claim}
 			var manifest string
 			if tc.secretFlag != "" {
 				args = append(args, "--secret", "regcred="+filepath.Join(ecConfigDir(t, cfg), "config.json"))
@@ -98,7 +98,7 @@ func TestIssue15ReplayResolvesSecretCredsStore(t *testing.T) {
 		claim := writeTree(t, t.TempDir(), map[string]string{"app/Dockerfile": "FROM scratch\n"})
 		dest := reg.Ref("issue15/replay-missing:1")
 		before := len(reg.Requests())
-		r := kanikorun(t, "replay", "--pull", "never", "--claim", "sources="+claim, i15Job(t, dest, `{"credsStore":"kanikorun-i15-absent"}`))
+		r := kanikorun(t, "replay", "--executor-pull", "never", "--claim", "sources="+claim, i15Job(t, dest, `{"credsStore":"kanikorun-i15-absent"}`))
 		if r.code != 2 {
 			t.Fatalf("exit %d, want 2:\n%s", r.code, r)
 		}
@@ -125,9 +125,9 @@ func TestIssue15MissingDockerConfig(t *testing.T) {
 	claim := writeTree(t, t.TempDir(), map[string]string{"app/Dockerfile": "FROM scratch\n"})
 	inline := ecJSON(t, map[string]any{"auths": map[string]any{reg.Addr: map[string]string{"auth": ecBasicAuth(reg.Username, reg.Password)}}})
 	for name, args := range map[string][]string{
-		"build":  {"build", "-t", reg.Ref("issue15/missing-config:1"), "--executor-image", executorImage, "--pull", "never", "--docker-config", missing, ctxDir},
+		"build":  {"build", "-t", reg.Ref("issue15/missing-config:1"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", missing, ctxDir},
 		"creds":  {"creds", "-t", reg.Ref("issue15/missing-config:1"), "--docker-config", missing, ctxDir},
-		"replay": {"replay", "--pull", "never", "--docker-config", missing, "--claim", "sources=" + claim, i15Job(t, reg.Ref("issue15/missing-config:2"), inline)},
+		"replay": {"replay", "--executor-pull", "never", "--docker-config", missing, "--claim", "sources=" + claim, i15Job(t, reg.Ref("issue15/missing-config:2"), inline)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := kanikorun(t, args...)
@@ -165,7 +165,7 @@ func TestIssue15ClaimIsTheContext(t *testing.T) {
 	wrong := filepath.Join(seed, "my-build")
 	hint := fmt.Sprintf(`kanikorun: warning: --claim kaniko-workspace points at %q, which looks like the build context itself: it holds "Dockerfile" but no "my-build"; pass its parent directory (the pod reads the context from /workspace/my-build)`, wrong)
 
-	r := kanikorun(t, "replay", "--pull", "never", "--claim", "kaniko-workspace="+wrong, manifest)
+	r := kanikorun(t, "replay", "--executor-pull", "never", "--claim", "kaniko-workspace="+wrong, manifest)
 	if r.code == 0 {
 		t.Errorf("replay of the context as the claim succeeded:\n%s", r)
 	}
@@ -174,7 +174,7 @@ func TestIssue15ClaimIsTheContext(t *testing.T) {
 	}
 	kubeNoReplayContainer(t, "Job/build-image")
 
-	r = kanikorun(t, "replay", "--pull", "never", "--claim", "kaniko-workspace="+seed, manifest)
+	r = kanikorun(t, "replay", "--executor-pull", "never", "--claim", "kaniko-workspace="+seed, manifest)
 	if r.code != 0 || strings.Contains(r.stderr, "looks like the build context") {
 		t.Errorf("the right claim: want success and no hint:\n%s", r)
 	}

@@ -134,7 +134,7 @@ func kubeParityCases() []kubeParityCase {
 				"--active-deadline", "30m", "--ttl-after-finished", "1h", "--cpu", "1", "--memory", "2Gi", "--service-account", "builder",
 				"--workspace-claim", "sources"}},
 		{name: "build-only flags change nothing", flags: []string{"-t", "ghcr.io/acme/app:1"},
-			buildFlags: []string{"--network", "none", "--pull", "never", "--timeout", "10m"}},
+			buildFlags: []string{"--network", "none", "--executor-pull", "never", "--timeout", "10m"}},
 		{name: "every build flag", image: kubeForkImage, dockerfile: "docker/ci/Dockerfile", workspacePath: "ws/app",
 			flags: []string{"--executor-image", kubeForkImage, "-t", "ghcr.io/acme/app:1", "-t", "ghcr.io/acme/app:latest",
 				"--build-arg", "A=1", "--build-arg", kubeEnvArg, "--target", "final", "--label", "team=core",
@@ -165,6 +165,12 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 	if len(cases) < 30 {
 		t.Fatalf("only %d combinations; issue 4 asks for at least 30", len(cases))
 	}
+	// Secrets are compared here only: the engine test's fork image is the
+	// upstream stand-in under a fork tag, which refuses --secret
+	// (TestSecretJobAndReplay runs the fork-mode stand-in instead).
+	cases = append(cases, kubeParityCase{name: "secrets", image: kubeForkImage,
+		flags: []string{"--executor-image", kubeForkImage, "--executor-flavor", "fork", "--secret", "id=tok,env=" + kubeEnvArg, "--secret", "id=npm,env=" + kubeEnvArg},
+		want:  []string{"--secret=id=tok,src=/kaniko/secrets/tok", "--secret=id=npm,src=/kaniko/secrets/npm"}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -298,7 +304,7 @@ type kubeEngineRun struct {
 	flags, extra []string
 	// want are executor arguments the flags must produce.
 	want []string
-	// runFlags are the local-run flags (--network, --pull, --timeout),
+	// runFlags are the local-run flags (--network, --executor-pull, --timeout),
 	// given to build and replay alike; jobFlags only to job.
 	runFlags, jobFlags []string
 	// dests are the destinations pushed; nil when nothing is.
@@ -578,7 +584,7 @@ func TestKubeReplayOfJobMatchesBuild(t *testing.T) {
 			// Map the Job's volumes as a user would: the claim mounted at
 			// /workspace holds the sources, any other claim the docker
 			// config, and a Secret not in the stream is the config.json.
-			replayArgs := append([]string{"replay", "--pull", "never"}, run.runFlags...)
+			replayArgs := append([]string{"replay", "--executor-pull", "never"}, run.runFlags...)
 			workspaceVolume := ""
 			for _, vm := range jc.VolumeMounts {
 				if vm.MountPath == spec.WorkspaceDir {
@@ -603,7 +609,7 @@ func TestKubeReplayOfJobMatchesBuild(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				br = kubeBuildSubprocess(t, tail(append(append([]string{"build", "--pull", "never"}, run.runFlags...), common...))...)
+				br = kubeBuildSubprocess(t, tail(append(append([]string{"build", "--executor-pull", "never"}, run.runFlags...), common...))...)
 			}()
 			rr := kanikorun(t, append(replayArgs, manifest)...)
 			<-done
@@ -770,7 +776,7 @@ func TestKubeReplaySeedManifests(t *testing.T) {
 			manifest := kubeSeedCopy(t, tc.file, executorImage, dest, "")
 			claim := kubeSeedWorkspace(t)
 			before := kubeTree(t, claim)
-			args := []string{"replay", "--pull", "never", "--claim", "kaniko-workspace=" + claim}
+			args := []string{"replay", "--executor-pull", "never", "--claim", "kaniko-workspace=" + claim}
 			credsDir := ""
 			if tc.creds {
 				credsDir = registryConfig(t)
@@ -841,7 +847,7 @@ func TestKubeReplaySeedManifests(t *testing.T) {
 		manifest := kubeSeedCopy(t, "job-workspace.yaml", executorImage, anon.Ref("seed/readonly:1"),
 			"\n          - \"--digest-file=/workspace/my-build/digest\"")
 		claim := kubeSeedWorkspace(t)
-		r := kanikorun(t, "replay", "--pull", "never", "--claim", "kaniko-workspace="+claim, manifest)
+		r := kanikorun(t, "replay", "--executor-pull", "never", "--claim", "kaniko-workspace="+claim, manifest)
 		if r.code == 0 {
 			t.Fatalf("a write into /workspace succeeded:\n%s", r)
 		}
@@ -1011,9 +1017,9 @@ func TestKubeReplayRefusesUnmappedVolumes(t *testing.T) {
 			if tt.args != nil {
 				extra = tt.args(claim)
 			}
-			// --pull never with an image that is not here: had the check
+			// --executor-pull never with an image that is not here: had the check
 			// come too late, the error would be about the image.
-			r := kanikorun(t, append(append([]string{"replay", "--pull", "never"}, extra...), manifest)...)
+			r := kanikorun(t, append(append([]string{"replay", "--executor-pull", "never"}, extra...), manifest)...)
 			if r.code != exitUsage {
 				t.Errorf("exit %d, want %d:\n%s", r.code, exitUsage, r)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/cluster"
+	"github.com/kanikorun/kanikorun/internal/doctor"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -36,6 +37,10 @@ var (
 	// whatever the cause: its 2 means "not finished", and a script polling
 	// for it must not loop forever on bad input.
 	errStatusInput = errors.New("status input")
+	// errUnsupported marks a docker build flag kanikorun cannot honour,
+	// or a flag that does not apply to the command (a local-run flag
+	// given to job): the user must change the command line.
+	errUnsupported = errors.New("flag not supported")
 )
 
 // statusExit is a Job status that is not Complete: 1 Failed, 2 not
@@ -67,9 +72,9 @@ func exitCodeOf(err error) int {
 		return exitInterrupted
 	case errors.Is(err, runner.ErrTimeout):
 		return exitTimeout
-	case errors.Is(err, lint.ErrPreflight), errors.Is(err, errLintFindings):
+	case errors.Is(err, lint.ErrPreflight), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return exitLint
-	case errors.Is(err, errUsage), errors.Is(err, spec.ErrUsage), errors.Is(err, spec.ErrOutput),
+	case errors.Is(err, errUsage), errors.Is(err, errUnsupported), errors.Is(err, spec.ErrUsage), errors.Is(err, spec.ErrOutput),
 		errors.Is(err, kube.ErrInvalidOptions), errors.Is(err, kube.ErrLocalOnly),
 		errors.Is(err, kube.ErrDockerfileOutsideContext), errors.Is(err, creds.ErrDockerfile):
 		return exitUsage
@@ -88,7 +93,7 @@ func messageOf(err error) string {
 	var status statusExit
 	var failed *cluster.BuildFailed
 	switch {
-	case errors.As(err, &executor), errors.As(err, &status), errors.As(err, &failed), errors.Is(err, errLintFindings):
+	case errors.As(err, &executor), errors.As(err, &status), errors.As(err, &failed), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return ""
 	case errors.Is(err, runner.ErrInterrupted):
 		return "interrupted; the executor container was removed"

@@ -5,11 +5,11 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/prepare"
 )
 
 func jobCommand(extra []string) *cli.Command {
-	flags := append(describeFlags(), outputFlags()...)
-	flags = append(flags,
+	flags := append(describeFlags(),
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: kube.FormatYAML, Usage: "output `FORMAT`: yaml or json"},
 		&cli.StringFlag{Name: "name", Usage: "Job `NAME` (default build-image)"},
 		&cli.StringFlag{Name: "generate-name", Usage: "let the API server name the Job from `PREFIX`"},
@@ -28,9 +28,11 @@ func jobCommand(extra []string) *cli.Command {
 	)
 	flags = append(flags, uploadFlags()...)
 	flags = append(flags, lintFlags()...)
-	// A build's command line works here unchanged; the local-run flags
-	// mean nothing for a Job and are ignored.
-	flags = append(flags, runFlags()...)
+	// The local build's own flags are known but hidden, so job --help
+	// lists what applies to a Job, and giving one is refused with what to
+	// do instead (kube.LocalOnly), not silently ignored.
+	flags = append(flags, hide(append(outputFlags(), runFlags()...))...)
+	flags = append(flags, unsupportedFlagDefs("output")...)
 	return &cli.Command{
 		Name:      "job",
 		Usage:     "print the Kubernetes Job that runs the same build in a cluster",
@@ -70,6 +72,15 @@ func bindJob(c *cli.Context) kube.JobOptions {
 
 func jobAction(extra []string) cli.ActionFunc {
 	return func(c *cli.Context) error {
+		if err := refuseLocalOnly(c); err != nil {
+			return err
+		}
+		if err := refuseUnsupported(c); err != nil {
+			return err
+		}
+		if c.String(flagFile) == prepare.StdinDockerfile {
+			return usageErr("-f - reads the Dockerfile from stdin, but a Job's executor reads it from the workspace claim; put the Dockerfile in the context and pass -f PATH")
+		}
 		o := kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: c.String("output")}
 		o.Prepare.Build.RemoteContextOK = true
 		if err := bindUpload(c, &o.Job); err != nil {
@@ -85,4 +96,37 @@ func jobAction(extra []string) cli.ActionFunc {
 		defer r.Context.Close()
 		return kube.Encode(c.App.Writer, r.Objects(), o.Format)
 	}
+}
+
+// refuseLocalOnly refuses the first local build flag given to job.
+func refuseLocalOnly(c *cli.Context) error {
+	return refuseLocalOnlyExcept(c, nil)
+}
+
+// refuseLocalOnlyExcept is refuseLocalOnly but for the flags in own, which
+// the command defines with a meaning of its own (submit's --timeout).
+func refuseLocalOnlyExcept(c *cli.Context, own map[string]bool) error {
+	for _, name := range kube.LocalOnlyFlags() {
+		if !own[name] && hasFlag(c.Command, name) && c.IsSet(name) {
+			return kube.LocalOnly(name)
+		}
+	}
+	return nil
+}
+
+// hide marks flags hidden from --help.
+func hide(flags []cli.Flag) []cli.Flag {
+	for _, f := range flags {
+		switch f := f.(type) {
+		case *cli.StringFlag:
+			f.Hidden = true
+		case *cli.BoolFlag:
+			f.Hidden = true
+		case *cli.DurationFlag:
+			f.Hidden = true
+		case *cli.StringSliceFlag:
+			f.Hidden = true
+		}
+	}
+	return flags
 }

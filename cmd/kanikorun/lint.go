@@ -40,6 +40,7 @@ func lintCommand(extra []string) *cli.Command {
 		&cli.StringSliceFlag{Name: flagBuildArg, Usage: "build argument `KEY=VALUE`, or KEY to take it from the environment (repeatable)"},
 		&cli.StringFlag{Name: flagTarget, Usage: "the `STAGE` that will be built"},
 		&cli.StringFlag{Name: flagExecutorImage, Value: spec.DefaultExecutorImage, EnvVars: []string{"KANIKORUN_EXECUTOR_IMAGE"}, Usage: "kaniko executor `IMAGE` the build will use"},
+		&cli.StringSliceFlag{Name: flagSecret, Usage: "secret the build will get, as for build: `id=ID,src=FILE` or id=ID,env=VAR (repeatable)"},
 		&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 		&cli.BoolFlag{Name: "job", Usage: "check for a Kubernetes Job (kanikorun job) rather than a local build"},
 	}
@@ -58,6 +59,11 @@ func lintCommand(extra []string) *cli.Command {
 			if format != "text" && format != "json" {
 				return usageErr("invalid --format %q: use text or json", format)
 			}
+			remove, err := o.ReadStdinDockerfile(c.App.Reader)
+			if err != nil {
+				return err
+			}
+			defer remove()
 			if err := o.Validate(); err != nil {
 				return err
 			}

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -63,14 +64,17 @@ func TestScripts(t *testing.T) {
 		Setup:               scriptSetup,
 		Condition:           scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"exitcode":    cmdExitCode,
-			"nothingleft": cmdNothingLeft,
-			"ls":          cmdLs,
-			"lines":       cmdLines,
-			"nosecret":    cmdNoSecret,
-			"credhelper":  cmdCredHelper,
-			"regconfig":   cmdRegConfig,
-			"registry":    cmdRegistry,
+			"exitcode":     cmdExitCode,
+			"nothingleft":  cmdNothingLeft,
+			"ls":           cmdLs,
+			"lines":        cmdLines,
+			"nosecret":     cmdNoSecret,
+			"credhelper":   cmdCredHelper,
+			"regconfig":    cmdRegConfig,
+			"registry":     cmdRegistry,
+			"forkexecutor": cmdForkExecutor,
+			"imageconfig":  cmdImageConfig,
+			"daemonimage":  cmdDaemonImage,
 		},
 	})
 }
@@ -433,4 +437,41 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	case !neg && len(seen) == 0:
 		ts.Fatalf("the registry was not contacted about %s", args[1])
 	}
+}
+
+// cmdImageConfig: imageconfig REF prints the config digest (the image ID)
+// of the image pushed to the test registry at REF, read back from the
+// registry with its own credentials, without a newline (as --iidfile
+// writes it).
+func cmdImageConfig(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: imageconfig REF")
+	}
+	img, err := reg.Image(args[0])
+	ts.Check(err)
+	h, err := img.ConfigName()
+	ts.Check(err)
+	// No newline: the same bytes as --iidfile writes, for cmp.
+	fmt.Fprint(ts.Stdout(), h.String())
+}
+
+// cmdDaemonImage: daemonimage ID|NAME prints the ID the daemon has for the
+// image (docker image inspect), and removes the image when the script
+// ends.
+func cmdDaemonImage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: daemonimage ID|NAME")
+	}
+	cli, err := testbed.Docker(context.Background())
+	ts.Check(err)
+	inspect, err := cli.ImageInspect(context.Background(), args[0])
+	if err != nil {
+		cli.Close()
+		ts.Fatalf("image %s not in the daemon: %v", args[0], err)
+	}
+	ts.Defer(func() {
+		_, _ = cli.ImageRemove(context.Background(), inspect.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+		cli.Close()
+	})
+	fmt.Fprintln(ts.Stdout(), inspect.ID)
 }

@@ -29,6 +29,10 @@ type SubmitOptions struct {
 	// Wait follows the build to its end; a context streamed to stdin
 	// implies it.
 	Wait bool
+	// Timeout bounds the following (with Wait) as wait --timeout does:
+	// ErrNotFinished once it expires, the Job left running. Zero follows
+	// to the end.
+	Timeout time.Duration
 }
 
 // Validate checks the options before anything is read.
@@ -52,8 +56,8 @@ type Submitted struct {
 
 // Submit renders the Job exactly as `kanikorun job` does for the same
 // options, creates it (strict field validation) suspended when what it
-// owns is still to be created (the credentials Secret, a new context
-// ConfigMap), creates those with an ownerReference to it, so they are
+// owns is still to be created (the credentials Secret, the build's
+// secrets' Secret, a new context ConfigMap), creates those with an ownerReference to it, so they are
 // garbage-collected with it and exist before any pod starts, and resumes
 // it. One line on w says how the
 // context travels; with Wait (or a streamed context) it then follows the
@@ -110,7 +114,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	// kubelet retries the mount), and a claim or a streamed context needs
 	// nothing. Skipping the round trip keeps submit --wait level with
 	// kubectl apply + wait.
-	suspend := r.Secret != nil
+	suspend := r.Secret != nil || r.BuildSecrets != nil
 	if r.ConfigMap != nil {
 		existing, err := c.CS.CoreV1().ConfigMaps(c.Namespace).Get(ctx, r.ConfigMap.Name, metav1.GetOptions{})
 		switch {
@@ -140,8 +144,11 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 		_ = c.CS.BatchV1().Jobs(c.Namespace).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{PropagationPolicy: &fg})
 		return nil, err
 	}
-	if r.Secret != nil {
-		s := r.Secret.DeepCopy()
+	for _, secret := range []*corev1.Secret{r.Secret, r.BuildSecrets} {
+		if secret == nil {
+			continue
+		}
+		s := secret.DeepCopy()
 		s.Namespace = c.Namespace
 		s.OwnerReferences = []metav1.OwnerReference{withController(owner)}
 		if _, err := c.CS.CoreV1().Secrets(c.Namespace).Create(ctx, s, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
@@ -167,7 +174,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	if !wait {
 		return sub, nil
 	}
-	fo := FollowOptions{Logs: w}
+	fo := FollowOptions{Logs: w, Timeout: o.Timeout}
 	if delivery == kube.DeliverStdin {
 		fo.Context = r.Context
 	}

@@ -34,9 +34,9 @@ func TestParseTypesEachInstructionOnce(t *testing.T) {
 func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	for src, want := range map[string]string{
-		"RUN true\n":               "before the first FROM",
-		"FROM alpine\nCOPY\n":      "COPY requires at least two arguments",
-		"FROM alpine\nBOGUS x\n":   "unknown instruction",
+		"RUN true\n":                "before the first FROM",
+		"FROM alpine\nCOPY\n":       "COPY requires at least two arguments",
+		"FROM alpine\nBOGUS x\n":    "unknown instruction",
 		"\xef\xbb\xbf# x\nFROM a\n": "",
 	} {
 		f := Parse("", []byte(src))

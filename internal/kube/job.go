@@ -138,6 +138,20 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 			r.ConfigMap = UploadConfigMap(packed, o.Job.Namespace)
 		}
 	}
+	if b := p.Build; len(b.Secrets) > 0 {
+		if !o.Job.WithSecret {
+			fmt.Fprintf(w, "kanikorun: the Job mounts Secret %s with the build's secrets; create it with: %s\n", o.Job.BuildSecretName(), CreateSecretCommand(b, o.Job))
+		} else {
+			values := make(map[string][]byte, len(b.Secrets))
+			for _, s := range b.Secrets {
+				if values[s.ID], err = s.Value(); err != nil {
+					packed.Close()
+					return nil, errs.Mark(err, spec.ErrUsage)
+				}
+			}
+			r.BuildSecrets = BuildSecret(b, o.Job, values)
+		}
+	}
 	loopback := p.LoopbackRegistries()
 	if r.Job.Spec.Template.Spec.HostNetwork {
 		// The pod shares the node's loopback (--overrides hostNetwork).
@@ -151,6 +165,9 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 	}
 	if o.Job.WithSecret && credsFound {
 		fmt.Fprintln(w, "kanikorun: warning: the output contains registry credentials (a Secret); do not commit or share it")
+	}
+	if r.BuildSecrets != nil {
+		fmt.Fprintf(w, "kanikorun: warning: the output contains the build's secrets (Secret %s); do not commit or share it\n", r.BuildSecrets.Name)
 	}
 	return r, nil
 }

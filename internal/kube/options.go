@@ -34,9 +34,10 @@ var (
 	// ErrInvalidOptions marks a JobOptions value the Job cannot be built
 	// from (a bad name, conflicting credentials, a bad quantity).
 	ErrInvalidOptions = errors.New("invalid job options")
-	// ErrLocalOnly marks build outputs that exist only for a local run
-	// (--tar, --load, a host --digest-file).
-	ErrLocalOnly = errors.New("local-only output")
+	// ErrLocalOnly marks what exists only for a local run: outputs on
+	// this machine (--tar, --load, a host --digest-file) and the local
+	// container's flags (--dry-run, --network, ...).
+	ErrLocalOnly = errors.New("local build only")
 	// ErrDockerfileOutsideContext marks a Dockerfile the pod cannot see:
 	// a Job has only the workspace claim.
 	ErrDockerfileOutsideContext = errors.New("dockerfile outside the build context")
@@ -132,6 +133,13 @@ func (o JobOptions) SecretName() string {
 		return strings.TrimSuffix(o.JobName(), "-") + "-docker-config"
 	}
 	return ""
+}
+
+// BuildSecretName returns the name of the Opaque Secret holding the
+// build's --secret values (key = id), "<job name>-secrets": the Job
+// mounts it whenever the build has secrets, and --with-secret emits it.
+func (o JobOptions) BuildSecretName() string {
+	return strings.TrimSuffix(o.JobName(), "-") + "-secrets"
 }
 
 func (o JobOptions) workspaceClaim() string {

@@ -3,6 +3,7 @@ package kube
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
@@ -38,6 +40,7 @@ const (
 	dockerConfigVolume = "docker-config"
 	dockerConfigDir    = "/kaniko/.docker"
 	dockerConfigFile   = "config.json"
+	buildSecretsVolume = "build-secrets"
 )
 
 // Rendered is what Render makes: the Job and, when asked for, the Secret
@@ -52,6 +55,11 @@ type Rendered struct {
 	// Context is the packed context of an upload (DeliverConfigMap or
 	// DeliverStdin); nil otherwise. Close it when done.
 	Context *PackedContext
+	// BuildSecrets is the Opaque Secret with the build's --secret values
+	// (BuildSecret); nil unless JobOptions.WithSecret and the build has
+	// secrets. Without it the Job still mounts that Secret, which the
+	// user creates (kubectl create secret generic).
+	BuildSecrets *corev1.Secret
 	// Job runs the executor once to completion.
 	Job *batchv1.Job
 	// Warnings name what will likely fail in the cluster although the
@@ -68,6 +76,9 @@ func (r *Rendered) Objects() []runtime.Object {
 	}
 	if r.Secret != nil {
 		objs = append(objs, r.Secret)
+	}
+	if r.BuildSecrets != nil {
+		objs = append(objs, r.BuildSecrets)
 	}
 	return append(objs, r.Job)
 }
@@ -165,6 +176,28 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{
 			Name:      dockerConfigVolume,
 			MountPath: dockerConfigDir,
+			ReadOnly:  true,
+		})
+	}
+
+	if len(b.Secrets) > 0 {
+		// The fork reads each secret at spec.SecretsDir/ID, as locally;
+		// items name every key, so a key missing from the Secret stops
+		// the pod instead of a build running without it.
+		items := make([]corev1.KeyToPath, 0, len(b.Secrets))
+		for _, s := range b.Secrets {
+			items = append(items, corev1.KeyToPath{Key: s.ID, Path: s.ID})
+		}
+		volumes = append(volumes, corev1.Volume{
+			Name: buildSecretsVolume,
+			VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+				SecretName: o.BuildSecretName(),
+				Items:      items,
+			}},
+		})
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{
+			Name:      buildSecretsVolume,
+			MountPath: spec.SecretsDir,
 			ReadOnly:  true,
 		})
 	}
@@ -306,17 +339,96 @@ func UploadConfigMap(p *PackedContext, namespace string) *corev1.ConfigMap {
 	}
 }
 
+// BuildSecret is the Opaque Secret the Job mounts at spec.SecretsDir:
+// one key per --secret id, holding values (read on this machine by the
+// caller). It carries the Job's labels and namespace.
+func BuildSecret(b *spec.Build, o JobOptions, values map[string][]byte) *corev1.Secret {
+	meta := objectMeta(o, jobLabels(b, o))
+	meta.Name, meta.GenerateName = o.BuildSecretName(), ""
+	data := make(map[string][]byte, len(b.Secrets))
+	for _, s := range b.Secrets {
+		data[s.ID] = append([]byte(nil), values[s.ID]...)
+	}
+	return &corev1.Secret{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		ObjectMeta: meta,
+		Type:       corev1.SecretTypeOpaque,
+		Data:       data,
+	}
+}
+
+// CreateSecretCommand is the kubectl line that creates the Job's build
+// Secret from this machine's files and variables: it names them, never
+// their values.
+func CreateSecretCommand(b *spec.Build, o JobOptions) string {
+	w := []string{"kubectl", "create", "secret", "generic", o.BuildSecretName()}
+	if o.Namespace != "" {
+		w = append(w, "-n", o.Namespace)
+	}
+	for i, a := range w {
+		w[i] = plan.ShellQuote(a)
+	}
+	for _, s := range b.Secrets {
+		if s.Env != "" {
+			w = append(w, `--from-literal=`+s.ID+`="$`+s.Env+`"`)
+		} else {
+			w = append(w, plan.ShellQuote("--from-file="+s.ID+"="+s.File))
+		}
+	}
+	return strings.Join(w, " ")
+}
+
 // localOnly refuses the outputs that only make sense on this machine.
 func localOnly(b *spec.Build) error {
 	switch {
 	case b.Outputs.TarPath != "":
-		return fmt.Errorf("%w: --tar writes a file on this machine and a Job has none; push with --destination or run kanikorun build", ErrLocalOnly)
+		return LocalOnly("tar")
 	case b.Outputs.Load:
-		return fmt.Errorf("%w: --load loads into the local Docker daemon and a Job has none; push with --destination or run kanikorun build", ErrLocalOnly)
+		return LocalOnly("load")
 	case b.Outputs.DigestFile != "":
-		return fmt.Errorf("%w: --digest-file writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag", ErrLocalOnly)
+		return LocalOnly("digest-file")
+	case b.Outputs.IIDFile != "":
+		return LocalOnly("iidfile")
+	case b.Outputs.MetadataFile != "":
+		return LocalOnly("metadata-file")
 	}
 	return nil
+}
+
+// localOnlyFlags are the flags of a local build that mean nothing for a
+// Job, with what to do instead: the one wording of every refusal.
+var localOnlyFlags = map[string]string{
+	"tar":           "--tar writes a file on this machine and a Job has none; push with --destination or run kanikorun build",
+	"load":          "--load loads into the local Docker daemon and a Job has none; push with --destination or run kanikorun build",
+	"digest-file":   "--digest-file writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag",
+	"iidfile":       "--iidfile writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag",
+	"metadata-file": "--metadata-file writes a file on this machine; a Job reports the digest as its pod's termination message, so drop the flag",
+	"dry-run":       "--dry-run is for local builds; a Job is printed, not run: drop it",
+	"network":       "--network is the local container's; a pod has the cluster's network: drop it",
+	"timeout":       "--timeout bounds a local build; bound the Job with --active-deadline instead",
+	"executor-pull": "--executor-pull says when the local daemon pulls the executor; the kubelet pulls it for a pod: drop it",
+	"quiet":         "--quiet is for local builds; a Job is printed, not run: drop it",
+	"progress":      "--progress is for local builds; a Job's executor always logs plain text, for kubectl logs: drop it",
+}
+
+// LocalOnlyFlags lists the local build flags a Job refuses, sorted.
+func LocalOnlyFlags() []string {
+	names := make([]string, 0, len(localOnlyFlags))
+	for n := range localOnlyFlags {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// LocalOnly is the refusal of the local build flag name (without dashes)
+// given for a Job; it wraps ErrLocalOnly.
+func LocalOnly(name string) error {
+	reason, ok := localOnlyFlags[name]
+	if !ok {
+		reason = "--" + name + " is for local builds: drop it"
+	}
+	return fmt.Errorf("%w: %s", ErrLocalOnly, reason)
 }
 
 func objectMeta(o JobOptions, labels map[string]string) metav1.ObjectMeta {

@@ -45,7 +45,19 @@ type renderCase struct {
 	build  func(*spec.Build)
 	opts   JobOptions
 	secret []byte
-	format string
+	// buildSecrets are the values of the build's --secret ids, emitted
+	// (as RenderBuild does) only with WithSecret.
+	buildSecrets map[string][]byte
+	format       string
+}
+
+// fakeBuildSecrets are obviously fake --secret values, the only kind that
+// may appear in a golden file.
+var fakeBuildSecrets = map[string][]byte{"tok": []byte("fake-token\n"), "npm": []byte("fake-npm")}
+
+func withBuildSecrets(b *spec.Build) {
+	b.ExecutorImage = "ghcr.io/osscontainertools/kaniko:v1.28.3"
+	b.Secrets = []spec.Secret{{ID: "tok", File: "/home/dev/tok.txt"}, {ID: "npm", Env: "NPM_TOKEN"}}
 }
 
 func renderCases() []renderCase {
@@ -85,6 +97,9 @@ func renderCases() []renderCase {
 		{name: "docker-hub-short-name", opts: JobOptions{Name: "build-alpine"}, build: func(b *spec.Build) {
 			b.Destinations = []string{"alpine-custom"}
 		}},
+		{name: "build-secrets", opts: JobOptions{CredentialsSecret: "regcred"}, build: withBuildSecrets, buildSecrets: fakeBuildSecrets},
+		{name: "build-secrets-with-secret", opts: JobOptions{WithSecret: true, Name: "app", Namespace: "ci"}, build: withBuildSecrets,
+			secret: fakeDockerConfig, buildSecrets: fakeBuildSecrets},
 	}
 }
 
@@ -97,6 +112,9 @@ func (c renderCase) render(t testing.TB) (*spec.Build, *Rendered) {
 	r, err := Render(b, c.opts, c.secret)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
+	}
+	if c.opts.WithSecret && len(b.Secrets) > 0 {
+		r.BuildSecrets = BuildSecret(b, c.opts, c.buildSecrets)
 	}
 	return b, r
 }
@@ -167,6 +185,9 @@ func TestRenderGolden(t *testing.T) {
 			}
 			if tc.secret == nil && bytes.Contains(buf.Bytes(), []byte("dockerconfigjson:")) {
 				t.Error("output holds secret data although no Secret was asked for")
+			}
+			if !tc.opts.WithSecret && bytes.Contains(buf.Bytes(), []byte("kind: Secret")) {
+				t.Error("output holds a Secret although --with-secret was not given")
 			}
 		})
 	}
@@ -287,6 +308,27 @@ func checkJob(t *testing.T, b *spec.Build, o JobOptions, r *Rendered) {
 			t.Errorf("credentials mount = %+v", m)
 		}
 	}
+	if len(b.Secrets) > 0 {
+		vol := findVolume(ps, "build-secrets")
+		var items []corev1.KeyToPath
+		for _, s := range b.Secrets {
+			items = append(items, corev1.KeyToPath{Key: s.ID, Path: s.ID})
+			if !slices.Contains(c.Args, "--secret=id="+s.ID+",src="+spec.SecretsDir+"/"+s.ID) {
+				t.Errorf("args %q do not hand secret %s to the executor", c.Args, s.ID)
+			}
+		}
+		if vol == nil || vol.Secret == nil || vol.Secret.SecretName != o.BuildSecretName() || !slices.Equal(vol.Secret.Items, items) {
+			t.Errorf("build secrets volume = %+v; want secret %q with items %v", vol, o.BuildSecretName(), items)
+		}
+		if m := findMount(c, spec.SecretsDir); m == nil || !m.ReadOnly || m.Name != "build-secrets" {
+			t.Errorf("build secrets mount = %+v; want read-only at %s", m, spec.SecretsDir)
+		}
+	}
+	if bs := r.BuildSecrets; bs != nil {
+		if bs.Type != corev1.SecretTypeOpaque || bs.Name != o.BuildSecretName() || bs.Namespace != job.Namespace || len(bs.Data) != len(b.Secrets) {
+			t.Errorf("build secret = %s %s/%s with %d keys", bs.Type, bs.Namespace, bs.Name, len(bs.Data))
+		}
+	}
 	if o.CredentialsClaim != "" {
 		m := findMount(c, spec.DockerConfigPath)
 		if m == nil || m.SubPath != "config.json" || !m.ReadOnly {
@@ -328,6 +370,8 @@ func TestRenderErrors(t *testing.T) {
 		{name: "tar", build: func(b *spec.Build) { b.Outputs.TarPath = "/tmp/img.tar" }, want: ErrLocalOnly, say: "--tar"},
 		{name: "load", build: func(b *spec.Build) { b.Outputs.Load = true }, want: ErrLocalOnly, say: "--load"},
 		{name: "host digest file", build: func(b *spec.Build) { b.Outputs.DigestFile = "/tmp/digest" }, want: ErrLocalOnly, say: "--digest-file"},
+		{name: "iidfile", build: func(b *spec.Build) { b.Outputs.IIDFile = "/tmp/iid" }, want: ErrLocalOnly, say: "--iidfile"},
+		{name: "metadata file", build: func(b *spec.Build) { b.Outputs.MetadataFile = "/tmp/m.json" }, want: ErrLocalOnly, say: "--metadata-file"},
 		{name: "dockerfile outside context", build: func(b *spec.Build) { b.Dockerfile = "/home/dev/dockerfiles/app.Dockerfile" }, want: ErrDockerfileOutsideContext, say: "move the Dockerfile into the context or copy it to the claim"},
 		{name: "name and generate-name", opts: JobOptions{Name: "a", GenerateName: "b-"}, want: ErrInvalidOptions, say: "exclude each other"},
 		{name: "uppercase name", opts: JobOptions{Name: "Build"}, want: ErrInvalidOptions, say: `"Build"`},
@@ -434,6 +478,58 @@ func BenchmarkRenderEncode(b *testing.B) {
 		}
 		if err := Encode(&bytes.Buffer{}, r.Objects(), FormatYAML); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// Without --with-secret the Job still mounts the build's Secret; the line
+// that creates it names the files and variables, never the values.
+func TestCreateSecretCommand(t *testing.T) {
+	t.Parallel()
+	b := baseBuild()
+	withBuildSecrets(b)
+	b.Secrets = append(b.Secrets, spec.Secret{ID: "odd", File: "/home/dev/my secrets/odd's.txt"})
+	for _, tc := range []struct {
+		opts JobOptions
+		want string
+	}{
+		{JobOptions{}, `kubectl create secret generic build-image-secrets --from-file=tok=/home/dev/tok.txt --from-literal=npm="$NPM_TOKEN" '--from-file=odd=/home/dev/my secrets/odd'\''s.txt'`},
+		{JobOptions{GenerateName: "nightly-", Namespace: "ci"}, `kubectl create secret generic nightly-secrets -n ci --from-file=tok=/home/dev/tok.txt --from-literal=npm="$NPM_TOKEN" '--from-file=odd=/home/dev/my secrets/odd'\''s.txt'`},
+	} {
+		if got := CreateSecretCommand(b, tc.opts); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
+	}
+}
+
+// TestRenderNeverColour: the executor's default log format is colour,
+// whose escape codes would fill kubectl logs; a Job logs plain text even
+// when the build asked a local terminal for colour, and gets the
+// platform as the local run does.
+func TestRenderNeverColour(t *testing.T) {
+	t.Parallel()
+	b := baseBuild()
+	b.Color = true
+	b.Platform = "linux/arm64"
+	r, err := Render(b, JobOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := r.Job.Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(args, "--log-format=text") || slices.Contains(args, "--log-format=color") {
+		t.Errorf("args = %q, want --log-format=text", args)
+	}
+	if !slices.Contains(args, "--custom-platform=linux/arm64") {
+		t.Errorf("args = %q, want --custom-platform=linux/arm64", args)
+	}
+}
+
+func TestLocalOnlyFlags(t *testing.T) {
+	t.Parallel()
+	for _, n := range LocalOnlyFlags() {
+		err := LocalOnly(n)
+		if !errors.Is(err, ErrLocalOnly) || !strings.Contains(err.Error(), "--"+n) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("LocalOnly(%q) = %v", n, err)
 		}
 	}
 }

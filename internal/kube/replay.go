@@ -86,8 +86,17 @@ type Replay struct {
 	// configs are the Secrets' docker configs that defer to credential
 	// helpers, for ResolveCredentials.
 	configs []dockerConfig
+	// secrets are the values of the Secret keys written for the pod, for
+	// SecretValues.
+	secrets [][]byte
 	dryRun  bool
 }
+
+// SecretValues are the values of every Secret key the replay wrote into
+// the pod's volumes (a build's --secret values among them): the runner
+// masks them in the executor's output, as a local build masks its
+// secrets.
+func (r *Replay) SecretValues() [][]byte { return r.secrets }
 
 // ShowNotes hands the warnings and notes from the given indexes on to
 // show, as single lines, and returns how many of each there are, so a

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -381,6 +382,19 @@ func TestReplayRenderedJobs(t *testing.T) {
 			if sn := tc.opts.SecretName(); sn != "" && !tc.opts.WithSecret {
 				o.Secrets = map[string]string{sn: filepath.Join(creds, "config.json")}
 			}
+			if len(b.Secrets) > 0 && !tc.opts.WithSecret {
+				// The build's Secret as `kubectl get secret -o yaml` gives it.
+				var y bytes.Buffer
+				if err := Encode(&y, []runtime.Object{BuildSecret(b, tc.opts, tc.buildSecrets)}, FormatYAML); err != nil {
+					t.Fatal(err)
+				}
+				file := filepath.Join(creds, "build-secrets.yaml")
+				writeFile(t, file, y.String())
+				if o.Secrets == nil {
+					o.Secrets = map[string]string{}
+				}
+				o.Secrets[tc.opts.BuildSecretName()] = file
+			}
 			r := plan1(t, m, o)
 			job := rendered.Job.Spec.Template.Spec.Containers[0]
 			if !slices.Equal(r.Container.Args, job.Args) || r.Container.Entrypoint != nil || r.Container.Image != job.Image {
@@ -413,6 +427,13 @@ func TestReplayRenderedJobs(t *testing.T) {
 				got, err := os.ReadFile(cfg)
 				if err != nil || !bytes.Equal(bytes.TrimSpace(got), fakeDockerConfig) {
 					t.Errorf("config.json in the replay = %q, %v", got, err)
+				}
+			}
+			for _, sec := range b.Secrets {
+				dir := targets[spec.SecretsDir].Source
+				got, err := os.ReadFile(filepath.Join(dir, sec.ID))
+				if dir == "" || err != nil || !bytes.Equal(got, tc.buildSecrets[sec.ID]) {
+					t.Errorf("secret %s in the replay = %q, %v (mounts %v)", sec.ID, got, err, r.Container.Mounts)
 				}
 			}
 			if len(r.Warnings) != 0 {

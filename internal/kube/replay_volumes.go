@@ -447,6 +447,9 @@ func (p *replayer) writeKeys(dir, volName, kind, name string, data map[string][]
 		if err := p.put(dst, f.data, mode); err != nil {
 			return "", fmt.Errorf("writing %s %q key to %q: %w", kind, name, dst, err)
 		}
+		if kind == "secret" && !p.o.DryRun {
+			p.r.secrets = append(p.r.secrets, f.data)
+		}
 		if kind == "secret" && creds.UsesHelpers(f.data) {
 			p.configs = append(p.configs, dockerConfig{secret: name, dst: dst, raw: f.data})
 		}

@@ -733,7 +733,7 @@ func (l *linter) checkSecretGiven(n *parser.Node, m *instructions.Mount, line, c
 		msg = fmt.Sprintf("RUN --mount=type=secret,id=%s,required: the executor is not given secret %q and stops with 'secret not defined'", id, id)
 	}
 	l.add(finding{Finding: Finding{ID: RuleMountSecret, Severity: Error, Line: line, Column: col, Message: msg,
-		Hint: fmt.Sprintf("pass the secret to the executor with its --secret flag (--secret id=%s,src=<file>)", id)}, anchor: n.StartLine})
+		Hint: fmt.Sprintf("give kanikorun the secret from this machine: kanikorun build --secret id=%s,src=FILE (or env=VAR)", id)}, anchor: n.StartLine})
 }
 
 // expandMounts resolves the --mount flags; BuildKit only parses their

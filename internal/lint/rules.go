@@ -67,7 +67,7 @@ var rules = []Rule{
 		Fix:     "put the content in a file in the context and COPY it, or use the fork"},
 	{ID: RuleMountSecret,
 		Catches: "`RUN --mount=type=secret|ssh` the executor does not provide: the step runs without the secret (on the fork: a secret it is not given with its `--secret` flag)",
-		Fix:     "secret: use the fork and give it the secret (`--secret id=ID,src=FILE`); ssh: fetch with a token secret instead"},
+		Fix:     "secret: use the fork and give kanikorun the secret from this machine (`kanikorun build --secret id=ID,src=FILE` or `id=ID,env=VAR`; an executor `--secret` after `--` counts too, but names a path inside the container); ssh: fetch with a token secret instead"},
 	{ID: RuleMountOther,
 		Catches: "`RUN --mount=type=cache|bind|tmpfs` the executor ignores: the step runs without the mount",
 		Fix:     "cache: use the fork or drop the mount (slower builds only); bind: COPY the files in an earlier step (or use the fork, for a bind from the context); tmpfs: drop it and clean up in the same RUN"},

@@ -61,6 +61,9 @@ type HostFiles struct {
 	// Tar receives the image tarball the executor writes to
 	// spec.LocalTarPath; empty when no tarball is wanted.
 	Tar string
+	// Secrets are the host files holding the build's secrets by id, each
+	// mounted read-only at its spec.Secret.ContainerPath.
+	Secrets map[string]string
 }
 
 // LocalLayout is where the local runner puts a build's files inside the
@@ -70,6 +73,7 @@ func LocalLayout(b *spec.Build, wantTar bool) spec.Layout {
 		ContextDir: spec.WorkspaceDir,
 		Dockerfile: b.ContainerDockerfile(spec.WorkspaceDir),
 		DigestFile: spec.TerminationLog,
+		Color:      b.Color,
 	}
 	if wantTar {
 		l.TarPath = spec.LocalTarPath
@@ -108,6 +112,11 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 	}
 	if f.Tar != "" {
 		c.Mounts = append(c.Mounts, Mount{Source: f.Tar, Target: spec.LocalTarPath})
+	}
+	for _, s := range b.Secrets {
+		if src := f.Secrets[s.ID]; src != "" {
+			c.Mounts = append(c.Mounts, Mount{Source: src, Target: s.ContainerPath(), ReadOnly: true})
+		}
 	}
 	return c
 }

@@ -8,8 +8,10 @@ package prepare
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/kanikorun/kanikorun/creds"
 	"github.com/kanikorun/kanikorun/internal/dockerfile"
@@ -40,7 +42,31 @@ func (o Options) Validate() error {
 	if err := creds.CheckConfigDir(o.DockerConfig); err != nil {
 		return errs.Mark(err, spec.ErrUsage)
 	}
+	if err := o.secretsValidate(); err != nil {
+		return err
+	}
 	return o.lintValidate()
+}
+
+// secretsValidate refuses --secret for an executor that cannot mount
+// secrets: upstream kaniko parses RUN --mount=type=secret and runs the step
+// without it, so the build would go on with the secret silently missing.
+// --no-lint does not lift this; --executor-flavor fork does, for a fork
+// under a name kanikorun does not know.
+func (o Options) secretsValidate() error {
+	if len(o.Build.Secrets) == 0 {
+		return nil
+	}
+	e, err := lint.ResolveExecutor(o.Build.ExecutorImage, o.Preflight.Flavor)
+	if err != nil || e.Flavor == lint.Fork {
+		return errs.Mark(err, spec.ErrUsage)
+	}
+	repo, _, _ := strings.Cut(lint.ForkImage, ":")
+	msg := fmt.Sprintf("--secret needs the fork executor (%s): upstream kaniko v1.24.0 cannot mount secrets; pass --executor-image %s or drop --secret", repo, lint.ForkImage)
+	if e.Notice != "" {
+		msg += fmt.Sprintf(" (if %s is the fork, pass --executor-flavor fork)", e.Image)
+	}
+	return errs.Mark(errors.New(msg), spec.ErrUsage)
 }
 
 func (o Options) lintValidate() error {
@@ -70,10 +96,13 @@ type Prepared struct {
 	// cache, mirrors, insecure registries, the images the Dockerfile
 	// pulls), sorted by host.
 	Registries []creds.Registry
-	// RegistriesUnknown says the executor flags name a registry kanikorun
-	// cannot read (a manifest's placeholder such as <repo>:<tag>): the
-	// executor will say what is wrong, and the network stays as asked.
+	// RegistriesUnknown says the registries could not all be worked out:
+	// the executor flags name one kanikorun cannot read (a manifest's
+	// placeholder such as <repo>:<tag>), or a FROM does not expand to an
+	// image. The network then stays as asked, and Credentials returns the
+	// reason (after the preflight has had its say about the Dockerfile).
 	RegistriesUnknown bool
+	registriesErr     error
 	// Policy is the preflight policy the build was prepared with.
 	Policy lint.Policy
 	// DockerConfig is Options.DockerConfig.
@@ -88,6 +117,9 @@ func Prepare(o Options) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := o.secretsValidate(); err != nil {
+		return nil, err
+	}
 	if err := o.lintValidate(); err != nil {
 		return nil, err
 	}
@@ -96,7 +128,10 @@ func Prepare(o Options) (*Prepared, error) {
 		return nil, errs.Mark(err, spec.ErrUsage)
 	}
 	display := o.Build.Dockerfile
-	if display == "" {
+	switch {
+	case o.Build.DockerfileFromStdin:
+		display = "stdin"
+	case display == "":
 		display = "Dockerfile"
 	}
 	return prepared(preparedInput{
@@ -176,12 +211,13 @@ func prepared(in preparedInput) (*Prepared, error) {
 		}
 	}
 	regs, err := creds.Registries(in.flags, p.Dockerfile, in.generated)
-	switch {
-	case err != nil && in.build == nil:
-		// A manifest is replayed as it is, placeholders and all.
+	if err != nil {
 		p.RegistriesUnknown = true
-	case err != nil:
-		return nil, errs.Mark(err, spec.ErrUsage)
+		// A manifest is replayed as it is, placeholders and all: the
+		// executor will say what is wrong with them.
+		if in.build != nil {
+			p.registriesErr = errs.Mark(err, spec.ErrUsage)
+		}
 	}
 	p.Registries = regs
 	return p, nil
@@ -197,6 +233,9 @@ func (p *Prepared) Preflight(w io.Writer) error {
 // the build touches. Warnings go to w as single lines. A Resolved comes
 // back even with an error, for its summary.
 func (p *Prepared) Credentials(ctx context.Context, w io.Writer) (*creds.Resolved, error) {
+	if p.registriesErr != nil {
+		return nil, p.registriesErr
+	}
 	res, err := creds.Resolve(ctx, p.DockerConfig, p.Registries, p.Lint.ExecutorImage)
 	if res != nil {
 		for _, warn := range res.Warnings {

@@ -95,3 +95,60 @@ func TestPrepareErrorsAreUsage(t *testing.T) {
 		}
 	}
 }
+
+// Secrets given to kanikorun (--secret) and to the executor after -- both
+// count as given to the preflight (KR005); upstream kaniko is refused with
+// one line, whatever --no-lint says, and the fork's flavour lifts it.
+func TestPrepareSecrets(t *testing.T) {
+	t.Parallel()
+	dir := testfs.WriteTree(t, t.TempDir(), map[string]string{
+		"Dockerfile": "FROM scratch\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\nRUN --mount=type=secret,id=npm cat /run/secrets/npm\nRUN --mount=type=secret,id=other true\n",
+		"tok.txt":    "hunter2\n",
+	})
+	fork := spec.Options{
+		Args: []string{dir}, ExecutorImage: lint.ForkImage,
+		Secrets:      []string{"id=tok,src=" + filepath.Join(dir, "tok.txt")},
+		ExecutorArgs: []string{"--secret=id=npm,env=NPM_TOKEN"},
+	}
+	p, err := Prepare(Options{Build: fork, Mode: lint.Local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(p.Lint.Secrets, []string{"tok", "npm"}) {
+		t.Errorf("secrets given to the preflight: %q", p.Lint.Secrets)
+	}
+	var kr005 []string
+	for _, f := range p.Report.Findings {
+		if f.ID == lint.RuleMountSecret {
+			kr005 = append(kr005, f.Message+" / "+f.Hint)
+		}
+	}
+	if len(kr005) != 1 || !strings.Contains(kr005[0], `secret "other"`) || !strings.Contains(kr005[0], "kanikorun build --secret id=other,src=FILE") {
+		t.Errorf("KR005 findings %q, want one for other, saying kanikorun build --secret", kr005)
+	}
+
+	for _, tc := range []struct {
+		name   string
+		image  string
+		policy lint.Policy
+		ok     bool
+		want   string
+	}{
+		{"upstream", spec.DefaultExecutorImage, lint.Policy{}, false, "--secret needs the fork executor"},
+		{"upstream without lint", spec.DefaultExecutorImage, lint.Policy{Skip: true}, false, "pass --executor-image " + lint.ForkImage + " or drop --secret"},
+		{"unknown image", "registry.example.com/kaniko:1", lint.Policy{}, false, "if registry.example.com/kaniko:1 is the fork, pass --executor-flavor fork"},
+		{"unknown image as fork", "registry.example.com/kaniko:1", lint.Policy{Flavor: "fork"}, true, ""},
+	} {
+		o := Options{Build: fork, Preflight: tc.policy, Mode: lint.Local}
+		o.Build.ExecutorImage = tc.image
+		o.Build.ExecutorArgs = nil
+		for _, err := range []error{o.Validate(), func() error { _, err := Prepare(o); return err }()} {
+			switch {
+			case tc.ok && err != nil:
+				t.Errorf("%s: %v", tc.name, err)
+			case !tc.ok && (err == nil || !errors.Is(err, spec.ErrUsage) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n")):
+				t.Errorf("%s: %v, want one line (a usage error) saying %q", tc.name, err, tc.want)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kanikorun/kanikorun/internal/errs"
@@ -28,6 +29,9 @@ type Options struct {
 	// Dockerfile is -f as given; empty means CONTEXT/Dockerfile. It may lie
 	// outside the context.
 	Dockerfile string
+	// DockerfileFromStdin says Dockerfile is a temporary copy of what -f -
+	// read from stdin (prepare.Options.ReadStdinDockerfile).
+	DockerfileFromStdin bool
 	// Destinations are the --destination (-t) references.
 	Destinations []string
 	// BuildArgs are --build-arg values: KEY=VALUE, or KEY to take the value
@@ -39,6 +43,13 @@ type Options struct {
 	Labels []string
 	// NoPush is --no-push.
 	NoPush bool
+	// Platform is --platform: one os/arch[/variant] to build for, handed
+	// to the executor as --custom-platform; empty for the host's.
+	Platform string
+	// Color makes the executor log in colour (--progress tty, or auto on
+	// a terminal). Only a local run's layout honours it; a Job never
+	// does.
+	Color bool
 	// ExecutorImage is --executor-image (or KANIKORUN_EXECUTOR_IMAGE);
 	// empty means DefaultExecutorImage.
 	ExecutorImage string
@@ -51,9 +62,18 @@ type Options struct {
 	TarPath    string
 	Load       bool
 	DigestFile string
+	// IIDFile and MetadataFile are --iidfile and --metadata-file (build
+	// only): host paths for the image ID and the build's JSON metadata.
+	IIDFile, MetadataFile string
 	// ExecutorArgs are the arguments after --, handed to the executor
 	// verbatim after kanikorun's own.
 	ExecutorArgs []string
+	// Secrets are the --secret values as docker build spells them
+	// (id=ID,src=FILE or id=ID,env=VAR); see ParseSecret.
+	Secrets []string
+	// Retries is --retries: how often a transiently failed run is retried
+	// (0, the default, never); see Build.Retries.
+	Retries int
 	// LookupEnv reads the environment for a bare --build-arg KEY; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
@@ -92,6 +112,9 @@ func (o Options) Build() (*Build, error) {
 }
 
 func (o Options) build() (*Build, error) {
+	if o.Retries < 0 || o.Retries > MaxRetries {
+		return nil, fmt.Errorf("invalid --retries %d: give 0 to %d", o.Retries, MaxRetries)
+	}
 	if len(o.Args) > 1 {
 		return nil, fmt.Errorf("too many arguments %q: give one CONTEXT directory (executor flags go after --)", o.Args)
 	}
@@ -120,7 +143,14 @@ func (o Options) build() (*Build, error) {
 	if img == "" {
 		img = DefaultExecutorImage
 	}
+	if err := checkPlatform(o.Platform); err != nil {
+		return nil, err
+	}
 	extra, err := ParseExecutorArgs(o.ExecutorArgs)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := ParseSecrets(o.Secrets, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +162,8 @@ func (o Options) build() (*Build, error) {
 		Target:        o.Target,
 		Labels:        o.Labels,
 		NoPush:        o.NoPush,
+		Platform:      o.Platform,
+		Color:         o.Color,
 		ExecutorImage: img,
 		Registry: RegistryOptions{
 			Insecure:      o.InsecureRegistries,
@@ -141,11 +173,14 @@ func (o Options) build() (*Build, error) {
 		ExtraArgs:         o.ExecutorArgs,
 		ExtraDestinations: extra.Destinations,
 		Outputs:           Outputs{Load: o.Load},
+		Secrets:           secrets,
+		Retries:           o.Retries,
 	}
 	for _, out := range []struct {
 		flag, path string
 		dst        *string
-	}{{"--tar", o.TarPath, &b.Outputs.TarPath}, {"--digest-file", o.DigestFile, &b.Outputs.DigestFile}} {
+	}{{"--tar", o.TarPath, &b.Outputs.TarPath}, {"--digest-file", o.DigestFile, &b.Outputs.DigestFile},
+		{"--iidfile", o.IIDFile, &b.Outputs.IIDFile}, {"--metadata-file", o.MetadataFile, &b.Outputs.MetadataFile}} {
 		if out.path == "" {
 			continue
 		}
@@ -156,13 +191,34 @@ func (o Options) build() (*Build, error) {
 			return nil, err
 		}
 	}
+	b.DockerfileFromStdin = o.DockerfileFromStdin
 	if err := b.Validate(); err != nil {
 		return nil, err
+	}
+	if b.Outputs.WantsImageID() && b.EffectiveNoPush() && b.Outputs.TarPath == "" && !b.Outputs.Load {
+		return nil, fmt.Errorf("--iidfile and --metadata-file name the built image, and a build that is neither pushed nor written leaves none: push it (-t REF), or add --load or --tar PATH")
 	}
 	if len(b.Destinations) == 0 && len(b.ExtraDestinations) == 0 && (b.Outputs.TarPath != "" || b.Outputs.Load) {
 		b.GeneratedDestination = GenerateLocalName(b.Context, "latest")
 	}
 	return b, nil
+}
+
+// checkPlatform accepts one os/arch[/variant]. kaniko builds one platform
+// per run and makes no manifest list, so a list is refused until kanikorun
+// runs one build per platform itself.
+func checkPlatform(p string) error {
+	if p == "" {
+		return nil
+	}
+	if strings.Contains(p, ",") {
+		return fmt.Errorf("--platform %q: kaniko builds one platform per run and multi-platform builds are not supported yet; give one, e.g. --platform linux/arm64, and build once per platform", p)
+	}
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
+		return fmt.Errorf("invalid --platform %q: write it as os/arch[/variant], e.g. linux/arm64 or linux/arm/v7", p)
+	}
+	return nil
 }
 
 // CheckOutput makes sure path can be created: its directory exists and is
@@ -223,6 +279,13 @@ func (o Options) remoteBuild() (*Build, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
+	if err := checkPlatform(o.Platform); err != nil {
+		return nil, err
+	}
+	secrets, err := ParseSecrets(o.Secrets, lookup)
+	if err != nil {
+		return nil, err
+	}
 	b := &Build{
 		RemoteContext:     o.Args[0],
 		RemoteDockerfile:  path.Clean(df),
@@ -235,7 +298,10 @@ func (o Options) remoteBuild() (*Build, error) {
 		Registry:          RegistryOptions{Insecure: o.InsecureRegistries, Mirrors: o.Mirrors, SkipTLSVerify: o.SkipTLSVerify},
 		ExtraArgs:         o.ExecutorArgs,
 		ExtraDestinations: extra.Destinations,
-		Outputs:           Outputs{Load: o.Load, TarPath: o.TarPath, DigestFile: o.DigestFile},
+		Outputs:           Outputs{Load: o.Load, TarPath: o.TarPath, DigestFile: o.DigestFile, IIDFile: o.IIDFile, MetadataFile: o.MetadataFile},
+		Platform:          o.Platform,
+		Secrets:           secrets,
+		Retries:           o.Retries,
 	}
 	for _, d := range append(append([]string(nil), b.Destinations...), b.ExtraDestinations...) {
 		if err := ValidateDestination(d); err != nil {

@@ -29,6 +29,9 @@ type Build struct {
 	// Dockerfile is the absolute host path of the Dockerfile; it may lie
 	// outside Context.
 	Dockerfile string
+	// DockerfileFromStdin says Dockerfile is a temporary copy of the one
+	// -f - read from stdin: it exists only while the command runs.
+	DockerfileFromStdin bool
 	// Destinations are the image references to tag and push, as given.
 	Destinations []string
 	// GeneratedDestination is a local name kanikorun made up because the
@@ -43,6 +46,12 @@ type Build struct {
 	Labels []string
 	// NoPush builds without pushing to any destination.
 	NoPush bool
+	// Platform is the os/arch[/variant] to build for (--custom-platform);
+	// empty for the executor's own.
+	Platform string
+	// Color asks for the executor's logs in colour; a layout without
+	// Color (a Job's) renders plain text whatever this says.
+	Color bool
 	// Outputs are the files the user wants back on the host.
 	Outputs Outputs
 	// Registry holds the registry options passed to the executor.
@@ -58,6 +67,14 @@ type Build struct {
 	// s3://, gs://, https://), passed through; Context and Dockerfile are
 	// then empty and RemoteDockerfile is the Dockerfile's path inside it.
 	RemoteContext, RemoteDockerfile string
+	// Secrets are kanikorun's --secret values, each handed to the fork
+	// executor as --secret=id=ID,src=SecretsDir/ID; their values are read
+	// only where the files are made (Secret.Value).
+	Secrets []Secret
+	// Retries is kanikorun's --retries: how often a run that failed for a
+	// transient reason is started again. Above zero it also gives the
+	// executor its own retry flags (see retryArgs).
+	Retries int
 }
 
 // Outputs are host paths for what the build produces besides a push.
@@ -68,7 +85,17 @@ type Outputs struct {
 	Load bool
 	// DigestFile receives the image digest (sha256:...); empty for none.
 	DigestFile string
+	// IIDFile receives the image ID, the config digest (docker build
+	// --iidfile); empty for none.
+	IIDFile string
+	// MetadataFile receives the build's result as JSON with buildx's
+	// keys (docker build --metadata-file); empty for none.
+	MetadataFile string
 }
+
+// WantsImageID reports whether an output needs the image ID (the config
+// digest), which the executor does not report.
+func (o Outputs) WantsImageID() bool { return o.IIDFile != "" || o.MetadataFile != "" }
 
 // RegistryOptions are the executor's registry flags.
 type RegistryOptions struct {
@@ -96,6 +123,11 @@ type Layout struct {
 	// DigestFile is the container path the executor writes the digest to;
 	// empty for none.
 	DigestFile string
+	// Color says the executor's logs reach a terminal that shows colour
+	// (a local run whose build asks for it). Without it the logs are
+	// plain text: kaniko's own default is colour, whose escape codes
+	// would end up in pipes, files and kubectl logs.
+	Color bool
 }
 
 // Names of the places the local runner uses inside the executor container.
@@ -172,6 +204,18 @@ func (b *Build) Args(l Layout) []string {
 	if b.Registry.SkipTLSVerify {
 		args = append(args, "--skip-tls-verify")
 	}
+	if b.Platform != "" {
+		args = append(args, "--custom-platform="+b.Platform)
+	}
+	if l.Color {
+		args = append(args, "--log-format=color")
+	} else {
+		args = append(args, "--log-format=text")
+	}
+	for _, s := range b.Secrets {
+		args = append(args, s.ExecutorArg())
+	}
+	args = append(args, b.retryArgs()...)
 	return append(args, b.ExtraArgs...)
 }
 

@@ -57,6 +57,7 @@ type Registry struct {
 
 	mu       sync.Mutex
 	requests []Request
+	faults   faults
 }
 
 // Request is one HTTP request the registry answered.
@@ -112,6 +113,9 @@ const unauthorizedBody = `{"errors":[{"code":"UNAUTHORIZED","message":"authentic
 
 func (r *Registry) handler(inner http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if r.faults.play(w) {
+			return
+		}
 		user, pass, hasAuth := req.BasicAuth()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {

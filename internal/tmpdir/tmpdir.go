@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // lockName is the lock file in every directory New makes. It appears only
@@ -107,37 +106,26 @@ func (d *Dir) Remove() error {
 // file nobody holds: their process died without cleaning up. It is best
 // effort and returns how many it removed.
 func Sweep(parent, pattern string) int {
-	prefix, _, _ := strings.Cut(pattern, "*")
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
-			continue
-		}
-		if sweepOne(filepath.Join(parent, e.Name())) {
-			n++
-		}
-	}
-	return n
+	return len(SweepAll(parent, pattern).Dirs)
 }
 
-func sweepOne(dir string) bool {
+// sweepDead removes dir when its run is dead, with the files it recorded
+// (Record), and reports those files and whether it removed dir.
+func sweepDead(dir string) ([]string, bool) {
 	// O_NOFOLLOW: a symlink planted as the lock file is not ours.
 	f, err := os.OpenFile(filepath.Join(dir, lockName), os.O_RDWR|noFollow, 0)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || !ownedByMe(st) {
 		// Another user's, even when we may remove it (root): not ours.
-		return false
+		return nil, false
 	}
 	if tryLock(f) != nil {
 		// Held by a live run, or locks are unsupported here.
-		return false
+		return nil, false
 	}
-	return os.RemoveAll(dir) == nil
+	left := removeLeftovers(dir)
+	return left, os.RemoveAll(dir) == nil
 }

@@ -86,7 +86,7 @@ func bench(runs, warmup int, network string) error {
 		return err
 	}
 	env := append(os.Environ(), "DOCKER_CONFIG="+cfgDir)
-	krArgs := []string{"build", "--no-push", "--executor-image", img, "--pull", "never", ctxDir}
+	krArgs := []string{"build", "--no-push", "--executor-image", img, "--executor-pull", "never", ctxDir}
 	if network != "" {
 		krArgs = append(krArgs[:len(krArgs)-1], "--network", network, ctxDir)
 	}

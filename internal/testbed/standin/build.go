@@ -371,9 +371,14 @@ func (b *builder) pull(ref string) (v1.Image, error) {
 		}
 	}
 	b.log.Infof("Retrieving image %s from registry %s", r, orig)
-	img, err := b.fetch(r)
+	var img v1.Image
+	err = retry(b.o.imageDownloadRetry, func() error {
+		var err error
+		img, err = b.fetch(r)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("unable to complete operation after %d attempts, last error: %w", b.o.imageDownloadRetry, err)
+		return nil, err
 	}
 	return img, nil
 }

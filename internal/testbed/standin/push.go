@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -79,14 +80,39 @@ func push(ctx context.Context, log *logger, img v1.Image, o *options, kc authn.K
 	}
 	for _, r := range refs {
 		log.Infof("Pushing image to %s", r.String())
-		err := remote.Write(r, img,
-			remote.WithContext(ctx),
-			remote.WithAuthFromKeychain(kc),
-			remote.WithTransport(o.transport(r.RegistryStr())))
+		err := retry(o.pushRetry, func() error {
+			return remote.Write(r, img,
+				remote.WithContext(ctx),
+				remote.WithAuthFromKeychain(kc),
+				remote.WithTransport(o.transport(r.RegistryStr())))
+		})
 		if err != nil {
 			return fmt.Errorf("failed to push to destination %s: %w", r, err)
 		}
 		log.Infof("Pushed %s", r.Context().Digest(digest.String()))
+	}
+	return nil
+}
+
+// retryDelay is the first wait of retry. kaniko's util.Retry starts at
+// one second; the stand-in waits less, so that tests of retried pushes do
+// not sleep.
+const retryDelay = 50 * time.Millisecond
+
+// retry is kaniko's util.Retry: the operation, then up to retries more
+// times with a doubling wait, and the error kaniko words when all failed.
+// --push-retry and --image-download-retry run through it; the
+// push-permission check before the build does not, as in kaniko.
+func retry(retries int, op func() error) error {
+	err := op()
+	delay := retryDelay
+	for i := 0; err != nil && i < retries; i++ {
+		time.Sleep(delay)
+		delay *= 2
+		err = op()
+	}
+	if err != nil {
+		return fmt.Errorf("unable to complete operation after %d attempts, last error: %w", retries, err)
 	}
 	return nil
 }
