@@ -13,7 +13,7 @@ BUILD_TAGS    := urfave_cli_no_docs
 # changes).
 VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build test fuzz-short fuzz check fmt vet staticcheck tidy demo bench bench-cache chaos clean
+.PHONY: all build test fuzz-short fuzz check fmt vet staticcheck tidy demo bench bench-cache bench-cluster kube-binaries chaos clean
 
 all: build
 
@@ -78,6 +78,17 @@ bench:
 bench-cache:
 	$(GO) run ./internal/testbed/benchcache -runs 5
 	$(GO) test -run '^$$' -bench BenchmarkWrite -benchtime 20x -cpu 1,2 ./internal/ctxtar
+
+# The Kubernetes binaries of the cluster tests, built once into the user
+# cache directory (about 9 min on 2 cores; a no-op when present).
+kube-binaries:
+	bash internal/testbed/kubenode/tools/build.sh
+
+# The cluster backend on the test node: submit until the Job exists,
+# submit --wait against kubectl apply + kubectl wait, first log line,
+# 100 MB upload.
+bench-cluster: kube-binaries
+	BENCH_RUNS=$(BENCH_RUNS) KANIKORUN_BENCH_CLUSTER=1 KANIKORUN_TEST_KEEP_STANDINS=1 $(GO) test -count=1 -v -run '^TestClusterBench$$' ./cmd/kanikorun
 
 clean:
 	rm -rf bin

@@ -13,11 +13,11 @@ func doctorCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), lintFlags()...)
 	flags = append(flags,
 		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "text", Usage: "output `FORMAT`: text or json"},
-		&cli.StringFlag{Name: "kubeconfig", Usage: "kubeconfig `FILE` to check (default $KUBECONFIG, else ~/.kube/config)"},
 	)
+	flags = append(flags, connFlags(true)...)
 	return &cli.Command{
 		Name:      "doctor",
-		Usage:     "check everything a build needs, one line each: daemon, executor image, credentials, registries, push permission, cache, disk, kubeconfig",
+		Usage:     "check everything a build needs, one line each: daemon, executor image, credentials, registries, push permission, cache, disk, kubeconfig, cluster and the rights submit needs",
 		ArgsUsage: "[CONTEXT] [-- EXECUTOR-FLAGS...]",
 		Flags:     flags,
 		Action: func(c *cli.Context) error {
@@ -25,7 +25,7 @@ func doctorCommand(extra []string) *cli.Command {
 			if format != "text" && format != "json" {
 				return usageErr("invalid --output %q: use text or json", format)
 			}
-			o := doctor.Options{Prepare: bindPrepare(c, extra, lint.Local), Kubeconfig: c.String("kubeconfig")}
+			o := doctor.Options{Prepare: bindPrepare(c, extra, lint.Local), Kubeconfig: c.String("kubeconfig"), KubeContext: c.String("kube-context"), Namespace: c.String("namespace")}
 			if err := o.Validate(); err != nil {
 				return err
 			}

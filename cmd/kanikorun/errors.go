@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/kanikorun/kanikorun/creds"
+	"github.com/kanikorun/kanikorun/internal/cluster"
 	"github.com/kanikorun/kanikorun/internal/doctor"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
@@ -52,11 +53,17 @@ func (s statusExit) Error() string { return "" }
 func exitCodeOf(err error) int {
 	var executor *runner.ExitError
 	var status statusExit
+	var failed *cluster.BuildFailed
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &executor):
 		return executor.Code
+	case errors.As(err, &failed):
+		return failed.Code
+	case errors.Is(err, cluster.ErrNotFinished):
+		// wait --timeout: not finished, as status says it (never 124).
+		return 2
 	case errors.As(err, &status):
 		return int(status)
 	case errors.Is(err, errStatusInput):
@@ -84,8 +91,9 @@ func exitCodeOf(err error) int {
 func messageOf(err error) string {
 	var executor *runner.ExitError
 	var status statusExit
+	var failed *cluster.BuildFailed
 	switch {
-	case errors.As(err, &executor), errors.As(err, &status), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
+	case errors.As(err, &executor), errors.As(err, &status), errors.As(err, &failed), errors.Is(err, errLintFindings), errors.Is(err, doctor.ErrChecksFailed):
 		return ""
 	case errors.Is(err, runner.ErrInterrupted):
 		return "interrupted; the executor container was removed"

@@ -26,6 +26,7 @@ func jobCommand(extra []string) *cli.Command {
 		&cli.StringFlag{Name: "memory", Usage: "memory request and limit, a Kubernetes `QUANTITY` (e.g. 2Gi)"},
 		&cli.StringFlag{Name: "service-account", Usage: "run the pod as service account `NAME`"},
 	)
+	flags = append(flags, uploadFlags()...)
 	flags = append(flags, lintFlags()...)
 	// The local build's own flags are known but hidden, so job --help
 	// lists what applies to a Job, and giving one is refused with what to
@@ -81,6 +82,10 @@ func jobAction(extra []string) cli.ActionFunc {
 			return usageErr("-f - reads the Dockerfile from stdin, but a Job's executor reads it from the workspace claim; put the Dockerfile in the context and pass -f PATH")
 		}
 		o := kube.BuildOptions{Prepare: bindPrepare(c, extra, lint.Job), Job: bindJob(c), Format: c.String("output")}
+		o.Prepare.Build.RemoteContextOK = true
+		if err := bindUpload(c, &o.Job); err != nil {
+			return err
+		}
 		if err := o.Validate(); err != nil {
 			return err
 		}
@@ -88,14 +93,21 @@ func jobAction(extra []string) cli.ActionFunc {
 		if err != nil {
 			return err
 		}
+		defer r.Context.Close()
 		return kube.Encode(c.App.Writer, r.Objects(), o.Format)
 	}
 }
 
 // refuseLocalOnly refuses the first local build flag given to job.
 func refuseLocalOnly(c *cli.Context) error {
+	return refuseLocalOnlyExcept(c, nil)
+}
+
+// refuseLocalOnlyExcept is refuseLocalOnly but for the flags in own, which
+// the command defines with a meaning of its own (submit's --timeout).
+func refuseLocalOnlyExcept(c *cli.Context, own map[string]bool) error {
 	for _, name := range kube.LocalOnlyFlags() {
-		if hasFlag(c.Command, name) && c.IsSet(name) {
+		if !own[name] && hasFlag(c.Command, name) && c.IsSet(name) {
 			return kube.LocalOnly(name)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/internal/testbed/kubenode"
 	"github.com/kanikorun/kanikorun/internal/testfs"
 )
 
@@ -69,6 +70,8 @@ func (s setUp) Run() int {
 			}
 			defer testbed.RemoveVolumes(ctx, cli, testCacheVolume)
 		}
+		// The cluster starts with the first test that needs it.
+		defer kubenode.StopShared()
 		return m.Run()
 	}()
 }

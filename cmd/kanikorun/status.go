@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -14,8 +15,9 @@ import (
 func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "status",
-		Usage:     "read a Job (JSON or YAML, - for stdin) and print Running, Complete, Failed or Suspended; exit 0 Complete, 1 Failed, 2 not finished",
-		ArgsUsage: "[FILE|-]",
+		Usage:     "read a Job (a FILE of JSON or YAML, - for stdin, or the NAME of a live Job) and print Running, Complete, Failed or Suspended; exit 0 Complete, 1 Failed, 2 not finished",
+		ArgsUsage: "[FILE|-|NAME]",
+		Flags:     connFlags(true),
 		// Exit 2 means "not finished" here, so a script polling the status
 		// must not mistake bad input for it: every failure of the command
 		// itself exits 125.
@@ -26,7 +28,14 @@ func statusCommand() *cli.Command {
 			if c.NArg() > 1 {
 				return errs.Mark(fmt.Errorf("too many arguments: give one FILE or - for stdin"), errStatusInput)
 			}
-			data, err := readInput(c.Args().First(), c.App.Reader)
+			arg := c.Args().First()
+			if arg != "" && arg != "-" {
+				if _, err := os.Stat(arg); err != nil && !strings.ContainsAny(arg, "/\\.") {
+					// Not a file: the name of a live Job.
+					return statusLive(c, arg)
+				}
+			}
+			data, err := readInput(arg, c.App.Reader)
 			if err != nil {
 				return errs.Mark(err, errStatusInput)
 			}

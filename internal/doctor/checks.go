@@ -337,9 +337,10 @@ type kubeconfig struct {
 }
 
 // kubeCheck reads the kubeconfig, when there is one: parsed, its context
-// named. The access review submit needs (SelfSubjectAccessReview) comes
-// with submit, which brings the cluster client.
-func kubeCheck(path string, add func(Check)) {
+// named (--kube-context, else the current one). It returns true when the
+// file names a context, so the cluster checks can follow; an absent
+// kubeconfig is skipped, not failed.
+func kubeCheck(path, kubeContext string, add func(Check)) bool {
 	if path == "" {
 		path, _, _ = strings.Cut(os.Getenv("KUBECONFIG"), string(os.PathListSeparator))
 	}
@@ -347,18 +348,18 @@ func kubeCheck(path string, add func(Check)) {
 		home, err := os.UserHomeDir()
 		if err != nil {
 			add(Check{Name: "kubeconfig", Status: Skipped, Detail: "none (only submit needs one)"})
-			return
+			return false
 		}
 		path = filepath.Join(home, ".kube", "config")
 	}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		add(Check{Name: "kubeconfig", Status: Skipped, Detail: "none at " + path + " (only submit needs one)"})
-		return
+		return false
 	}
 	if err != nil {
 		add(Check{Name: "kubeconfig", Status: Failed, Detail: oneLine(err.Error()), Hint: "make " + path + " readable, or point KUBECONFIG elsewhere"})
-		return
+		return false
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, 16<<20))
@@ -368,11 +369,14 @@ func kubeCheck(path string, add func(Check)) {
 	}
 	if err != nil {
 		add(Check{Name: "kubeconfig", Status: Failed, Detail: "cannot parse " + path + ": " + oneLine(err.Error()), Hint: "kubectl config view says what is wrong with it"})
-		return
+		return false
+	}
+	if kubeContext != "" {
+		kc.CurrentContext = kubeContext
 	}
 	if kc.CurrentContext == "" {
 		add(Check{Name: "kubeconfig", Status: Failed, Detail: path + " names no current context", Hint: "kubectl config use-context NAME"})
-		return
+		return false
 	}
 	for _, c := range kc.Contexts {
 		if c.Name != kc.CurrentContext {
@@ -384,8 +388,9 @@ func kubeCheck(path string, add func(Check)) {
 				server = cl.Cluster.Server
 			}
 		}
-		add(Check{Name: "kubeconfig", Status: OK, Detail: fmt.Sprintf("%s: context %s, cluster %s at %s (the rights submit needs are checked once submit is there)", path, c.Name, c.Context.Cluster, server)})
-		return
+		add(Check{Name: "kubeconfig", Status: OK, Detail: fmt.Sprintf("%s: context %s, cluster %s at %s", path, c.Name, c.Context.Cluster, server)})
+		return true
 	}
-	add(Check{Name: "kubeconfig", Status: Failed, Detail: fmt.Sprintf("%s: current context %q is not among its contexts", path, kc.CurrentContext), Hint: "kubectl config use-context NAME"})
+	add(Check{Name: "kubeconfig", Status: Failed, Detail: fmt.Sprintf("%s: context %q is not among its contexts", path, kc.CurrentContext), Hint: "kubectl config use-context NAME, or --kube-context NAME"})
+	return false
 }

@@ -1,7 +1,8 @@
 // Package doctor answers "why doesn't it work" in one command: it checks,
 // one line each, everything a build needs (the daemon, the executor image,
 // the credentials and login of every registry the build touches, push
-// permission, the cache volume and free disk, a kubeconfig) and says what
+// permission, the cache volume and free disk, a kubeconfig, its cluster and
+// the rights submit needs there) and says what
 // to do about each failure.
 package doctor
 
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanikorun/kanikorun/internal/cluster"
 	prep "github.com/kanikorun/kanikorun/internal/prepare"
 	"github.com/kanikorun/kanikorun/runner"
 )
@@ -58,6 +60,12 @@ type Options struct {
 	// Kubeconfig is the kubeconfig to read; empty means $KUBECONFIG, else
 	// ~/.kube/config.
 	Kubeconfig string
+	// KubeContext is the kubeconfig context (--kube-context); empty is
+	// the current one.
+	KubeContext string
+	// Namespace is where submit's rights are checked (-n); empty is the
+	// context's, else "default".
+	Namespace string
 	// Timeout bounds each network check; zero means 10s.
 	Timeout time.Duration
 	// Connect reaches the daemon; nil means runner.Connect.
@@ -110,7 +118,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if eng != nil {
 		cacheChecks(ctx, eng, details, add)
 	}
-	kubeCheck(o.Kubeconfig, add)
+	if kubeCheck(o.Kubeconfig, o.KubeContext, add) {
+		clusterChecks(ctx, cluster.Conn{Kubeconfig: o.Kubeconfig, Context: o.KubeContext, Namespace: o.Namespace}, o.timeout(), add)
+	}
 
 	r.OK = true
 	for _, c := range r.Checks {

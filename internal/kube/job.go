@@ -37,6 +37,53 @@ func (o BuildOptions) Validate() error {
 	return o.Prepare.Validate()
 }
 
+// pack packs the context for an upload and settles how it is delivered:
+// DeliverUpload becomes DeliverConfigMap when the tar fits one, else
+// DeliverStdin; DeliverConfigMap that does not fit is an error. It returns
+// nil for a claim.
+func pack(b *spec.Build, o *JobOptions) (*PackedContext, error) {
+	if b.RemoteContext != "" {
+		o.Delivery = DeliverRemote
+		return nil, nil
+	}
+	if o.Delivery != DeliverUpload && o.Delivery != DeliverConfigMap && o.Delivery != DeliverStdin {
+		return nil, nil
+	}
+	rel, ok := b.DockerfileInContext()
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is not under %q and only the context is uploaded; move the Dockerfile into the context", ErrDockerfileOutsideContext, b.Dockerfile, b.Context)
+	}
+	p, err := PackContext(b.Context, rel)
+	if err != nil {
+		return nil, err
+	}
+	fits := p.Bytes() != nil
+	switch {
+	case o.Delivery == DeliverConfigMap && !fits:
+		p.Close()
+		return nil, errs.Mark(fmt.Errorf("%w: the context is %s as a gzip tar, more than a ConfigMap holds (1 MiB); use kanikorun submit, which streams it, or put it on a claim with --workspace-claim", ErrInvalidOptions, humanSize(p.Size)), spec.ErrUsage)
+	case o.Delivery == DeliverUpload && fits:
+		o.Delivery = DeliverConfigMap
+	case o.Delivery == DeliverUpload:
+		o.Delivery = DeliverStdin
+	}
+	if o.Delivery == DeliverConfigMap {
+		o.UploadConfigMap = p.ConfigMapName()
+	}
+	return p, nil
+}
+
+// humanSize writes a byte count for people.
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
 // RenderBuild prepares the build for a Job, shows the preflight and the
 // warnings on w, resolves the credentials when the Job's Secret is to be
 // emitted, and renders the Job.
@@ -76,9 +123,20 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 			}
 		}
 	}
+	packed, err := pack(p.Build, &o.Job)
+	if err != nil {
+		return nil, err
+	}
 	r, err := Render(p.Build, o.Job, secret)
 	if err != nil {
+		packed.Close()
 		return nil, errs.Mark(err, spec.ErrUsage)
+	}
+	if packed != nil {
+		r.Context = packed
+		if o.Job.Delivery == DeliverConfigMap {
+			r.ConfigMap = UploadConfigMap(packed, o.Job.Namespace)
+		}
 	}
 	if b := p.Build; len(b.Secrets) > 0 {
 		if !o.Job.WithSecret {
@@ -87,13 +145,19 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 			values := make(map[string][]byte, len(b.Secrets))
 			for _, s := range b.Secrets {
 				if values[s.ID], err = s.Value(); err != nil {
+					packed.Close()
 					return nil, errs.Mark(err, spec.ErrUsage)
 				}
 			}
 			r.BuildSecrets = BuildSecret(b, o.Job, values)
 		}
 	}
-	for _, h := range p.LoopbackRegistries() {
+	loopback := p.LoopbackRegistries()
+	if r.Job.Spec.Template.Spec.HostNetwork {
+		// The pod shares the node's loopback (--overrides hostNetwork).
+		loopback = nil
+	}
+	for _, h := range loopback {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("registry %s is this machine's loopback; inside the pod it names the pod itself, so the Job cannot reach it: use a registry address the cluster reaches", h))
 	}
 	for _, warn := range r.Warnings {

@@ -99,6 +99,16 @@ type JobOptions struct {
 	// bound to a cloud identity for ECR or GCR); empty uses the
 	// namespace's default account without mounting its token.
 	ServiceAccount string
+	// Delivery is how the context reaches the pod; empty means
+	// DeliverClaim (WorkspaceClaim and WorkspacePath).
+	Delivery Delivery
+	// UploadConfigMap names the ConfigMap holding the context's gzip tar
+	// with DeliverConfigMap (PackedContext.ConfigMapName).
+	UploadConfigMap string
+	// Overrides is a strategic-merge patch (JSON or YAML) applied to the
+	// rendered Job, as kubectl's --override-type=strategic; the result is
+	// strictly decoded, and the executor's arguments cannot change.
+	Overrides []byte
 }
 
 // JobName returns the name the Job gets: Name, the default, or, with
@@ -208,6 +218,16 @@ func (o JobOptions) Validate() error {
 		if _, err := wholeSeconds("--ttl-after-finished", *o.TTLAfterFinished, true); err != nil {
 			return err
 		}
+	}
+	switch o.Delivery {
+	case "", DeliverClaim, DeliverStdin, DeliverUpload, DeliverRemote:
+	case DeliverConfigMap:
+		// Empty until RenderBuild has packed the context.
+		if errs := validation.IsDNS1123Subdomain(o.UploadConfigMap); o.UploadConfigMap != "" && len(errs) > 0 {
+			return invalid("upload ConfigMap name %q: %s", o.UploadConfigMap, errs[0])
+		}
+	default:
+		return invalid("unknown context delivery %q", o.Delivery)
 	}
 	for _, q := range []struct{ flag, v string }{{"--cpu", o.CPU}, {"--memory", o.Memory}} {
 		if _, err := quantity(q.flag, q.v); err != nil {

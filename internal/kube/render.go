@@ -49,6 +49,12 @@ type Rendered struct {
 	// Secret is the kubernetes.io/dockerconfigjson Secret; nil unless
 	// JobOptions.WithSecret.
 	Secret *corev1.Secret
+	// ConfigMap holds the uploaded context with DeliverConfigMap; nil
+	// otherwise (RenderBuild fills it).
+	ConfigMap *corev1.ConfigMap
+	// Context is the packed context of an upload (DeliverConfigMap or
+	// DeliverStdin); nil otherwise. Close it when done.
+	Context *PackedContext
 	// BuildSecrets is the Opaque Secret with the build's --secret values
 	// (BuildSecret); nil unless JobOptions.WithSecret and the build has
 	// secrets. Without it the Job still mounts that Secret, which the
@@ -65,6 +71,9 @@ type Rendered struct {
 // first, then the Job.
 func (r *Rendered) Objects() []runtime.Object {
 	var objs []runtime.Object
+	if r.ConfigMap != nil {
+		objs = append(objs, r.ConfigMap)
+	}
 	if r.Secret != nil {
 		objs = append(objs, r.Secret)
 	}
@@ -88,8 +97,13 @@ func (r *Rendered) Objects() []runtime.Object {
 //     file system), counted against backoffLimit; podFailurePolicy needs it.
 //   - podFailurePolicy ignores pods failed by a DisruptionTarget condition
 //     (eviction, preemption, node drain) so disruptions do not use up the
-//     retries; every other failure counts. Exit codes are not matched: a
-//     failing RUN and a registry hiccup both exit 1.
+//     retries. An exit code other than 1 is a RUN step's own code (kaniko
+//     exits 1 for everything else, registry hiccups included): the build
+//     would fail the same way again, so a FailJob rule ends the Job at
+//     once. 137 and 143 (killed: OOM, a signal) still retry.
+//   - terminationMessagePolicy FallbackToLogsOnError: the digest file is
+//     the message of a build that succeeds, the last log lines that of one
+//     that fails, so the reason is in the Job's pods without their logs.
 //   - securityContext: kaniko must be root (runAsUser 0) to unpack base
 //     images and run RUN steps; it keeps the runtime's default
 //     capabilities (dropping ALL breaks chown and setuid in builds) but is
@@ -108,7 +122,10 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	if err := localOnly(b); err != nil {
 		return nil, err
 	}
-	layout, err := PodLayout(b, o.WorkspacePath)
+	if o.Delivery == DeliverConfigMap && o.UploadConfigMap == "" && b.RemoteContext == "" {
+		return nil, invalid("a context uploaded in a ConfigMap needs the ConfigMap's name; RenderBuild packs the context and names it")
+	}
+	layout, err := podLayout(b, o)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +136,7 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 		Image:                    b.ExecutorImage,
 		Args:                     b.Args(layout),
 		TerminationMessagePath:   spec.TerminationLog,
-		TerminationMessagePolicy: corev1.TerminationMessageReadFile,
-		VolumeMounts: []corev1.VolumeMount{{
-			Name:      workspaceVolume,
-			MountPath: spec.WorkspaceDir,
-			ReadOnly:  true,
-		}},
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		SecurityContext: &corev1.SecurityContext{
 			RunAsUser:                ptr(int64(0)),
 			Privileged:               ptr(false),
@@ -135,13 +147,7 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 	if err := setResources(&container, o); err != nil {
 		return nil, err
 	}
-	volumes := []corev1.Volume{{
-		Name: workspaceVolume,
-		VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
-			ClaimName: o.workspaceClaim(),
-			ReadOnly:  true,
-		}},
-	}}
+	volumes := deliveryVolumes(&container, b, o)
 	switch {
 	case o.CredentialsClaim != "":
 		volumes = append(volumes, corev1.Volume{
@@ -218,6 +224,13 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 					Type:   corev1.DisruptionTarget,
 					Status: corev1.ConditionTrue,
 				}},
+			}, {
+				Action: batchv1.PodFailurePolicyActionFailJob,
+				OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{
+					ContainerName: ptr(ContainerName),
+					Operator:      batchv1.PodFailurePolicyOnExitCodesOpNotIn,
+					Values:        retriedExitCodes,
+				},
 			}}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
@@ -234,6 +247,11 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 		job.Spec.TTLSecondsAfterFinished = ptr(int32(s))
 	}
 
+	if len(o.Overrides) > 0 {
+		if job, err = applyOverrides(job, o.Overrides); err != nil {
+			return nil, err
+		}
+	}
 	r := &Rendered{Job: job}
 	if o.WithSecret {
 		if err := checkDockerConfig(dockerConfig); err != nil {
@@ -249,6 +267,76 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 		}
 	}
 	return r, nil
+}
+
+// retriedExitCodes are the executor exit codes worth another attempt:
+// success, kaniko's own failures (1), and a kill (137 OOM or SIGKILL, 143
+// SIGTERM). Every other code is a RUN step's and ends the Job.
+var retriedExitCodes = []int32{0, 1, 137, 143}
+
+// podLayout is PodLayout for the Job's way of delivering the context.
+func podLayout(b *spec.Build, o JobOptions) (spec.Layout, error) {
+	if b.RemoteContext != "" {
+		return spec.Layout{ContextURL: b.RemoteContext, Dockerfile: b.RemoteDockerfile, DigestFile: spec.TerminationLog}, nil
+	}
+	switch o.Delivery {
+	case DeliverConfigMap, DeliverStdin:
+		rel, ok := b.DockerfileInContext()
+		if !ok {
+			return spec.Layout{}, fmt.Errorf("%w: %q is not under %q and only the context is uploaded; move the Dockerfile into the context", ErrDockerfileOutsideContext, b.Dockerfile, b.Context)
+		}
+		url := stdinContext
+		if o.Delivery == DeliverConfigMap {
+			url = "tar://" + uploadTarPath
+		}
+		// kaniko unpacks a tar context and finds a relative Dockerfile
+		// in it.
+		return spec.Layout{ContextURL: url, Dockerfile: rel, DigestFile: spec.TerminationLog}, nil
+	}
+	return PodLayout(b, o.WorkspacePath)
+}
+
+// deliveryVolumes mounts the context the way o delivers it.
+func deliveryVolumes(c *corev1.Container, b *spec.Build, o JobOptions) []corev1.Volume {
+	if b.RemoteContext != "" {
+		return nil
+	}
+	switch o.Delivery {
+	case DeliverStdin:
+		// Each attempt's container gets the stream once, through attach.
+		c.Stdin, c.StdinOnce = true, true
+		return nil
+	case DeliverConfigMap:
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: uploadVolume, MountPath: uploadDir, ReadOnly: true})
+		return []corev1.Volume{{
+			Name: uploadVolume,
+			VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+				LocalObjectReference: corev1.LocalObjectReference{Name: o.UploadConfigMap},
+				Items:                []corev1.KeyToPath{{Key: UploadKey, Path: UploadKey}},
+			}},
+		}}
+	}
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: workspaceVolume, MountPath: spec.WorkspaceDir, ReadOnly: true})
+	return []corev1.Volume{{
+		Name: workspaceVolume,
+		VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+			ClaimName: o.workspaceClaim(),
+			ReadOnly:  true,
+		}},
+	}}
+}
+
+// UploadConfigMap is the ConfigMap that carries a packed context.
+func UploadConfigMap(p *PackedContext, namespace string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      p.ConfigMapName(),
+			Namespace: namespace,
+			Labels:    map[string]string{LabelName: AppName, LabelManagedBy: ManagerName},
+		},
+		BinaryData: map[string][]byte{UploadKey: p.Bytes()},
+	}
 }
 
 // BuildSecret is the Opaque Secret the Job mounts at spec.SecretsDir:

@@ -230,13 +230,21 @@ func checkJob(t *testing.T, b *spec.Build, o JobOptions, r *Rendered) {
 		t.Errorf("restartPolicy = %q; podFailurePolicy needs Never", ps.RestartPolicy)
 	}
 	pfp := job.Spec.PodFailurePolicy
-	if pfp == nil || len(pfp.Rules) != 1 {
-		t.Fatalf("podFailurePolicy = %+v; want one rule", pfp)
+	if pfp == nil || len(pfp.Rules) != 2 {
+		t.Fatalf("podFailurePolicy = %+v; want two rules", pfp)
 	}
 	rule := pfp.Rules[0]
 	if rule.Action != batchv1.PodFailurePolicyActionIgnore || rule.OnExitCodes != nil || len(rule.OnPodConditions) != 1 ||
 		rule.OnPodConditions[0].Type != corev1.DisruptionTarget || rule.OnPodConditions[0].Status != corev1.ConditionTrue {
 		t.Errorf("podFailurePolicy rule = %+v; want Ignore on DisruptionTarget=True only", rule)
+	}
+	// A RUN step's own exit code ends the Job; kaniko's 1 and a kill retry.
+	rule = pfp.Rules[1]
+	if rule.Action != batchv1.PodFailurePolicyActionFailJob || rule.OnExitCodes == nil ||
+		rule.OnExitCodes.Operator != batchv1.PodFailurePolicyOnExitCodesOpNotIn ||
+		!slices.Equal(rule.OnExitCodes.Values, []int32{0, 1, 137, 143}) ||
+		rule.OnExitCodes.ContainerName == nil || *rule.OnExitCodes.ContainerName != ContainerName {
+		t.Errorf("podFailurePolicy rule = %+v; want FailJob on exit codes NotIn 0,1,137,143", rule)
 	}
 	wantBackoff := DefaultBackoffLimit
 	if o.BackoffLimit != nil {
@@ -256,7 +264,7 @@ func checkJob(t *testing.T, b *spec.Build, o JobOptions, r *Rendered) {
 	if c.Command != nil {
 		t.Errorf("command = %q; the image's entrypoint must run", c.Command)
 	}
-	if c.TerminationMessagePolicy != corev1.TerminationMessageReadFile || c.TerminationMessagePath != spec.TerminationLog {
+	if c.TerminationMessagePolicy != corev1.TerminationMessageFallbackToLogsOnError || c.TerminationMessagePath != spec.TerminationLog {
 		t.Errorf("termination message = %q %q", c.TerminationMessagePath, c.TerminationMessagePolicy)
 	}
 	if !slices.Contains(c.Args, "--digest-file="+spec.TerminationLog) {

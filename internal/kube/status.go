@@ -115,7 +115,10 @@ func JobStatus(job *batchv1.Job) Status {
 	if c := cond(batchv1.JobComplete); c != nil {
 		return decide(StateComplete, 0, c)
 	}
-	if c := cond(batchv1.JobSuspended); c != nil {
+	// A Job just resumed (spec.suspend false) keeps Suspended=True until
+	// the controller notices: it is running, not suspended.
+	resumed := job.Spec.Suspend != nil && !*job.Spec.Suspend
+	if c := cond(batchv1.JobSuspended); c != nil && !resumed {
 		return decide(StateSuspended, 2, c)
 	}
 	if job.Spec.Suspend != nil && *job.Spec.Suspend {

@@ -53,6 +53,9 @@ func TestParseStatus(t *testing.T) {
 		{"resumed-running.json", StateRunning, "", "", 2, "Running"},
 		{"suspended.json", StateSuspended, "Suspended", "JobSuspended", 2, "Suspended JobSuspended: Job suspended"},
 		{"suspended-at-creation.yaml", StateSuspended, "", "", 2, "Suspended"},
+		// kanikorun submit resumes the Job it created suspended; until the
+		// controller notices, Suspended=True stays.
+		{"resuming-before-controller.json", StateRunning, "", "", 2, "Running"},
 		{"no-status.yaml", StateRunning, "", "", 2, "Running"},
 		{"list-one-job.json", StateComplete, "Complete", "", 0, "Complete"},
 	}

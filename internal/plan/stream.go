@@ -35,7 +35,7 @@ type CopyOut struct {
 // bind-mounted; the cache volume lives on the daemon's machine and is
 // mounted as locally.
 func Stream(b *spec.Build, f HostFiles, network string) Container {
-	layout := spec.Layout{Context: spec.StreamContext, DigestFile: spec.StreamDigestFile, Color: b.Color}
+	layout := spec.Layout{ContextURL: spec.StreamContext, DigestFile: spec.StreamDigestFile, Color: b.Color}
 	// kaniko resolves a relative --dockerfile in the unpacked context.
 	layout.Dockerfile, _ = b.DockerfileInContext()
 	if f.Tar != "" {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -82,6 +83,23 @@ type Options struct {
 	// LookupEnv reads the environment for a bare --build-arg KEY; nil means
 	// os.LookupEnv.
 	LookupEnv func(string) (string, bool)
+	// RemoteContextOK lets CONTEXT be a context the executor fetches
+	// itself (git://, s3://, gs://, https://); the cluster commands set it.
+	RemoteContextOK bool
+}
+
+// remoteSchemes are the contexts kaniko fetches itself.
+var remoteSchemes = []string{"git://", "s3://", "gs://", "https://", "http://"}
+
+// IsRemoteContext reports whether a CONTEXT argument names a context the
+// executor fetches itself.
+func IsRemoteContext(arg string) bool {
+	for _, s := range remoteSchemes {
+		if strings.HasPrefix(arg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks what can be checked without touching the daemon or the
@@ -105,6 +123,9 @@ func (o Options) build() (*Build, error) {
 	}
 	if len(o.Args) > 1 {
 		return nil, fmt.Errorf("too many arguments %q: give one CONTEXT directory (executor flags go after --)", o.Args)
+	}
+	if len(o.Args) == 1 && IsRemoteContext(o.Args[0]) {
+		return o.remoteBuild()
 	}
 	ctxDir := "."
 	if len(o.Args) == 1 && o.Args[0] != "" {
@@ -240,4 +261,62 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// remoteBuild is a build whose context the executor fetches (CONTEXT is a
+// git://, s3://, gs:// or https:// URL): there is no host path, -f is a
+// path inside that context, and nothing on this machine is read.
+func (o Options) remoteBuild() (*Build, error) {
+	if !o.RemoteContextOK {
+		return nil, fmt.Errorf("%w: %q is a context the executor fetches itself; that works with kanikorun job and submit, not here: clone or download it and pass the directory", ErrBadContext, o.Args[0])
+	}
+	df := o.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	if path.IsAbs(df) || strings.HasPrefix(path.Clean(df), "..") {
+		return nil, fmt.Errorf("%w: with a remote context, -f %q must be a relative path inside it", ErrNoDockerfile, df)
+	}
+	img := o.ExecutorImage
+	if img == "" {
+		img = DefaultExecutorImage
+	}
+	extra, err := ParseExecutorArgs(o.ExecutorArgs)
+	if err != nil {
+		return nil, err
+	}
+	lookup := o.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	if err := checkPlatform(o.Platform); err != nil {
+		return nil, err
+	}
+	secrets, err := ParseSecrets(o.Secrets, lookup)
+	if err != nil {
+		return nil, err
+	}
+	b := &Build{
+		RemoteContext:     o.Args[0],
+		RemoteDockerfile:  path.Clean(df),
+		Destinations:      o.Destinations,
+		BuildArgs:         ResolveBuildArgs(o.BuildArgs, lookup),
+		Target:            o.Target,
+		Labels:            o.Labels,
+		NoPush:            o.NoPush,
+		ExecutorImage:     img,
+		Registry:          RegistryOptions{Insecure: o.InsecureRegistries, Mirrors: o.Mirrors, SkipTLSVerify: o.SkipTLSVerify},
+		ExtraArgs:         o.ExecutorArgs,
+		ExtraDestinations: extra.Destinations,
+		Outputs:           Outputs{Load: o.Load, TarPath: o.TarPath, DigestFile: o.DigestFile, IIDFile: o.IIDFile, MetadataFile: o.MetadataFile},
+		Platform:          o.Platform,
+		Secrets:           secrets,
+		Retries:           o.Retries,
+	}
+	for _, d := range append(append([]string(nil), b.Destinations...), b.ExtraDestinations...) {
+		if err := ValidateDestination(d); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }

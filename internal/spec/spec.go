@@ -65,6 +65,10 @@ type Build struct {
 	ExtraDestinations []string
 	// Cache is how the build caches layers and base images.
 	Cache Cache
+	// RemoteContext is a context the executor fetches itself (git://,
+	// s3://, gs://, https://), passed through; Context and Dockerfile are
+	// then empty and RemoteDockerfile is the Dockerfile's path inside it.
+	RemoteContext, RemoteDockerfile string
 	// Secrets are kanikorun's --secret values, each handed to the fork
 	// executor as --secret=id=ID,src=SecretsDir/ID; their values are read
 	// only where the files are made (Secret.Value).
@@ -110,6 +114,10 @@ type RegistryOptions struct {
 type Layout struct {
 	// ContextDir is the container path of the build context, e.g. /workspace.
 	ContextDir string
+	// ContextURL, when set, is the executor's --context as it is (a
+	// tar://, git:// or s3:// context; tar://stdin when the context goes
+	// on the executor's stdin) instead of dir://ContextDir.
+	ContextURL string
 	// Dockerfile is the container path of the Dockerfile.
 	Dockerfile string
 	// TarPath is the container path the executor writes the tarball to;
@@ -121,9 +129,6 @@ type Layout struct {
 	// Cache is the local cache volume in the container; nil where there
 	// is none (the Job, --no-cache).
 	Cache *LocalCache
-	// Context replaces the --context value dir://ContextDir/ when set:
-	// tar://stdin when the context goes on the executor's stdin.
-	Context string
 	// Color says the executor's logs reach a terminal that shows colour
 	// (a local run whose build asks for it). Without it the logs are
 	// plain text: kaniko's own default is colour, whose escape codes
@@ -172,11 +177,11 @@ func (b *Build) EffectiveNoPush() bool {
 // Args renders the executor's argument list for the given layout. It is the
 // only place a build description becomes executor flags.
 func (b *Build) Args(l Layout) []string {
-	ctx := "dir://" + strings.TrimSuffix(l.ContextDir, "/") + "/"
-	if l.Context != "" {
-		ctx = l.Context
+	context := "dir://" + strings.TrimSuffix(l.ContextDir, "/") + "/"
+	if l.ContextURL != "" {
+		context = l.ContextURL
 	}
-	args := []string{"--context=" + ctx, "--dockerfile=" + l.Dockerfile}
+	args := []string{"--context=" + context, "--dockerfile=" + l.Dockerfile}
 	for _, d := range b.PushDestinations() {
 		args = append(args, "--destination="+d)
 	}

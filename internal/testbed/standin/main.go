@@ -22,13 +22,14 @@
 // Limits: RUN accepts only `exit N`, `sleep N`, `echo WORDS` and
 // `echo WORDS >&2` (and, like real kaniko, needs /bin/sh in the stage's
 // filesystem); contexts are local directories (dir:// or a plain path) or
-// a gzip tar on stdin (tar://stdin); ADD takes local files only; snapshot
-// modes, compression and log formats are accepted and ignored (logs are
-// always plain text without colours, whereas real kaniko defaults to
-// --log-format=color). The caches work as kaniko's (cache.go): the
-// base-image cache in --cache-dir (upstream's tarball layout, or the
-// fork's OCI layout in fork mode) and, with --cache=true and a
-// --cache-repo (a registry or oci:/path), the layer cache of RUN steps.
+// a gzip tar (tar://stdin, tar://PATH), unpacked as kaniko does; ADD
+// takes local files only; snapshot modes, compression and log formats are
+// accepted and ignored (logs are always plain text without colours,
+// whereas real kaniko defaults to --log-format=color). The caches work as
+// kaniko's (cache.go): the base-image cache in --cache-dir (upstream's
+// tarball layout, or the fork's OCI layout in fork mode) and, with
+// --cache=true and a --cache-repo (a registry or oci:/path), the layer
+// cache of RUN steps.
 //
 // Like kaniko, it installs no signal handler: the Go runtime ends it on
 // SIGTERM or SIGINT at once (as PID 1 of a container, with exit code 2).
@@ -254,7 +255,7 @@ func (o *options) validate(log *logger) error {
 			return err
 		}
 	}
-	if err := o.resolveContext(); err != nil {
+	if err := o.resolveContext(log); err != nil {
 		return fmt.Errorf("error resolving source context: %w", err)
 	}
 	if err := o.resolveDockerfile(); err != nil {
@@ -282,7 +283,7 @@ func (o *options) validate(log *logger) error {
 
 // resolveContext turns --context into a local directory, as kaniko's
 // buildcontext package does for dir:// and plain paths.
-func (o *options) resolveContext() error {
+func (o *options) resolveContext(log *logger) error {
 	if o.context == "" && o.bucket == "" {
 		return errors.New("please specify a path to the build context with the --context flag or a bucket with the --bucket flag")
 	}
@@ -291,15 +292,13 @@ func (o *options) resolveContext() error {
 		switch {
 		case o.bucket == "" && prefix == "dir":
 			o.context = rest
-		case o.bucket == "" && prefix == "tar" && rest == "stdin":
-			// kaniko unpacks a gzip tar from stdin into its build
-			// context directory.
-			dir := filepath.Join(o.kanikoDir, "buildcontext")
-			if err := untarStdin(os.Stdin, dir); err != nil {
-				return fmt.Errorf("unpacking the context from stdin: %w", err)
+		case o.bucket == "" && prefix == "tar":
+			dir, err := unpackTarContext(rest, os.Stdin, log)
+			if err != nil {
+				return err
 			}
 			o.context = dir
-		case o.bucket != "" || prefix == "gs" || prefix == "s3" || prefix == "git" || prefix == "https" || prefix == "tar":
+		case o.bucket != "" || prefix == "gs" || prefix == "s3" || prefix == "git" || prefix == "https":
 			return fmt.Errorf("kanikorun stand-in executor: build context %q is not supported; use dir:// or a plain path", o.context)
 		default:
 			return errors.New("unknown build context prefix provided, please use one of the following: gs://, dir://, tar://, s3://, git://, https://")
@@ -320,46 +319,71 @@ func (o *options) resolveContext() error {
 	return nil
 }
 
-// untarStdin unpacks a gzip tar into dir.
-func untarStdin(r io.Reader, dir string) error {
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		return err
+// unpackTarContext is kaniko's tar context: "stdin" reads a gzip tar from
+// stdin, anything else is the path of a gzip tar; either is unpacked into
+// /kaniko/buildcontext (a temp directory outside a container).
+func unpackTarContext(src string, stdin io.Reader, log *logger) (string, error) {
+	var r io.Reader = stdin
+	if src != "stdin" {
+		f, err := os.Open(src)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	} else {
+		log.Infof("To simulate EOF and exit, press 'Ctrl+D'")
 	}
-	tr := tar.NewReader(zr)
+	dir := "/kaniko/buildcontext"
+	if !detectContainer() {
+		// Never /kaniko on a host.
+		var err error
+		if dir, err = os.MkdirTemp("", "buildcontext-"); err != nil {
+			return "", err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return "", fmt.Errorf("getting build context: %w", err)
+	}
+	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
-			return os.MkdirAll(dir, 0o755)
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
-			return err
+			return "", fmt.Errorf("getting build context: %w", err)
 		}
 		p := filepath.Join(dir, filepath.Clean("/"+h.Name))
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
-			}
-		case tar.TypeSymlink:
-			_ = os.MkdirAll(filepath.Dir(p), 0o755)
-			if err := os.Symlink(h.Linkname, p); err != nil {
-				return err
+				return "", err
 			}
 		case tar.TypeReg:
-			_ = os.MkdirAll(filepath.Dir(p), 0o755)
-			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode).Perm())
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return "", err
+			}
+			f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o777)
 			if err != nil {
-				return err
+				return "", err
 			}
 			_, err = io.Copy(f, tr)
 			f.Close()
 			if err != nil {
-				return err
+				return "", err
 			}
-			_ = os.Chtimes(p, h.ModTime, h.ModTime)
+		case tar.TypeSymlink:
+			_ = os.Symlink(h.Linkname, p)
 		}
 	}
+	// Drain what follows the archive so the writer sees its stream taken.
+	_, _ = io.Copy(io.Discard, r)
+	log.Infof("Extracted the tar context to %s", dir)
+	return dir, nil
 }
 
 // resolveDockerfile follows kaniko: the path as given (relative to the
