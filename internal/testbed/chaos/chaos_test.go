@@ -98,6 +98,9 @@ type bed struct {
 	// slowDockerfile builds for two seconds, to be broken meanwhile.
 	slowDockerfile string
 	scan           *testbed.SecretScan
+	// cacheVolume is the round's own cache volume: every build uses it,
+	// the broken ones included, and it must come out intact.
+	cacheVolume string
 }
 
 func TestChaos(t *testing.T) {
@@ -119,7 +122,6 @@ func TestChaos(t *testing.T) {
 		seed = s
 	}
 	b := newBed(t, cli, seed)
-	cacheBefore := volumeExists(t, cli, "kanikorun-cache")
 
 	// Bounded in count and in time: a round that runs long stops early
 	// and says so.
@@ -190,9 +192,7 @@ func TestChaos(t *testing.T) {
 	if !after.zero() {
 		t.Errorf("left after gc: %s", after)
 	}
-	if cacheBefore && !volumeExists(t, cli, "kanikorun-cache") {
-		t.Errorf("the cache volume kanikorun-cache is gone")
-	}
+	b.checkCache()
 	for _, f := range b.scan.Findings() {
 		t.Errorf("secret leaked: %s", f)
 	}
@@ -228,8 +228,14 @@ func newBed(t *testing.T, cli *client.Client, seed uint64) *bed {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.slowDockerfile = "FROM " + base + "\nRUN sleep 2\nCOPY a.txt /\n"
-	t.Cleanup(func() { b.removeOurs() })
+	// The first RUN differs per build (see context), so the slow RUN is
+	// never a cache hit and runs while the build is broken.
+	b.slowDockerfile = "FROM " + base + "\nRUN echo build-%d\nRUN sleep 2\nCOPY a.txt /\n"
+	b.cacheVolume = "kanikorun-chaos-cache-" + strings.ToLower(testbed.RandomPassword()[:10])
+	t.Cleanup(func() {
+		b.removeOurs()
+		_ = cli.VolumeRemove(context.Background(), b.cacheVolume, true)
+	})
 	return b
 }
 
@@ -247,11 +253,11 @@ func (b *bed) context(name, dockerfile string) string {
 }
 
 func (b *bed) env(cfg string) []string {
-	env := []string{"TMPDIR=" + b.tmp, "DOCKER_CONFIG=" + cfg, "KANIKORUN_EXECUTOR_FLAVOR=upstream"}
+	env := []string{"TMPDIR=" + b.tmp, "DOCKER_CONFIG=" + cfg, "KANIKORUN_EXECUTOR_FLAVOR=upstream", "KANIKORUN_CACHE_VOLUME=" + b.cacheVolume}
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "TMPDIR", "DOCKER_CONFIG", "KANIKORUN_EXECUTOR_IMAGE", "KANIKORUN_EXECUTOR_FLAVOR":
+		case "TMPDIR", "DOCKER_CONFIG", "KANIKORUN_EXECUTOR_IMAGE", "KANIKORUN_EXECUTOR_FLAVOR", "KANIKORUN_CACHE_VOLUME":
 			continue
 		}
 		env = append(env, kv)
@@ -266,16 +272,16 @@ func (b *bed) build(i int, s scenario) outcome {
 	o := outcome{scenario: s}
 	cfg := b.goodCfg
 	var ctxDir string
-	// --no-cache: a cached RUN would finish before the signal meant
-	// for it lands, and the round is about faults, not the cache.
-	args := []string{"build", "--no-cache", "--executor-image", executorImage, "--executor-pull", "never", "--retries", "2", "--retry-delay", "20ms"}
+	// The cache is on, as by default: a kill while kanikorun warms it or
+	// the executor writes it must not leave it broken.
+	args := []string{"build", "--executor-image", executorImage, "--executor-pull", "never", "--retries", "2", "--retry-delay", "20ms"}
 	switch s {
 	case ok, flaky503, flakyReset, refused, exhausted:
 		// A context of its own: its containers carry its path.
 		ctxDir = b.context(fmt.Sprintf("build-%d", i), fastDockerfile)
 		args = append(args, ctxDir, "-t", b.reg.Ref(fmt.Sprintf("chaos/app:%d", i)))
 	default:
-		ctxDir = b.context(fmt.Sprintf("build-%d", i), b.slowDockerfile)
+		ctxDir = b.context(fmt.Sprintf("build-%d", i), fmt.Sprintf(b.slowDockerfile, i))
 		// A tarball too, so a kill can leave a partial one for gc.
 		args = append(args, ctxDir, "--no-push", "--tar", filepath.Join(b.root, "out", fmt.Sprintf("image-%d.tar", i)))
 	}
@@ -504,6 +510,32 @@ func (b *bed) leftovers() left {
 func (b *bed) removeOurs() {
 	for _, id := range b.ours("") {
 		_ = b.cli.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true})
+	}
+}
+
+// checkCache proves the round's cache volume intact: it exists, kanikorun
+// cache ls reads every entry, and a build on it succeeds from the cache.
+func (b *bed) checkCache() {
+	b.t.Helper()
+	if !volumeExists(b.t, b.cli, b.cacheVolume) {
+		b.t.Errorf("the cache volume %s is gone", b.cacheVolume)
+		return
+	}
+	ls := exec.Command(binary, "cache", "ls", "--executor-image", executorImage, "--executor-pull", "never")
+	ls.Env = b.env(b.goodCfg)
+	if out, err := ls.CombinedOutput(); err != nil {
+		b.t.Errorf("kanikorun cache ls after the round: %v\n%s", err, out)
+	}
+	ctxDir := b.context("after-the-round", fmt.Sprintf(b.slowDockerfile, 0))
+	for attempt := 0; attempt < 2; attempt++ {
+		cmd := exec.Command(binary, "build", "--executor-image", executorImage, "--executor-pull", "never", "--no-push", ctxDir)
+		cmd.Env = b.env(b.goodCfg)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.t.Errorf("a build on the cache after the round failed: %v\n%s", err, tail(string(out), 12))
+			return
+		}
+		b.scan.Scan("cache check", out)
 	}
 }
 
