@@ -98,12 +98,12 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	case kube.DeliverClaim:
 		fmt.Fprintf(w, "kanikorun: context: on claim %s\n", claimOf(r.Job))
 	case kube.DeliverConfigMap:
-		fmt.Fprintf(w, "kanikorun: context: uploaded as ConfigMap %s (%s, %d entries, .dockerignore applied)\n", r.ConfigMap.Name, size(r.Context.Size), r.Context.Files)
+		fmt.Fprintf(w, "kanikorun: context: uploaded as ConfigMap %s (%s, %d entries, .dockerignore applied)\n", r.ConfigMap.Name, kube.HumanSize(r.Context.Size), r.Context.Files)
 	case kube.DeliverStdin:
 		if !wait {
-			fmt.Fprintf(w, "kanikorun: context: %s is more than a ConfigMap holds, so it is streamed to the executor's stdin; that implies --wait\n", size(r.Context.Size))
+			fmt.Fprintf(w, "kanikorun: context: %s is more than a ConfigMap holds, so it is streamed to the executor's stdin; that implies --wait\n", kube.HumanSize(r.Context.Size))
 		} else {
-			fmt.Fprintf(w, "kanikorun: context: streamed to the executor's stdin (%s, more than a ConfigMap holds)\n", size(r.Context.Size))
+			fmt.Fprintf(w, "kanikorun: context: streamed to the executor's stdin (%s, more than a ConfigMap holds)\n", kube.HumanSize(r.Context.Size))
 		}
 		wait = true
 	}
@@ -253,16 +253,6 @@ func claimOf(job *batchv1.Job) string {
 		}
 	}
 	return "?"
-}
-
-func size(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func ptr[T any](v T) *T { return &v }

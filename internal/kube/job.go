@@ -61,7 +61,7 @@ func pack(b *spec.Build, o *JobOptions) (*PackedContext, error) {
 	switch {
 	case o.Delivery == DeliverConfigMap && !fits:
 		p.Close()
-		return nil, errs.Mark(fmt.Errorf("%w: the context is %s as a gzip tar, more than a ConfigMap holds (1 MiB); use kanikorun submit, which streams it, or put it on a claim with --workspace-claim", ErrInvalidOptions, humanSize(p.Size)), spec.ErrUsage)
+		return nil, errs.Mark(fmt.Errorf("%w: the context is %s as a gzip tar, more than a ConfigMap holds (1 MiB); use kanikorun submit, which streams it, or put it on a claim with --workspace-claim", ErrInvalidOptions, HumanSize(p.Size)), spec.ErrUsage)
 	case o.Delivery == DeliverUpload && fits:
 		o.Delivery = DeliverConfigMap
 	case o.Delivery == DeliverUpload:
@@ -73,8 +73,9 @@ func pack(b *spec.Build, o *JobOptions) (*PackedContext, error) {
 	return p, nil
 }
 
-// humanSize writes a byte count for people.
-func humanSize(n int64) string {
+// HumanSize writes a byte count for people (the context messages of job
+// and submit).
+func HumanSize(n int64) string {
 	switch {
 	case n >= 1<<20:
 		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
