@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,50 +123,14 @@ func TestStreamMode(t *testing.T) {
 func TestStreamAutoForTCPDaemon(t *testing.T) {
 	tmp := isolate(t)
 	testbed.RequireDocker(t)
-	sock := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		p, ok := strings.CutPrefix(h, "unix://")
-		if !ok {
-			t.Skipf("DOCKER_HOST=%s is not a unix socket to forward to", h)
-		}
-		sock = p
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lis.Close() })
-	go func() {
-		for {
-			c, err := lis.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				u, err := net.Dial("unix", sock)
-				if err != nil {
-					return
-				}
-				defer u.Close()
-				// Half-closes pass on, as the client closes its side
-				// once the context (stdin) is sent.
-				go func() {
-					_, _ = io.Copy(u, c)
-					_ = u.(*net.UnixConn).CloseWrite()
-				}()
-				_, _ = io.Copy(c, u)
-				_ = c.(*net.TCPConn).CloseWrite()
-			}()
-		}
-	}()
-	t.Setenv("DOCKER_HOST", "tcp://"+lis.Addr().String())
+	proxy := testbed.NewDaemonProxyTCP(t)
+	t.Setenv("DOCKER_HOST", proxy.Host)
 	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n", "a.txt": "a\n"})
 	r := kanikorun(t, "build", ctxDir, "--executor-image", executorImage, "--executor-pull", "never")
 	if r.code != 0 {
 		t.Fatalf("build through tcp:// failed:\n%s", r)
 	}
-	want := "kanikorun: context mode stream: the daemon at tcp://" + lis.Addr().String() + " is remote"
+	want := "kanikorun: context mode stream: the daemon at " + proxy.Host + " is remote"
 	if !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 	}

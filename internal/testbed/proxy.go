@@ -11,12 +11,13 @@ import (
 	"testing"
 )
 
-// DaemonProxy is a unix socket that forwards to the Docker daemon's, for
-// tests of a daemon that goes away mid-build: point DOCKER_HOST at Host,
-// then Cut it. The machine's daemon itself is never touched.
+// DaemonProxy is a socket that forwards to the Docker daemon's, for tests
+// of a daemon that goes away mid-build (point DOCKER_HOST at Host, then
+// Cut it) and of a daemon that looks remote (NewDaemonProxyTCP). The
+// machine's daemon itself is never touched.
 type DaemonProxy struct {
 	// Host is the DOCKER_HOST value that reaches the daemon through the
-	// proxy: unix:///path/to/proxy.sock.
+	// proxy: unix:///path/to/proxy.sock, or tcp://127.0.0.1:PORT.
 	Host string
 
 	target string
@@ -26,18 +27,11 @@ type DaemonProxy struct {
 	cut    bool
 }
 
-// NewDaemonProxy starts a proxy to the daemon DOCKER_HOST names (a unix
-// socket; the default one when unset), closed when the test ends.
+// NewDaemonProxy starts a unix-socket proxy to the daemon DOCKER_HOST
+// names (a unix socket; the default one when unset), closed when the test
+// ends.
 func NewDaemonProxy(t testing.TB) *DaemonProxy {
 	t.Helper()
-	target := "/var/run/docker.sock"
-	if h := os.Getenv("DOCKER_HOST"); h != "" {
-		p, ok := strings.CutPrefix(h, "unix://")
-		if !ok {
-			t.Skipf("the daemon proxy forwards unix sockets only; DOCKER_HOST=%s", h)
-		}
-		target = p
-	}
 	// Unix socket paths are short: t.TempDir() may be too long.
 	dir, err := os.MkdirTemp("", "krproxy")
 	if err != nil {
@@ -49,7 +43,32 @@ func NewDaemonProxy(t testing.TB) *DaemonProxy {
 	if err != nil {
 		t.Fatalf("listening on %s: %v", sock, err)
 	}
-	p := &DaemonProxy{Host: "unix://" + sock, target: target, lis: lis}
+	return startProxy(t, lis, "unix://"+sock)
+}
+
+// NewDaemonProxyTCP starts a proxy on a loopback TCP port: a tcp://
+// daemon, which kanikorun treats as remote even on loopback.
+func NewDaemonProxyTCP(t testing.TB) *DaemonProxy {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startProxy(t, lis, "tcp://"+lis.Addr().String())
+}
+
+func startProxy(t testing.TB, lis net.Listener, host string) *DaemonProxy {
+	t.Helper()
+	target := "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		p, ok := strings.CutPrefix(h, "unix://")
+		if !ok {
+			lis.Close()
+			t.Skipf("the daemon proxy forwards unix sockets only; DOCKER_HOST=%s", h)
+		}
+		target = p
+	}
+	p := &DaemonProxy{Host: host, target: target, lis: lis}
 	go p.serve()
 	t.Cleanup(p.Cut)
 	return p
@@ -75,8 +94,10 @@ func (p *DaemonProxy) serve() {
 		}
 		p.conns = append(p.conns, c, d)
 		p.mu.Unlock()
-		go func() { _, _ = io.Copy(d, c); d.Close() }()
-		go func() { _, _ = io.Copy(c, d); c.Close() }()
+		// Half-closes pass on: a client closes its side once it has sent
+		// a container's stdin (the context, in stream mode).
+		go func() { _, _ = io.Copy(d, c); closeWrite(d) }()
+		go func() { _, _ = io.Copy(c, d); closeWrite(c) }()
 	}
 }
 
@@ -97,3 +118,12 @@ func (p *DaemonProxy) Cut() {
 
 // String is the proxy's DOCKER_HOST.
 func (p *DaemonProxy) String() string { return fmt.Sprintf("daemon proxy %s", p.Host) }
+
+// closeWrite half-closes a connection that can, and closes one that cannot.
+func closeWrite(c net.Conn) {
+	if hc, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+		return
+	}
+	_ = c.Close()
+}
