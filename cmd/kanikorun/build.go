@@ -59,9 +59,17 @@ func printOutcome(out *runner.Outcome, err error, seen *watcher, stdout, stderr 
 		fmt.Fprintln(stdout, out.Digest)
 	}
 	if out != nil && out.ExitCode != 0 {
-		if a := seen.advice(); a != "" {
-			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
-		}
+		printHint(seen, stderr)
 	}
 	return err
+}
+
+// printHint adds the hint a failed build's output called for, if any.
+func printHint(seen *watcher, stderr io.Writer) {
+	if seen == nil {
+		return
+	}
+	if a := seen.advice(); a != "" {
+		fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
+	}
 }

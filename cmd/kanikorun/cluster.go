@@ -134,10 +134,8 @@ func printOutcomeCluster(out *cluster.Outcome, err error, seen *watcher, stdout,
 	if out.Digest != "" && err == nil {
 		fmt.Fprintln(stdout, out.Digest)
 	}
-	if err != nil && seen != nil {
-		if a := seen.advice(); a != "" {
-			fmt.Fprintf(stderr, "kanikorun: hint: %s\n", a)
-		}
+	if err != nil {
+		printHint(seen, stderr)
 	}
 	return err
 }
