@@ -67,10 +67,10 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 		return LocalResult{}, err
 	}
 	if c := l.Cache; c != nil && l.Build.UsesLocalCache() {
-		if err := r.Engine.EnsureVolume(ctx, c.Volume, cacheVolumeLabels()); err != nil {
-			return LocalResult{}, r.ctxOr(ctx, fmt.Errorf("creating the cache volume %q: %w; build without it with --no-cache", c.Volume, oneLine(err)))
-		}
+		// The container's create makes the volume, labelled, if it is
+		// missing: one call fewer on every build.
 		w.files.CacheVolume = c.Volume
+		w.files.CacheVolumeLabels = cacheVolumeLabels()
 		if len(c.Images) > 0 {
 			warm := newWarmer(r.Engine, l.Build, *c, l.DockerConfig, r.Stderr)
 			rr := *r
@@ -349,9 +349,10 @@ func DryRun(b *spec.Build, network string) string {
 // flag.
 func dryRun(b *spec.Build, network string, stream bool) string {
 	files := plan.HostFiles{
-		DockerConfig: "$KANIKORUN_TMP/config.json",
-		Digest:       "$KANIKORUN_TMP/termination-log",
-		CacheVolume:  CacheVolumeName(),
+		DockerConfig:      "$KANIKORUN_TMP/config.json",
+		Digest:            "$KANIKORUN_TMP/termination-log",
+		CacheVolume:       CacheVolumeName(),
+		CacheVolumeLabels: cacheVolumeLabels(),
 	}
 	if b.Outputs.TarPath != "" || b.Outputs.Load {
 		files.Tar = "$KANIKORUN_TMP/image.tar"

@@ -56,11 +56,15 @@ func Connect(ctx context.Context) (Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w at %s: %w; check DOCKER_HOST or the docker context", ErrDaemonUnreachable, ep, err)
 	}
-	if _, err := cli.Ping(ctx); err != nil {
+	p, err := cli.Ping(ctx)
+	if err != nil {
 		_ = cli.Close()
 		return nil, fmt.Errorf("%w at %s: %w; %s", ErrDaemonUnreachable, ep, oneLine(reachError(ep, err)), reachHint(ep))
 	}
-	return &dockerEngine{cli: cli, ep: ep, keep: map[string]bool{}}, nil
+	// The version comes from this ping: without it the client pings
+	// again before its first request.
+	cli.NegotiateAPIVersionPing(p)
+	return newDockerEngine(cli, ep), nil
 }
 
 // reachError says what failed where the client only says "Cannot
@@ -220,6 +224,13 @@ type dockerEngine struct {
 	// keep are the containers created with KeepAfterExit: their run
 	// waits for the exit, not for the removal.
 	keep map[string]bool
+	// removed are the containers whose removal the daemon reported to a
+	// wait: removing them again would only cost a round trip.
+	removed map[string]bool
+}
+
+func newDockerEngine(cli *client.Client, ep Endpoint) *dockerEngine {
+	return &dockerEngine{cli: cli, ep: ep, keep: map[string]bool{}, removed: map[string]bool{}}
 }
 
 func (d *dockerEngine) Endpoint() Endpoint { return d.ep }
@@ -349,6 +360,11 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 			return 0, &StepError{Step: StepWait, Err: errors.New(w.Error.Message)}
 		}
 		code = int(w.StatusCode)
+		if cond == container.WaitConditionRemoved {
+			d.mu.Lock()
+			d.removed[id] = true
+			d.mu.Unlock()
+		}
 	case err := <-waitErr:
 		return 0, &StepError{Step: StepWait, Err: connectionLost(ctx, err)}
 	case <-ctx.Done():
@@ -363,7 +379,12 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
 	d.mu.Lock()
 	delete(d.keep, id)
+	gone := d.removed[id]
+	delete(d.removed, id)
 	d.mu.Unlock()
+	if gone {
+		return nil
+	}
 	err := d.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	// Not found or already being removed: the daemon's AutoRemove got
 	// there first.
@@ -545,7 +566,11 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 		})
 	}
 	for _, v := range c.Volumes {
-		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Target})
+		m := mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Target}
+		if len(v.Labels) > 0 {
+			m.VolumeOptions = &mount.VolumeOptions{Labels: v.Labels}
+		}
+		host.Mounts = append(host.Mounts, m)
 	}
 	return cfg, host
 }

@@ -93,7 +93,7 @@ func apiEngine(t *testing.T, h http.HandlerFunc) Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &dockerEngine{cli: cli}
+	e := newDockerEngine(cli, Endpoint{})
 	t.Cleanup(func() { _ = e.Close() })
 	return e
 }

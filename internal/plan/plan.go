@@ -5,7 +5,9 @@
 package plan
 
 import (
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -30,6 +32,10 @@ type VolumeMount struct {
 	Name string
 	// Target is the absolute path inside the container.
 	Target string
+	// Labels label the volume when the daemon creates it for this
+	// container (it does when the volume does not exist), so no separate
+	// create call is needed; an existing volume keeps its own.
+	Labels map[string]string
 }
 
 // Container is everything needed to run the executor once.
@@ -95,6 +101,9 @@ type HostFiles struct {
 	// cache, mounted at spec.CacheDir when the build uses the local
 	// cache; empty for none.
 	CacheVolume string
+	// CacheVolumeLabels label the cache volume if the container's create
+	// makes it.
+	CacheVolumeLabels map[string]string
 	// Secrets are the host files holding the build's secrets by id, each
 	// mounted read-only at its spec.Secret.ContainerPath.
 	Secrets map[string]string
@@ -152,7 +161,7 @@ func Local(b *spec.Build, f HostFiles, network string) Container {
 		c.Mounts = append(c.Mounts, Mount{Source: f.Tar, Target: spec.LocalTarPath})
 	}
 	if layout.Cache != nil {
-		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir})
+		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir, Labels: f.CacheVolumeLabels})
 	}
 	for _, s := range b.Secrets {
 		if src := f.Secrets[s.ID]; src != "" {
@@ -213,7 +222,11 @@ func (c Container) DockerRun() string {
 		w = append(w, "--mount", v)
 	}
 	for _, v := range c.Volumes {
-		w = append(w, "--mount", "type=volume,source="+v.Name+",target="+v.Target)
+		m := "type=volume,source=" + v.Name + ",target=" + v.Target
+		for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
+			m += ",volume-label=" + k + "=" + v.Labels[k]
+		}
+		w = append(w, "--mount", m)
 	}
 	var rest []string
 	if c.Entrypoint != nil {

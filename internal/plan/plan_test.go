@@ -44,3 +44,14 @@ func TestDockerRunUsesMountsThatRefuseMissingSources(t *testing.T) {
 		t.Errorf("DockerRun uses -v, which creates missing sources: %s", got)
 	}
 }
+
+// The cache volume's labels travel in the line, as the create carries
+// them: the daemon labels the volume when the run makes it.
+func TestDockerRunLabelsTheVolumeItMakes(t *testing.T) {
+	t.Parallel()
+	c := Container{Image: "img", Volumes: []VolumeMount{{Name: "kanikorun-cache", Target: "/cache", Labels: map[string]string{"b": "2", "a": "1"}}}}
+	want := "--mount type=volume,source=kanikorun-cache,target=/cache,volume-label=a=1,volume-label=b=2 img"
+	if got := c.DockerRun(); !strings.Contains(got, want) {
+		t.Errorf("DockerRun() = %s\nlacks %s", got, want)
+	}
+}

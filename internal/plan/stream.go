@@ -79,7 +79,7 @@ func Stream(b *spec.Build, f HostFiles, network string) Container {
 		c.CopyOut = append(c.CopyOut, CopyOut{Source: spec.LocalTarPath, Target: f.Tar})
 	}
 	if layout.Cache != nil {
-		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir})
+		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir, Labels: f.CacheVolumeLabels})
 	}
 	return c
 }

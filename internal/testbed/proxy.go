@@ -25,6 +25,7 @@ type DaemonProxy struct {
 	mu     sync.Mutex
 	conns  []net.Conn
 	cut    bool
+	reqs   []string
 }
 
 // NewDaemonProxy starts a unix-socket proxy to the daemon DOCKER_HOST
@@ -96,7 +97,7 @@ func (p *DaemonProxy) serve() {
 		p.mu.Unlock()
 		// Half-closes pass on: a client closes its side once it has sent
 		// a container's stdin (the context, in stream mode).
-		go func() { _, _ = io.Copy(d, c); closeWrite(d) }()
+		go func() { _, _ = io.Copy(d, &requestLog{r: c, p: p}); closeWrite(d) }()
 		go func() { _, _ = io.Copy(c, d); closeWrite(c) }()
 	}
 }
@@ -114,6 +115,63 @@ func (p *DaemonProxy) Cut() {
 	for _, c := range p.conns {
 		_ = c.Close()
 	}
+}
+
+// Requests are the API requests made through the proxy so far, in the
+// order they were sent, each as its method and path without the version
+// prefix or query: "POST /containers/create", "HEAD /_ping".
+func (p *DaemonProxy) Requests() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.reqs...)
+}
+
+// requestLog passes a client's bytes on, noting each HTTP request line in
+// them. A line that is not one (a body, a container's stdin) is skipped.
+type requestLog struct {
+	r    io.Reader
+	p    *DaemonProxy
+	line []byte
+}
+
+func (l *requestLog) Read(b []byte) (int, error) {
+	n, err := l.r.Read(b)
+	for _, c := range b[:n] {
+		if c != '\n' {
+			if len(l.line) < 4096 {
+				l.line = append(l.line, c)
+			}
+			continue
+		}
+		if r, ok := requestLine(string(l.line)); ok {
+			l.p.mu.Lock()
+			l.p.reqs = append(l.p.reqs, r)
+			l.p.mu.Unlock()
+		}
+		l.line = l.line[:0]
+	}
+	return n, err
+}
+
+// requestLine turns "POST /v1.41/containers/ID/wait?condition=removed
+// HTTP/1.1" into "POST /containers/ID/wait".
+func requestLine(s string) (string, bool) {
+	f := strings.Fields(s)
+	if len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") || !strings.HasPrefix(f[1], "/") {
+		return "", false
+	}
+	switch f[0] {
+	case "GET", "HEAD", "POST", "PUT", "DELETE":
+	default:
+		return "", false
+	}
+	path, _, _ := strings.Cut(f[1], "?")
+	if rest, ok := strings.CutPrefix(path, "/v1."); ok {
+		if _, after, ok := strings.Cut(rest, "/"); ok {
+			path = "/" + after
+		}
+	}
+	return f[0] + " " + path, true
 }
 
 // String is the proxy's DOCKER_HOST.
