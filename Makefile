@@ -71,6 +71,7 @@ demo: build
 bench:
 	$(GO) run ./internal/testbed/bench -runs $(BENCH_RUNS) -tags $(BUILD_TAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/lint
+	$(GO) test -run '^$$' -bench BenchmarkCommandLine -benchmem ./cmd/kanikorun
 
 # The local loop of issue 17: cache warm/cold, stream-mode context
 # throughput, bind-mode context size, RSS under heavy logs, overhead by

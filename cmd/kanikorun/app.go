@@ -20,6 +20,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	app := newApp(stdout, stderr, extra)
 	app.Reader = stdin
 	args = permute(app, args)
+	namesOnce(app, args)
 	err := oldPull(args)
 	if err == nil {
 		err = app.RunContext(ctx, args)

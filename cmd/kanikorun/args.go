@@ -59,9 +59,9 @@ func permute(app *cli.App, args []string) []string {
 	takesValue := map[string]bool{}
 	long := map[string]string{}
 	for _, f := range cmd.Flags {
-		_, isBool := f.(*cli.BoolFlag)
+		v, ok := f.(cli.DocGenerationFlag)
 		for _, n := range f.Names() {
-			takesValue[n] = !isBool
+			takesValue[n] = ok && v.TakesValue()
 			long[n] = f.Names()[0]
 		}
 	}
