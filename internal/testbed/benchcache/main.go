@@ -43,7 +43,7 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "measured runs of each warm or overhead command")
 	sleep := flag.Int("sleep", 5, "seconds of the RUN step")
-	flag.StringVar(&only, "only", "", "run one part only: cache, logs or overhead")
+	flag.StringVar(&only, "only", "", "run one part only: cache, stream, logs or overhead")
 	flag.Parse()
 	if err := bench(*runs, *sleep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench-cache:", err)
@@ -138,6 +138,8 @@ func bench(runs, sleep int) error {
 		return benchLogs(e, ctx, work)
 	case "overhead":
 		return benchOverhead(e, work, runs)
+	case "stream":
+		return benchStream(e, work, runs)
 	}
 	fmt.Printf("== cache (RUN sleep %d, 8 MB base image, stand-in executor, volume %s)\n", sleep, vol)
 	skip := len(reg.Requests())
@@ -176,7 +178,7 @@ func bench(runs, sleep int) error {
 	if only == "cache" {
 		return nil
 	}
-	if err := benchStream(work); err != nil {
+	if err := benchStream(e, work, runs); err != nil {
 		return err
 	}
 	if err := benchBind(e, work, runs); err != nil {
@@ -190,7 +192,7 @@ func bench(runs, sleep int) error {
 
 // benchStream times the stream-mode context tar+gzip of a source-like
 // tree with a .dockerignore, on every core and on one.
-func benchStream(work string) error {
+func benchStream(e *env, work string, runs int) error {
 	dir := filepath.Join(work, "stream")
 	text := bytes.Repeat([]byte("func main() { fmt.Println(\"hello, kanikorun\") } // source text\n"), 1000)
 	var total int64
@@ -225,6 +227,66 @@ func benchStream(work string) error {
 		}
 		fmt.Printf("gzip level 1 on %-10s  %6.0f MB/s (median of 5)\n", what, float64(total)/1e6/median(ds).Seconds())
 	}
+	return benchUpload(e, work, dir, total, runs)
+}
+
+// benchUpload compares the context's trip to the builder end to end:
+// kanikorun build --context-mode stream (tar+gzip on the executor's stdin,
+// unpacked there) against docker build's legacy builder (an uncompressed
+// tar posted to the daemon, unpacked there), each as the time of the
+// context minus that of a context holding only the Dockerfile. The
+// Dockerfile only sets a label, so neither build reads the files again.
+// (BuildKit would transfer nothing here: it sends only what COPY uses.)
+func benchUpload(e *env, work, dir string, total int64, runs int) error {
+	if _, err := exec.LookPath("docker"); err != nil {
+		fmt.Println("no docker CLI here: no comparison with docker build's context upload")
+		return nil
+	}
+	df := "FROM scratch\nLABEL bench=upload\n"
+	tiny := filepath.Join(work, "upload-tiny")
+	_ = os.MkdirAll(tiny, 0o755)
+	for _, d := range []string{dir, tiny} {
+		if err := os.WriteFile(filepath.Join(d, "Dockerfile"), []byte(df), 0o644); err != nil {
+			return err
+		}
+	}
+	kr := func(d string) (time.Duration, error) {
+		t, _, err := e.build("--context-mode", "stream", "--no-cache", d)
+		return t, err
+	}
+	db := func(d string) (time.Duration, error) {
+		cmd := exec.Command("docker", "build", "-q", d)
+		cmd.Env = append(e.env, "DOCKER_BUILDKIT=0")
+		start := time.Now()
+		out, err := cmd.Output()
+		t := time.Since(start)
+		if err != nil {
+			return t, fmt.Errorf("docker build: %v", err)
+		}
+		_ = exec.Command("docker", "rmi", strings.TrimSpace(string(out))).Run()
+		return t, nil
+	}
+	var kBig, kTiny, dBig, dTiny []time.Duration
+	for i := range runs + 1 {
+		for _, s := range []struct {
+			f   func(string) (time.Duration, error)
+			d   string
+			out *[]time.Duration
+		}{{kr, dir, &kBig}, {kr, tiny, &kTiny}, {db, dir, &dBig}, {db, tiny, &dTiny}} {
+			t, err := s.f(s.d)
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				*s.out = append(*s.out, t)
+			}
+		}
+	}
+	k, d := median(kBig)-median(kTiny), median(dBig)-median(dTiny)
+	mb := float64(total) / 1e6
+	fmt.Printf("context to the builder, end to end (medians of %d; the context's time minus a Dockerfile-only one's):\n", runs)
+	fmt.Printf("  kanikorun --context-mode stream %6.0f ms  %6.0f MB/s\n", ms(k), mb/k.Seconds())
+	fmt.Printf("  docker build (legacy builder)   %6.0f ms  %6.0f MB/s   kanikorun/docker %.2f\n", ms(d), mb/d.Seconds(), ratio(k, d))
 	return nil
 }
 
