@@ -1,6 +1,7 @@
 // Package cluster is kanikorun's cluster backend: it sends the Job that
 // internal/kube renders to the cluster of the user's kubeconfig with
-// client-go, uploads the context, follows the build (watching, never
+// client-go (a client of its own for the few resources it uses, api.go),
+// uploads the context, follows the build (watching, never
 // polling), says why a build does not run, and reads, lists and cancels
 // the builds kanikorun submitted.
 package cluster
@@ -14,7 +15,6 @@ import (
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -52,12 +52,13 @@ type Conn struct {
 
 // Client is a connection to one namespace of one cluster.
 type Client struct {
-	// CS is the clientset.
-	CS kubernetes.Interface
 	// Config is its REST configuration (attach needs it).
 	Config *rest.Config
 	// Namespace is where Jobs are created and read.
 	Namespace string
+	// core, batch and authz are the REST clients of the API groups
+	// core/v1, batch/v1 and authorization/v1 (api.go).
+	core, batch, authz rest.Interface
 }
 
 // Connect reads the kubeconfig. It does not contact the cluster.
@@ -84,11 +85,11 @@ func Connect(c Conn) (*Client, error) {
 	}
 	cfg.UserAgent = "kanikorun"
 	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
+	cl := &Client{Config: cfg, Namespace: ns}
+	if err := cl.restClients(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoKubeconfig, err)
 	}
-	return &Client{CS: cs, Config: cfg, Namespace: ns}, nil
+	return cl, nil
 }
 
 // apiError turns an API error into one line with a hint. verb and

@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/kanikorun/kanikorun/internal/kube"
@@ -97,7 +96,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 		defer c2()
 	}
 	f := &follower{c: c, name: name, o: o, streamed: map[string]bool{}, attached: map[string]bool{}}
-	job, err := c.CS.BatchV1().Jobs(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	job, err := c.jobs().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, c.apiError(err, "get", "jobs", name)
 	}
@@ -111,7 +110,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 	// Watches start at resourceVersion 0 (the watch cache's state, no
 	// round trip to etcd): an unset one asks for a consistent read, which
 	// an etcd without progress notifications can hold up for seconds.
-	jw, err := c.CS.BatchV1().Jobs(c.Namespace).Watch(wctx, metav1.ListOptions{
+	jw, err := c.jobs().Watch(wctx, metav1.ListOptions{
 		FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: job.ResourceVersion,
 	})
 	if err != nil {
@@ -121,7 +120,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 		return nil, c.apiError(err, "watch", "jobs", name)
 	}
 	defer jw.Stop()
-	pw, err := c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name, ResourceVersion: "0"})
+	pw, err := c.pods().Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name, ResourceVersion: "0"})
 	if err != nil {
 		if wctx.Err() != nil {
 			return ended()
@@ -129,7 +128,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 		return nil, c.apiError(err, "watch", "pods", name)
 	}
 	defer pw.Stop()
-	ew, err := c.CS.CoreV1().Events(c.Namespace).Watch(wctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod", ResourceVersion: "0"})
+	ew, err := c.events().Watch(wctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod", ResourceVersion: "0"})
 	if err != nil {
 		ew = watch.NewEmptyWatch() // events are a nicety
 	}
@@ -166,7 +165,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 				return ended()
 			}
 			if !ok {
-				if pw, err = c.CS.CoreV1().Pods(c.Namespace).Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name, ResourceVersion: "0"}); err != nil {
+				if pw, err = c.pods().Watch(wctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name, ResourceVersion: "0"}); err != nil {
 					if wctx.Err() != nil {
 						return ended()
 					}
@@ -216,7 +215,7 @@ func (c *Client) Follow(ctx context.Context, name string, o FollowOptions) (*Out
 }
 
 func (c *Client) rewatchJob(ctx context.Context, name string) (watch.Interface, error) {
-	w, err := c.CS.BatchV1().Jobs(c.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: "0"})
+	w, err := c.jobs().Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String(), ResourceVersion: "0"})
 	if err != nil {
 		return nil, c.apiError(err, "watch", "jobs", name)
 	}
@@ -256,7 +255,7 @@ func (f *follower) pod(ctx context.Context, p *corev1.Pod) {
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			rc, err := f.c.CS.CoreV1().Pods(f.c.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: kube.ContainerName, Follow: true}).Stream(ctx)
+			rc, err := f.c.podLogs(p.Name, &corev1.PodLogOptions{Container: kube.ContainerName, Follow: true}).Stream(ctx)
 			if err != nil {
 				fmt.Fprintf(f.o.Logs, "kanikorun: reading the logs of %s: %s\n", p.Name, firstLine(err.Error()))
 				return
@@ -270,8 +269,7 @@ func (f *follower) pod(ctx context.Context, p *corev1.Pod) {
 // attach streams the context to the executor's stdin; stdinOnce closes it
 // at the end of the stream.
 func (f *follower) attach(ctx context.Context, pod string) {
-	req := f.c.CS.CoreV1().RESTClient().Post().Resource("pods").Namespace(f.c.Namespace).Name(pod).SubResource("attach").
-		VersionedParams(&corev1.PodAttachOptions{Container: kube.ContainerName, Stdin: true}, scheme.ParameterCodec)
+	req := f.c.podAttach(pod, &corev1.PodAttachOptions{Container: kube.ContainerName, Stdin: true})
 	exec, err := remotecommand.NewSPDYExecutor(f.c.Config, "POST", req.URL())
 	if err != nil {
 		fmt.Fprintf(f.o.Logs, "kanikorun: attaching to %s: %s\n", pod, firstLine(err.Error()))
@@ -342,7 +340,7 @@ func (c *Client) outcome(ctx context.Context, job *batchv1.Job) *Outcome {
 	if job.Spec.BackoffLimit != nil {
 		out.MaxAttempts = int(*job.Spec.BackoffLimit) + 1
 	}
-	list, err := c.CS.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + job.Name})
+	list, err := c.pods().List(ctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + job.Name})
 	if err != nil {
 		out.Attempts = int(job.Status.Succeeded + job.Status.Failed + job.Status.Active)
 		return out
@@ -369,7 +367,7 @@ func (c *Client) outcome(ctx context.Context, job *batchv1.Job) *Outcome {
 	case out.Status.State == kube.StateFailed:
 		out.Why = whyFailed(job, last)
 	case out.Status.State != kube.StateComplete && last != nil:
-		evs, _ := c.CS.CoreV1().Events(c.Namespace).List(ctx, metav1.ListOptions{
+		evs, _ := c.events().List(ctx, metav1.ListOptions{
 			FieldSelector: fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.name", last.Name), fields.OneTermEqualSelector("involvedObject.kind", "Pod")).String(),
 		})
 		var events map[string][]corev1.Event

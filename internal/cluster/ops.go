@@ -17,7 +17,7 @@ import (
 // Status reads the live Job: its state (the same logic as `status FILE`),
 // attempts, digest and why it does not run.
 func (c *Client) Status(ctx context.Context, name string) (*Outcome, error) {
-	job, err := c.CS.BatchV1().Jobs(c.Namespace).Get(ctx, name, metav1.GetOptions{})
+	job, err := c.jobs().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return nil, c.apiError(err, "get", "jobs", name)
 	}
@@ -41,10 +41,10 @@ type LogsOptions struct {
 // Logs writes the executor's logs from the Job's pods in attempt order. A
 // pod whose executor has not started says "not started yet: REASON".
 func (c *Client) Logs(ctx context.Context, name string, o LogsOptions, w io.Writer) error {
-	if _, err := c.CS.BatchV1().Jobs(c.Namespace).Get(ctx, name, metav1.GetOptions{}); err != nil {
+	if _, err := c.jobs().Get(ctx, name, metav1.GetOptions{}); err != nil {
 		return c.apiError(err, "get", "jobs", name)
 	}
-	list, err := c.CS.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name})
+	list, err := c.pods().List(ctx, metav1.ListOptions{LabelSelector: jobNameLabel + "=" + name})
 	if err != nil {
 		return c.apiError(err, "list", "pods", name)
 	}
@@ -75,7 +75,7 @@ func (c *Client) Logs(ctx context.Context, name string, o LogsOptions, w io.Writ
 			continue
 		}
 		follow := o.Follow && i == len(pods)-1
-		rc, err := c.CS.CoreV1().Pods(c.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: kube.ContainerName, Follow: follow}).Stream(ctx)
+		rc, err := c.podLogs(p.Name, &corev1.PodLogOptions{Container: kube.ContainerName, Follow: follow}).Stream(ctx)
 		if err != nil {
 			return c.apiError(err, "get", "pods/log", p.Name)
 		}
@@ -114,11 +114,11 @@ type Entry struct {
 // managed-by label), oldest first.
 func (c *Client) List(ctx context.Context) ([]Entry, error) {
 	sel := kube.LabelManagedBy + "=" + kube.ManagerName
-	jobs, err := c.CS.BatchV1().Jobs(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	jobs, err := c.jobs().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, c.apiError(err, "list", "jobs", "")
 	}
-	pods, err := c.CS.CoreV1().Pods(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	pods, err := c.pods().List(ctx, metav1.ListOptions{LabelSelector: sel})
 	if err != nil {
 		return nil, c.apiError(err, "list", "pods", "")
 	}
@@ -191,7 +191,7 @@ func destinationOf(j *batchv1.Job) string {
 // other Job owns.
 func (c *Client) Cancel(ctx context.Context, name string) error {
 	fg := metav1.DeletePropagationForeground
-	if err := c.CS.BatchV1().Jobs(c.Namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
+	if err := c.jobs().Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil {
 		return c.apiError(err, "delete", "jobs", name)
 	}
 	return nil

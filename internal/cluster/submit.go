@@ -116,7 +116,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	// kubectl apply + wait.
 	suspend := r.Secret != nil || r.BuildSecrets != nil
 	if r.ConfigMap != nil {
-		existing, err := c.CS.CoreV1().ConfigMaps(c.Namespace).Get(ctx, r.ConfigMap.Name, metav1.GetOptions{})
+		existing, err := c.configMaps().Get(ctx, r.ConfigMap.Name, metav1.GetOptions{})
 		switch {
 		case err == nil:
 			suspend = suspend || existing.DeletionTimestamp != nil
@@ -131,7 +131,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	if suspend {
 		job.Spec.Suspend = ptr(true)
 	}
-	created, err := c.CS.BatchV1().Jobs(c.Namespace).Create(ctx, job, metav1.CreateOptions{FieldValidation: "Strict"})
+	created, err := c.jobs().Create(ctx, job, metav1.CreateOptions{FieldValidation: "Strict"})
 	if err != nil {
 		return nil, c.createError(err, "jobs", job.Name)
 	}
@@ -141,7 +141,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	}
 	undo := func(err error) (*Submitted, error) {
 		fg := metav1.DeletePropagationForeground
-		_ = c.CS.BatchV1().Jobs(c.Namespace).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{PropagationPolicy: &fg})
+		_ = c.jobs().Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{PropagationPolicy: &fg})
 		return nil, err
 	}
 	for _, secret := range []*corev1.Secret{r.Secret, r.BuildSecrets} {
@@ -151,7 +151,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 		s := secret.DeepCopy()
 		s.Namespace = c.Namespace
 		s.OwnerReferences = []metav1.OwnerReference{withController(owner)}
-		if _, err := c.CS.CoreV1().Secrets(c.Namespace).Create(ctx, s, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
+		if _, err := c.secrets().Create(ctx, s, metav1.CreateOptions{FieldValidation: "Strict"}); err != nil {
 			return undo(c.createError(err, "secrets", s.Name))
 		}
 	}
@@ -166,7 +166,7 @@ func Submit(ctx context.Context, o SubmitOptions, w io.Writer) (*Submitted, erro
 	}
 	if suspend {
 		patch := []byte(`{"spec":{"suspend":false}}`)
-		if _, err := c.CS.BatchV1().Jobs(c.Namespace).Patch(ctx, created.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		if _, err := c.jobs().Patch(ctx, created.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
 			return undo(c.apiError(err, "patch", "jobs", created.Name))
 		}
 	}
@@ -196,7 +196,7 @@ func (c *Client) createError(err error, resource, name string) error {
 // content is there already (it is named by its hash), adds the Job as
 // another owner, so it lives as long as any Job that reads it.
 func (c *Client) ensureConfigMap(ctx context.Context, cm *corev1.ConfigMap, owner metav1.OwnerReference) (reused bool, err error) {
-	api := c.CS.CoreV1().ConfigMaps(c.Namespace)
+	api := c.configMaps()
 	for attempt := 0; attempt < 30; attempt++ {
 		existing, err := api.Get(ctx, cm.Name, metav1.GetOptions{})
 		switch {

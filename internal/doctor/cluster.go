@@ -7,11 +7,6 @@ import (
 	"strings"
 	"time"
 
-	authorizationv1 "k8s.io/api/authorization/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-
 	"github.com/kanikorun/kanikorun/internal/cluster"
 )
 
@@ -63,28 +58,20 @@ func clusterChecks(ctx context.Context, conn cluster.Conn, timeout time.Duration
 		add(Check{Name: "cluster", Status: Failed, Detail: oneLine(err.Error()), Hint: "kubectl config view shows what kanikorun reads; fix --kubeconfig, --kube-context or KUBECONFIG"})
 		return
 	}
-	cfg := rest.CopyConfig(cl.Config)
-	cfg.Timeout = timeout
-	cs, err := kubernetes.NewForConfig(cfg)
+	host := cl.Config.Host
+	vctx, cancel := context.WithTimeout(ctx, timeout)
+	v, err := cl.ServerVersion(vctx)
+	cancel()
 	if err != nil {
-		add(Check{Name: "cluster", Status: Failed, Detail: oneLine(err.Error()), Hint: "kubectl config view shows what kanikorun reads"})
+		add(Check{Name: "cluster", Status: Failed, Detail: fmt.Sprintf("API server at %s: %s", host, oneLine(err.Error())), Hint: "check that the cluster runs and that --kube-context names it (kubectl version)"})
 		return
 	}
-	v, err := cs.Discovery().ServerVersion()
-	if err != nil {
-		add(Check{Name: "cluster", Status: Failed, Detail: fmt.Sprintf("API server at %s: %s", cfg.Host, oneLine(err.Error())), Hint: "check that the cluster runs and that --kube-context names it (kubectl version)"})
-		return
-	}
-	add(Check{Name: "cluster", Status: OK, Detail: fmt.Sprintf("reachable at %s, Kubernetes %s", cfg.Host, v.GitVersion)})
+	add(Check{Name: "cluster", Status: OK, Detail: fmt.Sprintf("reachable at %s, Kubernetes %s", host, v.GitVersion)})
 
 	var missing []string
 	for _, r := range submitRights {
 		rctx, cancel := context.WithTimeout(ctx, timeout)
-		res, err := cs.AuthorizationV1().SelfSubjectAccessReviews().Create(rctx, &authorizationv1.SelfSubjectAccessReview{
-			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Namespace: cl.Namespace, Group: r.group, Resource: r.resource, Subresource: r.subresource, Verb: r.verb,
-			}},
-		}, metav1.CreateOptions{})
+		allowed, err := cl.Allowed(rctx, r.group, r.resource, r.subresource, r.verb)
 		cancel()
 		if err != nil {
 			hint := "kubectl auth can-i --list -n " + cl.Namespace + " shows what you may do"
@@ -94,7 +81,7 @@ func clusterChecks(ctx context.Context, conn cluster.Conn, timeout time.Duration
 			add(Check{Name: "cluster rights", Status: Failed, Detail: fmt.Sprintf("cannot ask the cluster what you may do (SelfSubjectAccessReview): %s", oneLine(err.Error())), Hint: hint})
 			return
 		}
-		if !res.Status.Allowed {
+		if !allowed {
 			missing = append(missing, r.String())
 		}
 	}
