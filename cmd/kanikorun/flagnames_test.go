@@ -14,7 +14,10 @@ import (
 // command's help is what urfave prints for the flags as written, and
 // parsing, the set flags and the refusals still work (the scripts).
 func TestNamesOnceChangesNoHelp(t *testing.T) {
-	t.Parallel()
+	// urfave's help and version flags are package variables that every
+	// run applies: in-process runs take turns.
+	cliMu.Lock()
+	defer cliMu.Unlock()
 	for _, cmd := range newApp(io.Discard, io.Discard, nil).Commands {
 		help := func(wrap bool) string {
 			var out bytes.Buffer
