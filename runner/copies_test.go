@@ -243,3 +243,38 @@ func TestReplayCopyPlanRun(t *testing.T) {
 		t.Errorf("calls %s", calls)
 	}
 }
+
+// TestReplayStreamSaysTheMode: replay decides its mode as build does (auto
+// streams for a remote daemon only) and says it in one line of the same
+// shape; a forced bind mode on a remote daemon gets a warning, which build
+// does not print. Build's own lines are unchanged.
+func TestReplayStreamSaysTheMode(t *testing.T) {
+	t.Parallel()
+	remote, local := Endpoint{Host: "tcp://127.0.0.1:2375"}, Endpoint{Host: "unix:///var/run/docker.sock"}
+	for _, tc := range []struct {
+		mode   string
+		ep     Endpoint
+		stream bool
+		says   string
+	}{
+		{"", local, false, ""},
+		{ContextAuto, local, false, ""},
+		{ContextAuto, remote, true, "kanikorun: context mode stream: the daemon at tcp://127.0.0.1:2375 is remote, so the pod's volumes are copied into the executor container, and its outputs out (--context-mode bind to mount them)\n"},
+		{ContextStream, local, true, "kanikorun: context mode stream (--context-mode): copying the pod's volumes into the executor container, and its outputs out, instead of mounting them\n"},
+		{ContextBind, local, false, ""},
+		{ContextBind, remote, false, "kanikorun: warning: the daemon at tcp://127.0.0.1:2375 is remote: with --context-mode bind replay bind-mounts --claim, --secret and --volume paths, which must exist on the daemon's machine\n"},
+	} {
+		var b strings.Builder
+		if got := (Options{ContextMode: tc.mode}).replayStream(tc.ep, Streams{Stderr: &b}); got != tc.stream || b.String() != tc.says {
+			t.Errorf("mode %q on %s: stream %v, said %q; want %v, %q", tc.mode, tc.ep, got, b.String(), tc.stream, tc.says)
+		}
+	}
+	var b strings.Builder
+	if !(Options{}).stream(remote, Streams{Stderr: &b}) || b.String() != "kanikorun: context mode stream: the daemon at tcp://127.0.0.1:2375 is remote, so the context goes on the executor's stdin (--context-mode bind to mount it)\n" {
+		t.Errorf("build says %q", b.String())
+	}
+	b.Reset()
+	if (Options{ContextMode: ContextBind}).stream(remote, Streams{Stderr: &b}) || b.String() != "" {
+		t.Errorf("build's bind mode on a remote daemon says %q", b.String())
+	}
+}
