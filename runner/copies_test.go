@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
@@ -276,5 +279,55 @@ func TestReplayStreamSaysTheMode(t *testing.T) {
 	b.Reset()
 	if (Options{ContextMode: ContextBind}).stream(remote, Streams{Stderr: &b}) || b.String() != "" {
 		t.Errorf("build's bind mode on a remote daemon says %q", b.String())
+	}
+}
+
+// stopEarly is an engine whose upload reads a little of the tar and
+// gives up, as a daemon that fails mid-copy does.
+type stopEarly struct {
+	*fakeEngine
+	read int64
+}
+
+func (s *stopEarly) CopyTo(_ context.Context, _, _ string, r io.Reader) error {
+	n, _ := io.CopyN(io.Discard, r, 1<<20)
+	s.read = n
+	return errors.New("the daemon stopped reading")
+}
+
+// TestCopyInStreams: the tar is written as the engine reads it, never
+// gathered in memory first: a 2 GiB (sparse) file costs the copy what the
+// engine reads of it, and an engine that stops reading stops the writer,
+// whose broken pipe does not hide the engine's error.
+func TestCopyInStreams(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big, err := os.Create(filepath.Join(dir, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := big.Truncate(2 << 30); err != nil {
+		t.Fatal(err)
+	}
+	big.Close()
+	e := &stopEarly{fakeEngine: &fakeEngine{haveImage: true}}
+	r := &Runner{Engine: e, Stdout: io.Discard, Stderr: io.Discard}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	err = r.copyIn(context.Background(), "c", []plan.CopyIn{{Source: dir, Target: "/workspace"}})
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "the daemon stopped reading") {
+		t.Errorf("copyIn: %v, want the engine's error", err)
+	}
+	if e.read != 1<<20 {
+		t.Errorf("the engine read %d bytes, want 1 MiB", e.read)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("copyIn allocated %d MiB for a copy the engine read 1 MiB of", alloc>>20)
+	}
+	if took > 10*time.Second {
+		t.Errorf("copyIn took %s: it read more than the engine wanted", took)
 	}
 }
