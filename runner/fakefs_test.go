@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -112,7 +111,7 @@ func (f *fakeEngine) CopyFrom(_ context.Context, _, p string) (io.ReadCloser, er
 	}
 	if len(names) == 0 && p != "/old" {
 		// The fake has one file system; prune's volume mounts are empty.
-		return nil, errors.New("no such path")
+		return nil, fmt.Errorf("%w: %s", ErrPathNotFound, p)
 	}
 	sort.Strings(names)
 	for _, n := range names {

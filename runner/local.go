@@ -12,8 +12,10 @@ import (
 	"github.com/kanikorun/kanikorun/internal/errs"
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/lint"
+	"github.com/kanikorun/kanikorun/internal/plan"
 	prep "github.com/kanikorun/kanikorun/internal/prepare"
 	"github.com/kanikorun/kanikorun/internal/spec"
+	"github.com/kanikorun/kanikorun/internal/tmpdir"
 )
 
 // Options are how a build runs on the local daemon, whatever it builds.
@@ -62,15 +64,42 @@ const (
 // stream decides the context mode for the daemon at ep, and says so when
 // it streams.
 func (o Options) stream(ep Endpoint, s Streams) bool {
+	return o.decide(ep, s, modeWords{
+		forced: "sending the context on the executor's stdin",
+		remote: "the context goes on the executor's stdin (--context-mode bind to mount it)",
+	})
+}
+
+// replayStream is stream for a replay, whose context is in the pod's
+// volumes: stream mode copies them in, and the outputs out. A forced bind
+// mode on a remote daemon gets a warning, since it needs the mapped paths
+// on the daemon's machine.
+func (o Options) replayStream(ep Endpoint, s Streams) bool {
+	return o.decide(ep, s, modeWords{
+		forced:     "copying the pod's volumes into the executor container, and its outputs out, instead of mounting them",
+		remote:     "the pod's volumes are copied into the executor container, and its outputs out (--context-mode bind to mount them)",
+		bindRemote: "warning: the daemon at %s is remote: with --context-mode bind replay bind-mounts --claim, --secret and --volume paths, which must exist on the daemon's machine",
+	})
+}
+
+// modeWords are what decide says: with a forced stream mode, with a remote
+// daemon in auto mode, and (a format taking the endpoint; empty for
+// nothing) with a forced bind mode on a remote daemon.
+type modeWords struct{ forced, remote, bindRemote string }
+
+func (o Options) decide(ep Endpoint, s Streams, w modeWords) bool {
 	switch o.ContextMode {
 	case ContextStream:
-		s.notice("context mode stream (--context-mode): sending the context on the executor's stdin")
+		s.notice("context mode stream (--context-mode): %s", w.forced)
 		return true
 	case ContextBind:
+		if ep.Remote() && w.bindRemote != "" {
+			s.notice(w.bindRemote, ep)
+		}
 		return false
 	}
 	if ep.Remote() {
-		s.notice("context mode stream: the daemon at %s is remote, so the context goes on the executor's stdin (--context-mode bind to mount it)", ep)
+		s.notice("context mode stream: the daemon at %s is remote, so %s", ep, w.remote)
 		return true
 	}
 	return false
@@ -370,10 +399,25 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		return nil, err
 	}
 	defer eng.Close()
-	if ep := eng.Endpoint(); ep.Remote() {
-		// Replay maps the pod's volumes to bind mounts, which name paths
-		// on the daemon's machine.
-		s.notice("warning: the daemon at %s is remote: replay bind-mounts --claim, --secret and --volume paths, which must exist on the daemon's machine", ep)
+	if o.Run.replayStream(eng.Endpoint(), s) {
+		// The daemon cannot see this machine's files: the mounts become
+		// copies, the outputs come back by copy, and the arguments stay
+		// the manifest's but for a digest written to the termination log.
+		pc = plan.MountsToCopies(pc, plan.ExecutorOutputs(flags, pc.WorkingDir))
+		if pc.DigestFrom != "" {
+			s.notice("the executor writes its digest to %s instead of %s (a tmpfs in the container, which no copy reaches); every other argument is the manifest's", spec.StreamDigestFile, spec.TerminationLog)
+		}
+		if o.Run.DryRun {
+			return &Outcome{DryRun: pc.CopyPlan() + pc.DockerRun()}, nil
+		}
+		// Kept after its exit, the container carries this run's labels,
+		// so that gc removes it should the run be killed.
+		run, err := tmpdir.New("", "kanikorun-")
+		if err != nil {
+			return nil, err
+		}
+		defer run.Remove()
+		pc.Labels = withRunLabels(pc.Labels, run.Path)
 	}
 	if o.Run.DryRun {
 		return &Outcome{DryRun: pc.DockerRun()}, nil

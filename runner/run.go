@@ -1,8 +1,6 @@
 package runner
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -145,60 +143,6 @@ func (r *Runner) start(ctx context.Context, id string, c plan.Container) (int, e
 		return code, fmt.Errorf("sending the context %q: %w", c.StdinContext, werr)
 	}
 	return code, err
-}
-
-// copyIn copies host files into the created container, in one tar.
-func (r *Runner) copyIn(ctx context.Context, id string, files []plan.CopyIn) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range files {
-		data, err := os.ReadFile(f.Source)
-		if err != nil {
-			return err
-		}
-		h := &tar.Header{Name: strings.TrimPrefix(f.Target, "/"), Typeflag: tar.TypeReg, Mode: f.Mode, Size: int64(len(data)), ModTime: time.Now()}
-		if err := tw.WriteHeader(h); err != nil {
-			return err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return r.Engine.CopyTo(ctx, id, "/", &buf)
-}
-
-// copyOut copies one file out of the exited container into its host file.
-func (r *Runner) copyOut(ctx context.Context, id string, o plan.CopyOut) error {
-	rc, err := r.Engine.CopyFrom(ctx, id, o.Source)
-	if errors.Is(err, ErrPathNotFound) && o.Source == spec.StreamDigestFile {
-		return nil // the executor wrote no digest
-	}
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			return fmt.Errorf("reading the copy: %w", err)
-		}
-		if h.Typeflag != tar.TypeReg {
-			continue
-		}
-		f, err := os.OpenFile(o.Target, os.O_WRONLY|os.O_TRUNC, 0)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		return err
-	}
 }
 
 // create makes the container, pulling the image as the policy says. Like

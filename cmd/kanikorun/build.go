@@ -14,8 +14,7 @@ func buildCommand(extra []string) *cli.Command {
 	flags := append(describeFlags(), outputFlags()...)
 	flags = append(flags, runFlags()...)
 	flags = append(flags, lintFlags()...)
-	flags = append(flags, &cli.StringFlag{Name: "context-mode", Value: runner.ContextAuto,
-		Usage: "how the context reaches the executor: `auto` (stream for a tcp:// or ssh:// daemon, else bind), bind (read-only mount) or stream (gzip tar on its stdin, files copied in and out)"})
+	flags = append(flags, contextModeFlag("how the context reaches the executor: `auto` (stream for a tcp:// or ssh:// daemon, else bind), bind (read-only mount) or stream (gzip tar on its stdin, files copied in and out)"))
 	flags = append(flags, unsupportedFlagDefs()...)
 	return &cli.Command{
 		Name:      "build",
@@ -40,6 +39,11 @@ func buildCommand(extra []string) *cli.Command {
 			return printOutcome(out, err, seen, c.App.Writer, c.App.ErrWriter)
 		},
 	}
+}
+
+// contextModeFlag is --context-mode (build, replay), said in usage.
+func contextModeFlag(usage string) cli.Flag {
+	return &cli.StringFlag{Name: "context-mode", Value: runner.ContextAuto, Usage: usage}
 }
 
 // printOutcome reports a local run: the docker run line of a dry run, or

@@ -149,7 +149,7 @@ func bindRun(c *cli.Context) runner.Options {
 		NetworkSet: c.IsSet("network"),
 		Timeout:    c.Duration("timeout"),
 		DryRun:     c.Bool("dry-run"),
-		// build only; "" (auto) elsewhere.
+		// build and replay; "" (auto) elsewhere.
 		ContextMode: c.String("context-mode"),
 		Progress:    c.String(flagProgress),
 		Quiet:       c.Bool(flagQuiet),

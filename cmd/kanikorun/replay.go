@@ -20,6 +20,7 @@ func replayCommand() *cli.Command {
 			&cli.StringFlag{Name: "container", Usage: "the executor container's `NAME` when the pod has several"},
 			&cli.StringFlag{Name: flagDigestFile, Usage: "write the image digest to `PATH` on the host"},
 			&cli.StringFlag{Name: flagDockerConfig, Usage: "docker config `DIR` for pulling the executor image"},
+			contextModeFlag("how the mapped volumes reach the executor: `auto` (stream for a tcp:// or ssh:// daemon, else bind), bind (bind mounts) or stream (copied into the container before it starts, its outputs copied out after it exits)"),
 		}, append(runFlags(), lintFlags()...)...),
 		Action: replayAction,
 	}

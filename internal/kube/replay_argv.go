@@ -71,7 +71,7 @@ func outputWarnings(flags spec.ExecutorFlags, mounts []plan.Mount, workDir strin
 			}
 			for _, m := range mounts {
 				if _, in := under(m.Target, p); in && m.ReadOnly {
-					warns = append(warns, fmt.Sprintf("--%s=%s writes into the read-only mount at %s (replay never makes the context writable); the write will fail", f, v, m.Target))
+					warns = append(warns, fmt.Sprintf("--%s=%s writes into the read-only mount at %s (replay never makes the context writable); the write will fail, or in stream mode stay in the container's copy", f, v, m.Target))
 				}
 			}
 		}

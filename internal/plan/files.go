@@ -77,17 +77,9 @@ func (c Container) ExecutorFiles(f spec.ExecutorFlags) Files {
 // HostPath maps a container path to its host path through the bind mounts
 // (the deepest mount holding it wins).
 func (c Container) HostPath(p string) (string, bool) {
-	best := -1
-	var out string
-	for _, m := range c.Mounts {
-		t := strings.TrimSuffix(m.Target, "/")
-		if p != t && !strings.HasPrefix(p, t+"/") {
-			continue
-		}
-		if len(t) > best {
-			best = len(t)
-			out = path.Join(m.Source, strings.TrimPrefix(p, t))
-		}
+	m, ok := c.mountOf(path.Clean(p))
+	if !ok {
+		return "", false
 	}
-	return out, best >= 0
+	return path.Join(m.Source, strings.TrimPrefix(path.Clean(p), path.Clean(m.Target))), true
 }

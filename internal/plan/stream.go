@@ -7,15 +7,23 @@ import (
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
-// CopyIn is a host file copied into the container before it starts, where
-// a bind mount cannot reach: the daemon is on another machine.
+// CopyIn is a host file or directory copied into the container before it
+// starts, where a bind mount cannot reach: the daemon is on another
+// machine.
 type CopyIn struct {
-	// Source is the host file.
+	// Source is the host file, or with Mode zero a file or directory.
 	Source string
 	// Target is the absolute path in the container.
 	Target string
-	// Mode is the file's permission bits in the container.
+	// Mode is the file's permission bits in the container. Zero copies
+	// Source as a bind mount would show it: a directory with everything
+	// in it, every file, directory and symbolic link with its host mode
+	// (owned by root, as the copies of docker cp are).
 	Mode int64
+	// Skip are container paths under Target left out of a directory's
+	// copy, with everything below them: deeper mounts' targets, whose own
+	// copies take their place.
+	Skip []string
 }
 
 // CopyOut is a container file copied to the host after the executor
@@ -23,8 +31,18 @@ type CopyIn struct {
 type CopyOut struct {
 	// Source is the absolute path in the container.
 	Source string
-	// Target is the host file, which must exist.
+	// Target is the host file. Without Create it must exist.
 	Target string
+	// Create makes Target when missing (and the directories above it, up
+	// to Within), and takes a directory as well as a file: a directory
+	// comes back with its files and subdirectories.
+	Create bool
+	// Within is the host directory Target must stay in: nothing below it
+	// on the way to Target may be a symbolic link, so a copy out never
+	// writes through a link elsewhere on the host.
+	Within string
+	// Optional means Source may be missing: the executor did not write it.
+	Optional bool
 }
 
 // Stream is Local for a daemon that cannot see this machine's files: the
