@@ -146,6 +146,25 @@ func TestStreamPlanRun(t *testing.T) {
 	}
 }
 
+// The context is unpacked on an anonymous volume at kaniko's build
+// context directory, which --kaniko-dir moves.
+func TestStreamUnpacksOnAVolume(t *testing.T) {
+	t.Parallel()
+	for extra, want := range map[string]string{"": "/kaniko/buildcontext", "--kaniko-dir=/k": "/k/buildcontext"} {
+		b := testBuild(t)
+		if extra != "" {
+			b.ExtraArgs = append(b.ExtraArgs, extra)
+		}
+		c := plan.Stream(b, plan.HostFiles{}, "none")
+		if len(c.Volumes) != 1 || c.Volumes[0].Name != "" || c.Volumes[0].Target != want {
+			t.Errorf("%q: volumes %+v, want one anonymous at %s", extra, c.Volumes, want)
+		}
+		if line := c.DockerRun(); !strings.Contains(line, "--mount type=volume,target="+want+" ") {
+			t.Errorf("%q: the line lacks the volume: %s", extra, line)
+		}
+	}
+}
+
 // TestGCRemovesWhatDeadRunsLeft: a stream-mode container (no AutoRemove)
 // carries its run's labels, so once the run has ended (its locked
 // directory is gone, as after a SIGKILL) gc removes it; a live run's

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/runner"
 )
 
 // TestStreamMode forces --context-mode stream on the real engine: the
@@ -169,6 +170,24 @@ func TestGCRemovesAKilledStreamRun(t *testing.T) {
 	if len(left()) != 1 {
 		t.Fatalf("the killed run left %d containers, want its one", len(left()))
 	}
+	// The context is unpacked on a volume of its own, labelled with the
+	// run, not in the container's file system.
+	info, err := cli.ContainerInspect(context.Background(), left()[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unpacked string
+	for _, m := range info.Mounts {
+		if m.Destination == "/kaniko/buildcontext" && m.Type == "volume" {
+			unpacked = m.Name
+		}
+	}
+	if unpacked == "" {
+		t.Fatalf("no volume at /kaniko/buildcontext: %+v", info.Mounts)
+	}
+	if v, err := cli.VolumeInspect(context.Background(), unpacked); err != nil || !strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
+		t.Errorf("the context volume: %v, labels %v; want the run's label", err, v.Labels)
+	}
 	// The executor finishes its sleep and exits; gc leaves running ones.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -186,6 +205,9 @@ func TestGCRemovesAKilledStreamRun(t *testing.T) {
 			t.Fatalf("gc left the killed run's container")
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+	if _, err := cli.VolumeInspect(context.Background(), unpacked); err == nil {
+		t.Errorf("gc left the context volume %s", unpacked)
 	}
 	assertNothingLeft(t, ctxDir, tmp)
 }

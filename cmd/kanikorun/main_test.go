@@ -13,12 +13,15 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
 	"github.com/kanikorun/kanikorun/internal/testbed/kubenode"
 	"github.com/kanikorun/kanikorun/internal/testfs"
+	"github.com/kanikorun/kanikorun/runner"
 )
 
 // Set up once per package: the stand-in executor image in the daemon and
@@ -159,6 +162,17 @@ func assertNothingLeft(t *testing.T, contextDir, tmp string) {
 		t.Errorf("containers left behind: %v", ids)
 	}
 	if tmp != "" {
+		// Volumes of this test's runs (their run label names a directory
+		// in its TMPDIR): stream mode's unpacked context.
+		vols, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", runner.RunLabel))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vols.Volumes {
+			if strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
+				t.Errorf("volume left behind: %s (%s)", v.Name, v.Labels[runner.RunLabel])
+			}
+		}
 		entries, _ := os.ReadDir(tmp)
 		for _, e := range entries {
 			t.Errorf("left in TMPDIR: %s", e.Name())

@@ -28,7 +28,8 @@ type Mount struct {
 // VolumeMount is a named volume of the daemon mounted into the container:
 // it lives where the daemon runs, so it works for a remote daemon too.
 type VolumeMount struct {
-	// Name is the volume's name.
+	// Name is the volume's name; empty for an anonymous volume, which
+	// goes with the container.
 	Name string
 	// Target is the absolute path inside the container.
 	Target string
@@ -222,7 +223,10 @@ func (c Container) DockerRun() string {
 		w = append(w, "--mount", v)
 	}
 	for _, v := range c.Volumes {
-		m := "type=volume,source=" + v.Name + ",target=" + v.Target
+		m := "type=volume,target=" + v.Target
+		if v.Name != "" {
+			m = "type=volume,source=" + v.Name + ",target=" + v.Target
+		}
 		for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
 			m += ",volume-label=" + k + "=" + v.Labels[k]
 		}

@@ -96,6 +96,13 @@ func Stream(b *spec.Build, f HostFiles, network string) Container {
 	if f.Tar != "" {
 		c.CopyOut = append(c.CopyOut, CopyOut{Source: spec.LocalTarPath, Target: f.Tar})
 	}
+	// kaniko unpacks the context into its build context directory in the
+	// container's own file system, where writing 1,500 files took 3.5 s of
+	// a 5 s build on fuse-overlayfs; on a volume of its own (a directory
+	// on the daemon's disk, removed with the container) it is the
+	// daemon's native speed. kaniko leaves mount points out of snapshots.
+	flags, _ := spec.ParseExecutorArgs(b.ExtraArgs)
+	c.Volumes = append(c.Volumes, VolumeMount{Target: flags.BuildContextDir()})
 	if layout.Cache != nil {
 		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir, Labels: f.CacheVolumeLabels})
 	}

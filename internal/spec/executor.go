@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -83,6 +84,8 @@ type ExecutorFlags struct {
 	ImageNameWithDigestFile string
 	// ImageNameTagWithDigestFile is --image-name-tag-with-digest-file.
 	ImageNameTagWithDigestFile string
+	// KanikoDir is --kaniko-dir ("" when absent: /kaniko).
+	KanikoDir string
 	// PushRetry and ImageDownloadRetry are --push-retry and
 	// --image-download-retry as given ("" when absent).
 	PushRetry, ImageDownloadRetry string
@@ -120,6 +123,7 @@ func ParseExecutorArgs(args []string) (ExecutorFlags, error) {
 	arr(&f.BuildArgs, "build-arg", "")
 	arr(&f.Labels, "label", "")
 	str(&f.Target, "target", "")
+	str(&f.KanikoDir, "kaniko-dir", "")
 	arr(&f.Secrets, "secret", "")
 	var skipUnused bool
 	boolean(&skipUnused, "skip-unused-stages")
@@ -158,7 +162,7 @@ func ParseExecutorArgs(args []string) (ExecutorFlags, error) {
 var (
 	executorValueFlags = []string{
 		"cache-ttl", "compression", "compression-level", "git", "ignore-path",
-		"image-fs-extract-retry", "kaniko-dir", "log-format",
+		"image-fs-extract-retry", "log-format",
 		"registry-certificate", "registry-client-cert", "snapshot-mode",
 		"snapshotMode",
 	}
@@ -177,6 +181,16 @@ var (
 func (f ExecutorFlags) LocalContext() bool {
 	c := f.Context
 	return c == "" || strings.HasPrefix(c, "dir://") || !strings.Contains(c, "://")
+}
+
+// BuildContextDir is where the executor unpacks a tar, GCS, S3 or git
+// context: <kaniko dir>/buildcontext, as kaniko's constants.BuildContextDir.
+func (f ExecutorFlags) BuildContextDir() string {
+	dir := f.KanikoDir
+	if dir == "" {
+		dir = KanikoDir
+	}
+	return path.Join(dir, "buildcontext")
 }
 
 // SecretIDs lists the ids of the fork's --secret flags.

@@ -140,6 +140,7 @@ type Layout struct {
 // Everything kanikorun adds lives under /kaniko, which kaniko never snapshots.
 const (
 	WorkspaceDir       = "/workspace"
+	KanikoDir          = "/kaniko"
 	DockerConfigPath   = "/kaniko/.docker/config.json"
 	OutsideDockerfile  = "/kaniko/dockerfile"
 	LocalTarPath       = "/kaniko/kanikorun-image.tar"
