@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kanikorun/kanikorun/internal/testbed/benchstat"
 	"github.com/kanikorun/kanikorun/internal/testbed/kubenode"
 )
 
@@ -145,7 +145,5 @@ func firstLogStamp(t *testing.T, n *kubenode.Node, ns, job string) time.Time {
 }
 
 func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2].Round(time.Millisecond)
+	return benchstat.Median(ds).Round(time.Millisecond)
 }

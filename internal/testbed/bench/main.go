@@ -21,12 +21,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kanikorun/kanikorun/internal/lint/lintbench"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/internal/testbed/benchstat"
 )
 
 func main() {
@@ -67,9 +68,9 @@ func bench(runs, warmup int, network string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "kanikorun")
-	if out, err := exec.Command("go", "build", "-tags", buildTags, "-o", bin, "./cmd/kanikorun").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin, err := benchstat.BuildKanikorun(work, buildTags)
+	if err != nil {
+		return err
 	}
 	ctxDir := filepath.Join(work, "context")
 	if err := os.MkdirAll(ctxDir, 0o755); err != nil {
@@ -140,11 +141,11 @@ func bench(runs, warmup int, network string) error {
 	fmt.Printf("plain: %s\nsame:  %s\n", plainLine, sameLine)
 	fmt.Printf("runs: %d each, interleaved, after %d warm-up\n", runs, warmup)
 	for j, c := range cmds {
-		fmt.Printf("%-24s median %7.1f ms  (min %.1f, max %.1f)\n", c.name, ms(median(times[j])), ms(minOf(times[j])), ms(maxOf(times[j])))
+		fmt.Printf("%-24s median %7.1f ms  (min %.1f, max %.1f)\n", c.name, benchstat.MS(benchstat.Median(times[j])), benchstat.MS(slices.Min(times[j])), benchstat.MS(slices.Max(times[j])))
 	}
-	mk := median(times[0])
-	fmt.Printf("ratio kanikorun/docker run (plain): %.2f (target <= 0.90)\n", float64(mk)/float64(median(times[1])))
-	fmt.Printf("ratio kanikorun/docker run (same container options): %.2f\n", float64(mk)/float64(median(times[2])))
+	mk := benchstat.Median(times[0])
+	fmt.Printf("ratio kanikorun/docker run (plain): %.2f (target <= 0.90)\n", float64(mk)/float64(benchstat.Median(times[1])))
+	fmt.Printf("ratio kanikorun/docker run (same container options): %.2f\n", float64(mk)/float64(benchstat.Median(times[2])))
 	return benchLint(bin, work, env, lintRuns)
 }
 
@@ -176,8 +177,8 @@ func benchLint(bin, work string, env []string, runs int) error {
 			ds, startup = append(ds, d), append(startup, s)
 		}
 	}
-	fmt.Printf("kanikorun --version (start-up alone) process median %.1f ms (min %.1f) over %d runs\n", ms(median(startup)), ms(minOf(startup)), runs)
-	fmt.Printf("kanikorun lint (300-line Dockerfile, 10,000-file context) process median %.1f ms (min %.1f) over %d runs (target < 30 ms)\n", ms(median(ds)), ms(minOf(ds)), runs)
+	fmt.Printf("kanikorun --version (start-up alone) process median %.1f ms (min %.1f) over %d runs\n", benchstat.MS(benchstat.Median(startup)), benchstat.MS(slices.Min(startup)), runs)
+	fmt.Printf("kanikorun lint (300-line Dockerfile, 10,000-file context) process median %.1f ms (min %.1f) over %d runs (target < 30 ms)\n", benchstat.MS(benchstat.Median(ds)), benchstat.MS(slices.Min(ds)), runs)
 	return nil
 }
 
@@ -203,30 +204,3 @@ func timed(cmd *exec.Cmd, env []string) (time.Duration, error) {
 	}
 	return d, nil
 }
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func minOf(ds []time.Duration) time.Duration {
-	m := ds[0]
-	for _, d := range ds {
-		m = min(m, d)
-	}
-	return m
-}
-
-func maxOf(ds []time.Duration) time.Duration {
-	m := ds[0]
-	for _, d := range ds {
-		m = max(m, d)
-	}
-	return m
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -32,12 +32,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/kanikorun/kanikorun/internal/ctxtar"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/internal/testbed/benchstat"
 )
 
 func main() {
@@ -104,9 +104,9 @@ func bench(runs, sleep int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "kanikorun")
-	if out, err := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", bin, "./cmd/kanikorun").CombinedOutput(); err != nil {
-		return fmt.Errorf("go build: %v\n%s", err, out)
+	bin, err := benchstat.BuildKanikorun(work, "urfave_cli_no_docs")
+	if err != nil {
+		return err
 	}
 	vol := "kanikorun-bench-cache-" + testbed.RandomPassword()[:8]
 	defer testbed.RemoveVolumes(ctx, cli, vol)
@@ -170,10 +170,10 @@ func bench(runs, sleep int) error {
 		}
 		off = append(off, d)
 	}
-	fmt.Printf("cold build                 %8.0f ms (base blob GETs: %d)\n", ms(cold), coldBlobs)
-	fmt.Printf("warm rebuild, median of %d %8.0f ms (base blob GETs in all: %d)  warm/cold %.3f (target <= 0.05)\n", len(warm), ms(median(warm)), warmBlobs, ratio(median(warm), cold))
-	fmt.Printf("last COPY's file edited    %8.0f ms  /cold %.3f (target <= 0.15)\n", ms(median(edited)), ratio(median(edited), cold))
-	fmt.Printf("--no-cache, median of %d   %8.0f ms  /cold %.3f (target about 1.0)\n", len(off), ms(median(off)), ratio(median(off), cold))
+	fmt.Printf("cold build                 %8.0f ms (base blob GETs: %d)\n", benchstat.MS(cold), coldBlobs)
+	fmt.Printf("warm rebuild, median of %d %8.0f ms (base blob GETs in all: %d)  warm/cold %.3f (target <= 0.05)\n", len(warm), benchstat.MS(benchstat.Median(warm)), warmBlobs, benchstat.Ratio(benchstat.Median(warm), cold))
+	fmt.Printf("last COPY's file edited    %8.0f ms  /cold %.3f (target <= 0.15)\n", benchstat.MS(benchstat.Median(edited)), benchstat.Ratio(benchstat.Median(edited), cold))
+	fmt.Printf("--no-cache, median of %d   %8.0f ms  /cold %.3f (target about 1.0)\n", len(off), benchstat.MS(benchstat.Median(off)), benchstat.Ratio(benchstat.Median(off), cold))
 
 	if only == "cache" {
 		return nil
@@ -225,7 +225,7 @@ func benchStream(e *env, work string, runs int) error {
 		if procs == 1 {
 			what = "one core"
 		}
-		fmt.Printf("gzip level 1 on %-10s  %6.0f MB/s (median of 5)\n", what, float64(total)/1e6/median(ds).Seconds())
+		fmt.Printf("gzip level 1 on %-10s  %6.0f MB/s (median of 5)\n", what, float64(total)/1e6/benchstat.Median(ds).Seconds())
 	}
 	return benchUpload(e, work, dir, total, runs)
 }
@@ -282,11 +282,11 @@ func benchUpload(e *env, work, dir string, total int64, runs int) error {
 			}
 		}
 	}
-	k, d := median(kBig)-median(kTiny), median(dBig)-median(dTiny)
+	k, d := benchstat.Median(kBig)-benchstat.Median(kTiny), benchstat.Median(dBig)-benchstat.Median(dTiny)
 	mb := float64(total) / 1e6
 	fmt.Printf("context to the builder, end to end (medians of %d; the context's time minus a Dockerfile-only one's):\n", runs)
-	fmt.Printf("  kanikorun --context-mode stream %6.0f ms  %6.0f MB/s\n", ms(k), mb/k.Seconds())
-	fmt.Printf("  docker build (legacy builder)   %6.0f ms  %6.0f MB/s   kanikorun/docker %.2f\n", ms(d), mb/d.Seconds(), ratio(k, d))
+	fmt.Printf("  kanikorun --context-mode stream %6.0f ms  %6.0f MB/s\n", benchstat.MS(k), mb/k.Seconds())
+	fmt.Printf("  docker build (legacy builder)   %6.0f ms  %6.0f MB/s   kanikorun/docker %.2f\n", benchstat.MS(d), mb/d.Seconds(), benchstat.Ratio(k, d))
 	return nil
 }
 
@@ -336,7 +336,7 @@ func benchBind(e *env, work string, runs int) error {
 			s, b = append(s, ds), append(b, db)
 		}
 	}
-	fmt.Printf("== bind mode: 1 GB context %0.f ms, 1 MB context %.0f ms (medians of %d): ratio %.2f (target <= 1.1)\n", ms(median(b)), ms(median(s)), runs, ratio(median(b), median(s)))
+	fmt.Printf("== bind mode: 1 GB context %0.f ms, 1 MB context %.0f ms (medians of %d): ratio %.2f (target <= 1.1)\n", benchstat.MS(benchstat.Median(b)), benchstat.MS(benchstat.Median(s)), runs, benchstat.Ratio(benchstat.Median(b), benchstat.Median(s)))
 	return nil
 }
 
@@ -435,7 +435,7 @@ func benchOverhead(e *env, work string, runs int) error {
 				k, d = append(k, dk), append(d, dd)
 			}
 		}
-		fmt.Printf("%-7s kanikorun %6.0f ms, docker run --rm %6.0f ms: ratio %.2f (target <= 0.95)\n", network, ms(median(k)), ms(median(d)), ratio(median(k), median(d)))
+		fmt.Printf("%-7s kanikorun %6.0f ms, docker run --rm %6.0f ms: ratio %.2f (target <= 0.95)\n", network, benchstat.MS(benchstat.Median(k)), benchstat.MS(benchstat.Median(d)), benchstat.Ratio(benchstat.Median(k), benchstat.Median(d)))
 	}
 	return nil
 }
@@ -451,18 +451,5 @@ func writeWithProcs(w io.Writer, dir string, procs int) (ctxtar.Stats, error) {
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func setProcs(n int) int { return runtime.GOMAXPROCS(n) }
