@@ -150,17 +150,15 @@ func TestStreamPlanRun(t *testing.T) {
 // context directory, which --kaniko-dir moves.
 func TestStreamUnpacksOnAVolume(t *testing.T) {
 	t.Parallel()
-	for extra, want := range map[string]string{"": "/kaniko/buildcontext", "--kaniko-dir=/k": "/k/buildcontext"} {
+	for dir, want := range map[string]string{"": "/kaniko/buildcontext", "/k": "/k/buildcontext"} {
 		b := testBuild(t)
-		if extra != "" {
-			b.ExtraArgs = append(b.ExtraArgs, extra)
-		}
+		b.KanikoDir = dir
 		c := plan.Stream(b, plan.HostFiles{}, "none")
 		if len(c.Volumes) != 1 || c.Volumes[0].Name != "" || c.Volumes[0].Target != want {
-			t.Errorf("%q: volumes %+v, want one anonymous at %s", extra, c.Volumes, want)
+			t.Errorf("%q: volumes %+v, want one anonymous at %s", dir, c.Volumes, want)
 		}
 		if line := c.DockerRun(); !strings.Contains(line, "--mount type=volume,target="+want+" ") {
-			t.Errorf("%q: the line lacks the volume: %s", extra, line)
+			t.Errorf("%q: the line lacks the volume: %s", dir, line)
 		}
 	}
 }

@@ -101,8 +101,7 @@ func Stream(b *spec.Build, f HostFiles, network string) Container {
 	// a 5 s build on fuse-overlayfs; on a volume of its own (a directory
 	// on the daemon's disk, removed with the container) it is the
 	// daemon's native speed. kaniko leaves mount points out of snapshots.
-	flags, _ := spec.ParseExecutorArgs(b.ExtraArgs)
-	c.Volumes = append(c.Volumes, VolumeMount{Target: flags.BuildContextDir()})
+	c.Volumes = append(c.Volumes, VolumeMount{Target: b.BuildContextDir()})
 	if layout.Cache != nil {
 		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir, Labels: f.CacheVolumeLabels})
 	}

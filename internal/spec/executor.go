@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -181,16 +180,6 @@ var (
 func (f ExecutorFlags) LocalContext() bool {
 	c := f.Context
 	return c == "" || strings.HasPrefix(c, "dir://") || !strings.Contains(c, "://")
-}
-
-// BuildContextDir is where the executor unpacks a tar, GCS, S3 or git
-// context: <kaniko dir>/buildcontext, as kaniko's constants.BuildContextDir.
-func (f ExecutorFlags) BuildContextDir() string {
-	dir := f.KanikoDir
-	if dir == "" {
-		dir = KanikoDir
-	}
-	return path.Join(dir, "buildcontext")
 }
 
 // SecretIDs lists the ids of the fork's --secret flags.

@@ -84,3 +84,27 @@ func TestImageIDNeedsAnImage(t *testing.T) {
 		}
 	}
 }
+
+// A --kaniko-dir after -- moves the directory the executor unpacks a
+// streamed context into, and the build knows it without reading the
+// arguments again.
+func TestBuildContextDirFollowsKanikoDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for args, want := range map[string]string{"": "/kaniko/buildcontext", "--kaniko-dir=/k": "/k/buildcontext"} {
+		o := Options{Args: []string{dir}, NoPush: true}
+		if args != "" {
+			o.ExecutorArgs = []string{args}
+		}
+		b, err := o.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.BuildContextDir(); got != want {
+			t.Errorf("%q: BuildContextDir() = %s, want %s", args, got, want)
+		}
+	}
+}

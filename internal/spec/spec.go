@@ -63,6 +63,9 @@ type Build struct {
 	// ExtraDestinations are the --destination values among ExtraArgs: a
 	// destination given after -- is a destination all the same.
 	ExtraDestinations []string
+	// KanikoDir is the --kaniko-dir among ExtraArgs; empty for the
+	// executor's own, /kaniko.
+	KanikoDir string
 	// Cache is how the build caches layers and base images.
 	Cache Cache
 	// RemoteContext is a context the executor fetches itself (git://,
@@ -237,6 +240,16 @@ func (b *Build) DockerfileInContext() (string, bool) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// BuildContextDir is where the executor unpacks a tar, GCS, S3 or git
+// context: <kaniko dir>/buildcontext, as kaniko's constants.BuildContextDir.
+func (b *Build) BuildContextDir() string {
+	dir := b.KanikoDir
+	if dir == "" {
+		dir = KanikoDir
+	}
+	return path.Join(dir, "buildcontext")
 }
 
 // ContainerDockerfile returns where the Dockerfile appears in a container
