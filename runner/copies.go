@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kanikorun/kanikorun/internal/ctxtar"
 	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
@@ -94,63 +95,16 @@ func tarTree(tw *tar.Writer, f plan.CopyIn) error {
 	if err != nil {
 		return err
 	}
-	st, err := os.Stat(root)
-	if err != nil {
-		return err
-	}
-	if !st.IsDir() {
-		return tarFile(tw, root, f.Target, modeBits(st.Mode()), st.ModTime())
-	}
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	_, err = ctxtar.AddTree(tw, root, strings.TrimPrefix(f.Target, "/"), func(rel string, d fs.DirEntry) (bool, error) {
+		if !slices.Contains(f.Skip, path.Join(f.Target, rel)) {
+			return false, nil
 		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return err
+		if d.IsDir() {
+			return true, filepath.SkipDir
 		}
-		target := path.Join(f.Target, filepath.ToSlash(rel))
-		if slices.Contains(f.Skip, target) {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		name := strings.TrimPrefix(target, "/")
-		switch m := info.Mode(); {
-		case m.IsDir():
-			return tw.WriteHeader(&tar.Header{Name: name + "/", Typeflag: tar.TypeDir, Mode: modeBits(m), ModTime: info.ModTime()})
-		case m.IsRegular():
-			return tarFile(tw, p, target, modeBits(m), info.ModTime())
-		case m&os.ModeSymlink != 0:
-			link, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			return tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeSymlink, Linkname: link, Mode: 0o777, ModTime: info.ModTime()})
-		}
-		return nil
+		return true, nil
 	})
-}
-
-// modeBits are a file mode's permission, setuid, setgid and sticky bits
-// as a tar header holds them.
-func modeBits(m fs.FileMode) int64 {
-	b := int64(m.Perm())
-	if m&os.ModeSetuid != 0 {
-		b |= 0o4000
-	}
-	if m&os.ModeSetgid != 0 {
-		b |= 0o2000
-	}
-	if m&os.ModeSticky != 0 {
-		b |= 0o1000
-	}
-	return b
+	return err
 }
 
 // copyOut copies one file (or, with Create, a directory) out of the

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -56,26 +57,52 @@ func Write(w io.Writer, dir string, o Options) (Stats, error) {
 		always[filepath.ToSlash(rel)] = true
 		always[filepath.ToSlash(rel)+".dockerignore"] = true
 	}
+	st, err = AddTree(tw, dir, "", func(rel string, d fs.DirEntry) (bool, error) {
+		if pm == nil || always[rel] {
+			return false, nil
+		}
+		skip, err := pm.MatchesOrParentMatches(rel)
+		if err != nil || !skip {
+			return false, err
+		}
+		if d.IsDir() && !pm.Exclusions() {
+			return true, filepath.SkipDir
+		}
+		return true, nil
+	})
+	if err != nil {
+		_ = zw.Close()
+		return st, err
+	}
+	if err := tw.Close(); err != nil {
+		_ = zw.Close()
+		return st, err
+	}
+	return st, zw.Close()
+}
+
+// AddTree writes the tree at dir into tw, each entry named prefix/ plus
+// its slash path relative to dir, as a mount would show it: directories,
+// regular files and symbolic links (as links), owned by root, with their
+// modes and times; sockets, devices and pipes are left out, as docker
+// build leaves them out. With a prefix, dir itself is the first entry.
+// skip may leave an entry out (true), or a directory and everything below
+// it (true and filepath.SkipDir).
+func AddTree(tw *tar.Writer, dir, prefix string, skip func(rel string, d fs.DirEntry) (bool, error)) (Stats, error) {
+	var st Stats
 	buf := make([]byte, 256<<10)
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
+		if err != nil || (rel == "." && prefix == "") {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if pm != nil && !always[rel] {
-			skip, err := pm.MatchesOrParentMatches(rel)
-			if err != nil {
+		if rel != "." && skip != nil {
+			if s, err := skip(rel, d); s || err != nil {
 				return err
-			}
-			if skip {
-				if d.IsDir() && !pm.Exclusions() {
-					return filepath.SkipDir
-				}
-				return nil
 			}
 		}
 		fi, err := d.Info()
@@ -90,13 +117,13 @@ func Write(w io.Writer, dir string, o Options) (Stats, error) {
 			}
 		case fi.Mode().IsRegular(), fi.IsDir():
 		default:
-			return nil // sockets, devices: docker build skips them too
+			return nil
 		}
 		h, err := tar.FileInfoHeader(fi, link)
 		if err != nil {
 			return err
 		}
-		h.Name = rel
+		h.Name = path.Join(prefix, rel)
 		if fi.IsDir() {
 			h.Name += "/"
 		}
@@ -121,15 +148,7 @@ func Write(w io.Writer, dir string, o Options) (Stats, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		_ = zw.Close()
-		return st, err
-	}
-	if err := tw.Close(); err != nil {
-		_ = zw.Close()
-		return st, err
-	}
-	return st, zw.Close()
+	return st, err
 }
 
 // matcher reads the ignore file kaniko reads: <Dockerfile>.dockerignore,
