@@ -16,7 +16,8 @@
 //   - kanikorun's peak RSS while the executor writes 100 MB of logs;
 //
 //   - kanikorun build against `docker run --rm` of its --dry-run line, on
-//     the same network mode (bridge, none, host).
+//     the same network mode (bridge, none, host), and both against
+//     floorrun, the same API calls from a program that does nothing else.
 //
 //     go run ./internal/testbed/benchcache -runs 5
 package main
@@ -25,6 +26,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -395,7 +397,9 @@ func benchLogs(e *env, ctx context.Context, work string) error {
 
 // benchOverhead times kanikorun build against docker run --rm of its own
 // --dry-run line (same image, mounts, arguments, cache volume) on each
-// network mode.
+// network mode, and both against floorrun, the least any client can do:
+// the same five API calls from a standard-library program, with the
+// create request docker's own create makes of that line.
 func benchOverhead(e *env, work string, runs int) error {
 	dir := filepath.Join(work, "overhead")
 	_ = os.MkdirAll(dir, 0o755)
@@ -409,35 +413,124 @@ func benchOverhead(e *env, work string, runs int) error {
 		fmt.Println("== overhead: no docker CLI here to compare with")
 		return nil
 	}
+	floor, socket, err := buildFloorrun(work)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("== overhead against docker run --rm of the same line (FROM scratch + COPY, medians of %d, interleaved)\n", runs)
 	for _, network := range []string{"bridge", "none", "host"} {
 		args := []string{"--network", network, dir}
 		dry := exec.Command(e.bin, append([]string{"build", "--dry-run", "--executor-image", e.img, "--executor-pull", "never"}, args...)...)
 		dry.Env = e.env
-		line, err := dry.Output()
+		out, err := dry.Output()
 		if err != nil {
 			return fmt.Errorf("--dry-run: %v", err)
 		}
-		var k, d []time.Duration
+		line := strings.TrimSpace(string(out))
+		shEnv := append(e.env, "KANIKORUN_TMP="+tmp)
+		body := ""
+		if floor != "" {
+			if body, err = createBody(line, shEnv, filepath.Join(work, "create-"+network+".json")); err != nil {
+				return err
+			}
+		}
+		var k, d, f []time.Duration
 		for i := range runs + 2 {
 			dk, _, err := e.build(args...)
 			if err != nil {
 				return err
 			}
-			sh := exec.Command("sh", "-c", strings.TrimSpace(string(line)))
-			sh.Env = append(e.env, "KANIKORUN_TMP="+tmp)
-			start := time.Now()
-			if out, err := sh.CombinedOutput(); err != nil {
-				return fmt.Errorf("docker run: %v\n%s", err, out)
+			dd, err := timed(shEnv, "sh", "-c", line)
+			if err != nil {
+				return fmt.Errorf("docker run: %v", err)
 			}
-			dd := time.Since(start)
+			var df time.Duration
+			if body != "" {
+				if df, err = timed(shEnv, floor, "-socket", socket, body); err != nil {
+					return fmt.Errorf("floorrun: %v", err)
+				}
+			}
 			if i >= 2 {
-				k, d = append(k, dk), append(d, dd)
+				k, d, f = append(k, dk), append(d, dd), append(f, df)
 			}
 		}
-		fmt.Printf("%-7s kanikorun %6.0f ms, docker run --rm %6.0f ms: ratio %.2f (target <= 0.95)\n", network, benchstat.MS(benchstat.Median(k)), benchstat.MS(benchstat.Median(d)), benchstat.Ratio(benchstat.Median(k), benchstat.Median(d)))
+		mk, md, mf := benchstat.Median(k), benchstat.Median(d), benchstat.Median(f)
+		fmt.Printf("%-7s kanikorun %6.0f ms, docker run --rm %6.0f ms: ratio %.2f (target <= 0.95)", network, benchstat.MS(mk), benchstat.MS(md), benchstat.Ratio(mk, md))
+		if body != "" {
+			fmt.Printf("; floorrun %6.0f ms: floor/docker %.2f, kanikorun/floor %.2f", benchstat.MS(mf), benchstat.Ratio(mf, md), benchstat.Ratio(mk, mf))
+		}
+		fmt.Println()
 	}
 	return nil
+}
+
+func timed(env []string, name string, args ...string) (time.Duration, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return d, fmt.Errorf("%v\n%s", err, out.String())
+	}
+	return d, nil
+}
+
+// buildFloorrun builds internal/testbed/floorrun, which speaks to a unix
+// socket only: with DOCKER_HOST set to anything else it is left out.
+func buildFloorrun(work string) (bin, socket string, err error) {
+	socket = "/var/run/docker.sock"
+	if h := os.Getenv("DOCKER_HOST"); h != "" {
+		if !strings.HasPrefix(h, "unix://") {
+			fmt.Println("== overhead: DOCKER_HOST is not a unix socket, so no floorrun figure")
+			return "", "", nil
+		}
+		socket = strings.TrimPrefix(h, "unix://")
+	}
+	bin = filepath.Join(work, "floorrun")
+	if out, err := exec.Command("go", "build", "-o", bin, "./internal/testbed/floorrun").CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("go build floorrun: %v\n%s", err, out)
+	}
+	return bin, socket, nil
+}
+
+// createBody writes the create request of a docker run --rm line: docker's
+// own create of it, read back with inspect (Config and HostConfig, without
+// the container's hostname), and the container removed.
+func createBody(line string, env []string, file string) (string, error) {
+	createLine, ok := strings.CutPrefix(line, "docker run ")
+	if !ok {
+		return "", fmt.Errorf("--dry-run line does not start with docker run: %s", line)
+	}
+	cmd := exec.Command("sh", "-c", "docker create "+createLine)
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("docker create: %v", err)
+	}
+	id := strings.TrimSpace(string(out))
+	defer exec.Command("docker", "rm", "-f", id).Run()
+	js, err := exec.Command("docker", "container", "inspect", id).Output()
+	if err != nil {
+		return "", fmt.Errorf("docker inspect: %v", err)
+	}
+	var inspected []struct {
+		Config     map[string]any
+		HostConfig map[string]any
+	}
+	if err := json.Unmarshal(js, &inspected); err != nil || len(inspected) != 1 {
+		return "", fmt.Errorf("docker inspect: %v", err)
+	}
+	req := inspected[0].Config
+	delete(req, "Hostname")
+	req["HostConfig"] = inspected[0].HostConfig
+	b, err := json.Marshal(req)
+	if err != nil {
+		return "", err
+	}
+	return file, os.WriteFile(file, b, 0o600)
 }
 
 func writeWithProcs(w io.Writer, dir string, procs int) (ctxtar.Stats, error) {
