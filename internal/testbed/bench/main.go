@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -47,10 +46,6 @@ var (
 	lintRuns  int
 	buildTags string
 )
-
-// kanikorunOptions matches the container options kanikorun chooses beyond
-// docker's defaults, which the plain docker line leaves out.
-var kanikorunOptions = regexp.MustCompile(` --(log-driver|network|label|security-opt) ('[^']*'|\S+)`)
 
 func bench(runs, warmup int, network string) error {
 	ctx := context.Background()
@@ -115,7 +110,7 @@ func bench(runs, warmup int, network string) error {
 	}
 	dockerEnv := append(env, "KANIKORUN_TMP="+tmp)
 	sameLine := strings.TrimSpace(string(line))
-	plainLine := kanikorunOptions.ReplaceAllString(sameLine, "")
+	plainLine := benchstat.PlainLine(sameLine, false)
 
 	cmds := []struct {
 		name string

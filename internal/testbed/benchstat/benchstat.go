@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -35,4 +36,20 @@ func BuildKanikorun(dir, tags string) (string, error) {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
+}
+
+var (
+	containerOptions  = regexp.MustCompile(` --(log-driver|network|label|security-opt) ('[^']*'|\S+)`)
+	optionsButNetwork = regexp.MustCompile(` --(log-driver|label|security-opt) ('[^']*'|\S+)`)
+)
+
+// PlainLine is a kanikorun --dry-run line without the container options
+// kanikorun chooses beyond docker's defaults (its log driver, labels and
+// security options, and unless keepNetwork its network): the docker run a
+// user would type for the same image, mounts and executor arguments.
+func PlainLine(line string, keepNetwork bool) string {
+	if keepNetwork {
+		return optionsButNetwork.ReplaceAllString(line, "")
+	}
+	return containerOptions.ReplaceAllString(line, "")
 }
