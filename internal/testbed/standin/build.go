@@ -158,8 +158,66 @@ func (b *builder) build() (v1.Image, error) {
 			return nil, fmt.Errorf("error building stage: %w", err)
 		}
 		b.stages = append(b.stages, s)
+		if i < last {
+			if err := b.deleteFilesystem(i); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return b.stages[pushed].img, nil
+}
+
+// deleteFilesystem is what kaniko does after every stage but the last
+// (util.DeleteFilesystem): it deletes the whole file system except its
+// ignore list, which holds the kaniko directory and the container's mount
+// points, so that the next stage starts from its own base. The part of
+// that the stand-in can show is the context: one that lies on the
+// container's own file system, neither under the kaniko directory nor on
+// a mount point, is gone for the later stages, and a later COPY from it
+// fails as kaniko's does.
+func (b *builder) deleteFilesystem(stage int) error {
+	if !deletesFilesystem {
+		return nil
+	}
+	dir := filepath.Clean(b.o.context)
+	keep := append([]string{filepath.Clean(b.o.kanikoDir)}, mountPoints()...)
+	for _, m := range keep {
+		if dir == m || strings.HasPrefix(dir, strings.TrimSuffix(m, "/")+"/") {
+			return nil
+		}
+	}
+	b.log.Infof("Deleting filesystem...")
+	if !hasMountBelow(dir, keep) {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("deleting file system after stage %d: %w", stage, err)
+		}
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if hasMountBelow(p, keep) {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("deleting file system after stage %d: %w", stage, err)
+		}
+	}
+	return nil
+}
+
+// hasMountBelow reports whether a kept path lies at or under p, which
+// kaniko's walk then leaves in place.
+func hasMountBelow(p string, keep []string) bool {
+	for _, m := range keep {
+		if m == p || strings.HasPrefix(m, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // upstreamParseLimits rejects what kaniko v1.24's older Dockerfile parser

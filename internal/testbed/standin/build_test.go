@@ -253,3 +253,38 @@ func TestWritesUnderContextStayOut(t *testing.T) {
 		t.Errorf("files = %v, want %v: writes under a mount point must stay out of the image", files, want)
 	}
 }
+
+// TestContextOffMountsGoesBetweenStages: as kaniko deletes its file
+// system after every stage but the last, keeping only its own directory
+// and the mount points, a context on the container's own file system is
+// gone for a later stage's COPY, and one on a mount point stays.
+func TestContextOffMountsGoesBetweenStages(t *testing.T) {
+	// Not parallel: it sets the package's hooks.
+	savedDel, savedMounts := deletesFilesystem, mountPoints
+	t.Cleanup(func() { deletesFilesystem, mountPoints = savedDel, savedMounts })
+	deletesFilesystem = true
+	df := "FROM scratch AS first\nCOPY a /a\nFROM scratch\nCOPY --from=first /a /from-first\nCOPY a /a\n"
+	for _, onMount := range []bool{false, true} {
+		ctxDir := writeContext(t, map[string]string{"Dockerfile": df, "a": "A"})
+		mountPoints = func() []string { return nil }
+		if onMount {
+			mountPoints = func() []string { return []string{ctxDir} }
+		}
+		r := runStandIn(t, "-c", ctxDir, "--no-push", "--kaniko-dir", t.TempDir())
+		if onMount {
+			if r.code != 0 {
+				t.Errorf("context on a mount point: exit %d, want 0:\n%s", r.code, r.stderr)
+			}
+			if _, err := os.Stat(filepath.Join(ctxDir, "a")); err != nil {
+				t.Errorf("context on a mount point was deleted: %v", err)
+			}
+			continue
+		}
+		if r.code == 0 || !strings.Contains(r.stderr, "Deleting filesystem...") {
+			t.Errorf("context off the mounts: exit %d, want a failed COPY after kaniko's deletion:\n%s", r.code, r.stderr)
+		}
+		if _, err := os.Stat(filepath.Join(ctxDir, "a")); !os.IsNotExist(err) {
+			t.Errorf("context off the mounts still has its file after the first stage: %v", err)
+		}
+	}
+}

@@ -119,6 +119,11 @@ func exitCode(err error) int {
 var (
 	contained   = detectContainer
 	mountPoints = readMountPoints
+	// deletesFilesystem says whether the stand-in deletes a context on
+	// the container's own file system between stages, as kaniko does: only
+	// as a container's first process, where the executor runs, never in a
+	// test's process.
+	deletesFilesystem = os.Getpid() == 1
 )
 
 // run is the whole executor in the mode its environment selects; it
