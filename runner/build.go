@@ -85,14 +85,7 @@ func (r *Runner) Build(ctx context.Context, l Local) (LocalResult, error) {
 	c := mk(l.Build, w.files, l.Network)
 	// Stream mode's container (no AutoRemove) too: gc tells a killed
 	// run's leftovers by these.
-	c.Labels = withRunLabels(c.Labels, w.tmp.Path)
-	for i, v := range c.Volumes {
-		// An anonymous volume (stream mode's unpacked context) goes with
-		// the container; labelled, gc also knows a killed run's.
-		if v.Name == "" {
-			c.Volumes[i].Labels = withManagedLabel(withRunLabels(nil, w.tmp.Path))
-		}
-	}
+	labelRun(&c, w.tmp.Path)
 	res, err := r.runRetrying(ctx, c, w.secrets, w.fresh)
 	out := LocalResult{Result: res}
 	if err != nil || res.ExitCode != 0 {

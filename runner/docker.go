@@ -567,8 +567,8 @@ func containerConfig(c plan.Container) (*container.Config, *container.HostConfig
 	}
 	for _, v := range c.Volumes {
 		m := mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Target}
-		if len(v.Labels) > 0 {
-			m.VolumeOptions = &mount.VolumeOptions{Labels: v.Labels}
+		if len(v.Labels) > 0 || v.NoCopy {
+			m.VolumeOptions = &mount.VolumeOptions{Labels: v.Labels, NoCopy: v.NoCopy}
 		}
 		host.Mounts = append(host.Mounts, m)
 	}

@@ -63,6 +63,19 @@ func TestContainerConfig(t *testing.T) {
 		t.Errorf("mounts = %+v, want %+v", host.Mounts, want)
 	}
 
+	// Volumes: a named one with labels; an anonymous one for a copied
+	// directory, without the image's content at its target.
+	c.Volumes = []plan.VolumeMount{{Name: "cache", Target: "/cache", Labels: map[string]string{"l": "1"}}, {Target: "/workspace", NoCopy: true}}
+	_, host = containerConfig(c)
+	vols := host.Mounts[len(host.Mounts)-2:]
+	if v := vols[0]; v.Type != mount.TypeVolume || v.Source != "cache" || v.VolumeOptions == nil || v.VolumeOptions.Labels["l"] != "1" || v.VolumeOptions.NoCopy {
+		t.Errorf("named volume mount = %+v", v)
+	}
+	if v := vols[1]; v.Type != mount.TypeVolume || v.Source != "" || v.Target != "/workspace" || v.VolumeOptions == nil || !v.VolumeOptions.NoCopy {
+		t.Errorf("anonymous volume mount = %+v, want no copy of the image's content", v)
+	}
+	c.Volumes = nil
+
 	c.Entrypoint = []string{}
 	if cfg, _ := containerConfig(c); cfg.Entrypoint == nil || len(cfg.Entrypoint) != 0 {
 		t.Errorf("an empty entrypoint must reach the daemon as empty, not unset: %#v", cfg.Entrypoint)

@@ -3,6 +3,7 @@ package runner
 import (
 	"os"
 
+	"github.com/kanikorun/kanikorun/internal/plan"
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
@@ -30,6 +31,19 @@ func withRunLabels(labels map[string]string, runDir string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// labelRun labels a container kept after its exit, and its anonymous
+// volumes (stream mode's unpacked context, replay's copied directories),
+// with the run whose temporary directory is runDir: they go with the
+// container, and gc knows a killed run's by these.
+func labelRun(c *plan.Container, runDir string) {
+	c.Labels = withRunLabels(c.Labels, runDir)
+	for i, v := range c.Volumes {
+		if v.Name == "" {
+			c.Volumes[i].Labels = withManagedLabel(withRunLabels(nil, runDir))
+		}
+	}
 }
 
 func hostname() string {

@@ -410,14 +410,14 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 		if o.Run.DryRun {
 			return &Outcome{DryRun: pc.CopyPlan() + pc.DockerRun()}, nil
 		}
-		// Kept after its exit, the container carries this run's labels,
-		// so that gc removes it should the run be killed.
+		// Kept after its exit, the container and its volumes carry this
+		// run's labels, so that gc removes them should the run be killed.
 		run, err := tmpdir.New("", "kanikorun-")
 		if err != nil {
 			return nil, err
 		}
 		defer run.Remove()
-		pc.Labels = withRunLabels(pc.Labels, run.Path)
+		labelRun(&pc, run.Path)
 	}
 	if o.Run.DryRun {
 		return &Outcome{DryRun: pc.DockerRun()}, nil

@@ -8,17 +8,21 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
+	"github.com/kanikorun/kanikorun/runner"
 )
 
 // replayStreamJob is a Job whose executor reads its context from the
@@ -75,11 +79,14 @@ spec:
 
 // replayStreamClaim is the sources claim: the context in app/ (with a
 // .dockerignore kaniko applies, not kanikorun), a file outside the
-// context, an executable.
+// context, an executable. The Dockerfile has two stages and copies from
+// the context in the second: kaniko deletes its file system between
+// stages but for its own directory and the mount points, so a context
+// copied onto the container's own file system would be gone by then.
 func replayStreamClaim(t *testing.T, base string) string {
 	t.Helper()
 	dir := writeTree(t, t.TempDir(), map[string]string{
-		"app/Dockerfile":    "FROM " + base + "\nCOPY . /app/\nRUN sleep 2\n",
+		"app/Dockerfile":    "FROM " + base + " AS first\nRUN sleep 2\nFROM " + base + "\nCOPY . /app/\n",
 		"app/.dockerignore": "ignored.txt\n",
 		"app/a.txt":         "A\n",
 		"app/sub/b.txt":     "B\n",
@@ -110,6 +117,8 @@ func wantStreamArgv(args []string) []string {
 type seenContainer struct {
 	binds      []string
 	autoRemove bool
+	// volumes are the targets of the container's volumes.
+	volumes []string
 	// files are the container's /workspace and /kaniko/.docker entries by
 	// path, with their modes.
 	files map[string]int64
@@ -135,8 +144,11 @@ func watchReplay(t *testing.T, cli *client.Client, workload string, done <-chan 
 		}
 		seen := &seenContainer{binds: info.HostConfig.Binds, autoRemove: info.HostConfig.AutoRemove, files: map[string]int64{}}
 		for _, m := range info.Mounts {
-			if m.Type == mount.TypeBind {
+			switch m.Type {
+			case mount.TypeBind:
 				seen.binds = append(seen.binds, m.Source+":"+m.Destination)
+			case mount.TypeVolume:
+				seen.volumes = append(seen.volumes, m.Destination)
 			}
 		}
 		for _, m := range info.HostConfig.Mounts {
@@ -209,6 +221,12 @@ func TestReplayStreamMode(t *testing.T) {
 	if len(seen.binds) != 0 || seen.autoRemove {
 		t.Errorf("the container has bind mounts %q, AutoRemove %v; want none, false", seen.binds, seen.autoRemove)
 	}
+	// Each copied directory is a mount point, as the pod's volumes are.
+	for _, want := range []string{"/workspace", "/out", "/kaniko/.docker"} {
+		if !slices.Contains(seen.volumes, want) {
+			t.Errorf("no volume at %s in the container: %q", want, seen.volumes)
+		}
+	}
 	for p, mode := range map[string]int64{
 		"/workspace/app/Dockerfile":    0o644,
 		"/workspace/app/.dockerignore": 0o644,
@@ -278,6 +296,7 @@ func TestReplayStreamMode(t *testing.T) {
 		t.Errorf("the registry password leaked into the output")
 	}
 	kubeNoReplayContainer(t, "Job/replay-stream")
+	assertNoRunVolumes(t, tmp)
 	kubeEmptyDir(t, tmp)
 }
 
@@ -342,6 +361,7 @@ func TestReplayStreamAutoForTCPDaemon(t *testing.T) {
 		t.Errorf("last line %q, want %s", r.lastLine(), d)
 	}
 	kubeNoReplayContainer(t, "Job/replay-stream-tcp")
+	assertNoRunVolumes(t, tmp)
 	kubeEmptyDir(t, tmp)
 
 	// Forced bind mode on a remote daemon: one warning line.
@@ -380,6 +400,7 @@ func TestReplayStreamFailingExecutor(t *testing.T) {
 		t.Errorf("outputs came back from a failed build: %v", entries)
 	}
 	kubeNoReplayContainer(t, "Job/replay-stream-fail")
+	assertNoRunVolumes(t, tmp)
 	kubeEmptyDir(t, tmp)
 }
 
@@ -409,6 +430,20 @@ func TestGCRemovesAKilledStreamReplay(t *testing.T) {
 	if len(left()) != 1 {
 		t.Fatalf("the killed replay left %d containers, want its one", len(left()))
 	}
+	// Its copied directories' volumes carry the dead run's labels too.
+	vols, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", runner.RunLabel))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 0
+	for _, v := range vols.Volumes {
+		if strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
+			mine++
+		}
+	}
+	if mine != 3 {
+		t.Errorf("the killed replay left %d labelled volumes, want 3 (/workspace, /out, /kaniko/.docker)", mine)
+	}
 	for deadline := time.Now().Add(30 * time.Second); len(left()) > 0; time.Sleep(500 * time.Millisecond) {
 		if r := kanikorun(t, "gc"); r.code != 0 {
 			t.Fatalf("gc failed:\n%s", r)
@@ -417,5 +452,6 @@ func TestGCRemovesAKilledStreamReplay(t *testing.T) {
 			t.Fatalf("gc left the killed replay's container")
 		}
 	}
+	assertNoRunVolumes(t, tmp)
 	kubeEmptyDir(t, tmp)
 }

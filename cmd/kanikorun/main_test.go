@@ -162,20 +162,27 @@ func assertNothingLeft(t *testing.T, contextDir, tmp string) {
 		t.Errorf("containers left behind: %v", ids)
 	}
 	if tmp != "" {
-		// Volumes of this test's runs (their run label names a directory
-		// in its TMPDIR): stream mode's unpacked context.
-		vols, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", runner.RunLabel))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, v := range vols.Volumes {
-			if strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
-				t.Errorf("volume left behind: %s (%s)", v.Name, v.Labels[runner.RunLabel])
-			}
-		}
+		assertNoRunVolumes(t, tmp)
 		entries, _ := os.ReadDir(tmp)
 		for _, e := range entries {
 			t.Errorf("left in TMPDIR: %s", e.Name())
+		}
+	}
+}
+
+// assertNoRunVolumes fails when a volume of this test's runs is left:
+// one whose run label names a directory in its TMPDIR (stream mode's
+// unpacked context, replay's copied directories).
+func assertNoRunVolumes(t *testing.T, tmp string) {
+	t.Helper()
+	cli := testbed.RequireDocker(t)
+	vols, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", runner.RunLabel))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vols.Volumes {
+		if strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
+			t.Errorf("volume left behind: %s (%s)", v.Name, v.Labels[runner.RunLabel])
 		}
 	}
 }

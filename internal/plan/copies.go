@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -27,7 +28,9 @@ import (
 //     is copied to c.DigestFile. That one argument is the only change to
 //     the executor's arguments.
 //
-// The container is kept after its exit for the copies out (the runner
+// Each copied directory lands in an anonymous volume at its target (a
+// mount point, as the bind mount was), which goes with the container. The
+// container is kept after its exit for the copies out (the runner
 // removes it). Named volumes live on the daemon's machine and stay mounts.
 func MountsToCopies(c Container, outputs []string) Container {
 	out := c
@@ -35,6 +38,7 @@ func MountsToCopies(c Container, outputs []string) Container {
 	out.KeepAfterExit = true
 	out.CopyIn = slices.Clone(c.CopyIn)
 	out.CopyOut = slices.Clone(c.CopyOut)
+	out.Volumes = slices.Clone(c.Volumes)
 
 	// Outer mounts first; a deeper mount hides what lies at its target in
 	// the outer one, so the outer copy leaves that out.
@@ -48,6 +52,15 @@ func MountsToCopies(c Container, outputs []string) Container {
 			}
 		}
 		out.CopyIn = append(out.CopyIn, in)
+		// A directory's copy goes into an anonymous volume at its target,
+		// so that the target stays a mount point, as the bind mount and the
+		// pod's volume are: kaniko deletes everything but its own
+		// directory and the mount points between stages, and leaves mount
+		// points out of snapshots. Without the image's content there, as
+		// a mount hides it. A file stays a plain copy.
+		if isDir(m.Source) && !out.hasVolumeAt(in.Target) {
+			out.Volumes = append(out.Volumes, VolumeMount{Target: in.Target, NoCopy: true})
+		}
 	}
 
 	seen := map[string]bool{}
@@ -164,6 +177,21 @@ func (c Container) mountOf(p string) (Mount, bool) {
 		}
 	}
 	return out, best >= 0
+}
+
+// hasVolumeAt reports whether a volume is mounted at the clean target.
+func (c Container) hasVolumeAt(target string) bool {
+	for _, v := range c.Volumes {
+		if path.Clean(v.Target) == target {
+			return true
+		}
+	}
+	return false
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // within reports whether p is dir or lies inside it (both clean).

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -165,5 +167,45 @@ func TestCopyPlanSaysWhatIsCopied(t *testing.T) {
 	}
 	if (Container{}).CopyPlan() != "" {
 		t.Errorf("a plan without copies says something")
+	}
+}
+
+// TestMountsToCopiesKeepsDirectoriesMountPoints: a copied directory lands
+// in an anonymous volume at its target, so it stays a mount point (kaniko
+// deletes all else between stages and snapshots none of it), without the
+// image's content there, as a mount hides it; a copied file and a target
+// that already has a volume get none.
+func TestMountsToCopiesKeepsDirectoriesMountPoints(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	claim, cfg, file := filepath.Join(dir, "claim"), filepath.Join(dir, "cfg"), filepath.Join(dir, "Dockerfile")
+	for _, d := range []string{claim, cfg} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(file, []byte("FROM scratch\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := Container{
+		Image: "exec:1",
+		Mounts: []Mount{
+			{Source: claim, Target: "/workspace/", ReadOnly: true},
+			{Source: file, Target: "/workspace/app/Dockerfile", ReadOnly: true},
+			{Source: cfg, Target: "/kaniko/.docker"},
+			{Source: claim, Target: "/cache"},
+		},
+		Volumes: []VolumeMount{{Name: "cache", Target: "/cache"}},
+	}
+	got := MountsToCopies(c, nil)
+	want := []VolumeMount{{Name: "cache", Target: "/cache"}, {Target: "/workspace", NoCopy: true}, {Target: "/kaniko/.docker", NoCopy: true}}
+	if !reflect.DeepEqual(got.Volumes, want) {
+		t.Errorf("volumes %+v, want %+v", got.Volumes, want)
+	}
+	if len(c.Volumes) != 1 {
+		t.Errorf("the transform changed its input's volumes: %+v", c.Volumes)
+	}
+	if line := got.DockerRun(); !strings.Contains(line, "--mount type=volume,target=/workspace,volume-nocopy") {
+		t.Errorf("the docker run line lacks the workspace's volume:\n%s", line)
 	}
 }

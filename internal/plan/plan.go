@@ -37,6 +37,9 @@ type VolumeMount struct {
 	// container (it does when the volume does not exist), so no separate
 	// create call is needed; an existing volume keeps its own.
 	Labels map[string]string
+	// NoCopy keeps what the image has at Target out of a new volume, so
+	// the target shows only what is put there, as a bind mount does.
+	NoCopy bool
 }
 
 // Container is everything needed to run the executor once.
@@ -229,6 +232,9 @@ func (c Container) DockerRun() string {
 		}
 		for _, k := range slices.Sorted(maps.Keys(v.Labels)) {
 			m += ",volume-label=" + k + "=" + v.Labels[k]
+		}
+		if v.NoCopy {
+			m += ",volume-nocopy"
 		}
 		w = append(w, "--mount", m)
 	}
