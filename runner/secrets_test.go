@@ -11,7 +11,7 @@ import (
 	"github.com/kanikorun/kanikorun/internal/spec"
 )
 
-// Each secret is a read-only file under /kaniko/secrets (an env= secret
+// Each secret is a read-only file under /kaniko/kanikorun-secrets (an env= secret
 // too, never container environment), the executor is told its container
 // path only, what it prints of a value shows as ***, and nothing is left
 // in TMPDIR, whether the build succeeds or fails.
@@ -35,7 +35,7 @@ func TestBuildMountsSecretsAndMasksThem(t *testing.T) {
 		checked := 0
 		f.onStart = func() {
 			for _, m := range f.created.AllMounts() {
-				want := map[string]string{"/kaniko/secrets/tok": "file-s3cret-1\n", "/kaniko/secrets/env": "env-s3cret-2"}[m.Target]
+				want := map[string]string{"/kaniko/kanikorun-secrets/tok": "file-s3cret-1\n", "/kaniko/kanikorun-secrets/env": "env-s3cret-2"}[m.Target]
 				if want == "" {
 					continue
 				}
@@ -51,7 +51,7 @@ func TestBuildMountsSecretsAndMasksThem(t *testing.T) {
 					t.Errorf("the container's args or env hold a secret: %q", s)
 				}
 			}
-			for _, want := range []string{"--secret=id=tok,src=/kaniko/secrets/tok", "--secret=id=env,src=/kaniko/secrets/env"} {
+			for _, want := range []string{"--secret=id=tok,src=/kaniko/kanikorun-secrets/tok", "--secret=id=env,src=/kaniko/kanikorun-secrets/env"} {
 				if !strings.Contains(strings.Join(f.created.Args, " "), want) {
 					t.Errorf("args %q lack %q", f.created.Args, want)
 				}
@@ -86,7 +86,7 @@ func TestDryRunShowsSecretPathsOnly(t *testing.T) {
 	b := testBuild(t)
 	b.Secrets = []spec.Secret{{ID: "tok", File: "/home/me/tok.txt"}}
 	line := DryRun(b, "none")
-	for _, want := range []string{`"type=bind,source=$KANIKORUN_TMP/secrets/tok,target=/kaniko/secrets/tok,readonly"`, " --secret=id=tok,src=/kaniko/secrets/tok"} {
+	for _, want := range []string{`"type=bind,source=$KANIKORUN_TMP/secrets/tok,target=/kaniko/kanikorun-secrets/tok,readonly"`, " --secret=id=tok,src=/kaniko/kanikorun-secrets/tok"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("dry run %s lacks %s", line, want)
 		}

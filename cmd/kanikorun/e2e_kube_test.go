@@ -172,7 +172,7 @@ func TestKubeJobArgsMatchBuild(t *testing.T) {
 	// (TestSecretJobAndReplay runs the fork-mode stand-in instead).
 	cases = append(cases, kubeParityCase{name: "secrets", image: kubeForkImage,
 		flags: []string{"--executor-image", kubeForkImage, "--executor-flavor", "fork", "--secret", "id=tok,env=" + kubeEnvArg, "--secret", "id=npm,env=" + kubeEnvArg},
-		want:  []string{"--secret=id=tok,src=/kaniko/secrets/tok", "--secret=id=npm,src=/kaniko/secrets/npm"}})
+		want:  []string{"--secret=id=tok,src=/kaniko/kanikorun-secrets/tok", "--secret=id=npm,src=/kaniko/kanikorun-secrets/npm"}})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

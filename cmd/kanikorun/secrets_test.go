@@ -123,7 +123,7 @@ func TestSecretBuildPushesNoSecret(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"--secret=id=tok,src=/kaniko/secrets/tok", "--secret=id=npm,src=/kaniko/secrets/npm"} {
+		for _, want := range []string{"--secret=id=tok,src=/kaniko/kanikorun-secrets/tok", "--secret=id=npm,src=/kaniko/kanikorun-secrets/npm"} {
 			if !slices.Contains(argv, want) {
 				t.Errorf("argv %q lacks %q", argv, want)
 			}

@@ -12,8 +12,12 @@ import (
 
 // SecretsDir is where the executor finds the build's secrets, one file per
 // id, in the local container and in the Job alike. It lies under /kaniko,
-// which kaniko never snapshots, so a secret cannot end up in the image.
-const SecretsDir = "/kaniko/secrets"
+// which kaniko never snapshots nor deletes between stages, so a secret
+// cannot end up in the image. It is not /kaniko/secrets, the fork's own
+// directory (config.KanikoSecretsDir), into which fork releases with the
+// secret-file copy (its PR 409) copy each --secret src: a src already
+// there, read-only, would be the copy's own destination.
+const SecretsDir = "/kaniko/kanikorun-secrets"
 
 // MaxSecretSize is the largest secret accepted, BuildKit's limit (500 KiB).
 const MaxSecretSize = 500 * 1024

@@ -62,7 +62,7 @@ func TestParseSecret(t *testing.T) {
 			if s.ID != tc.id || s.File != file || s.Env != tc.env {
 				t.Errorf("got id %q file %q env %q, want %q %q %q", s.ID, s.File, s.Env, tc.id, file, tc.env)
 			}
-			if want := "--secret=id=" + tc.id + ",src=/kaniko/secrets/" + tc.id; s.ExecutorArg() != want {
+			if want := "--secret=id=" + tc.id + ",src=/kaniko/kanikorun-secrets/" + tc.id; s.ExecutorArg() != want {
 				t.Errorf("ExecutorArg = %q, want %q", s.ExecutorArg(), want)
 			}
 		})
@@ -122,7 +122,7 @@ func TestArgsRenderSecretsAsContainerPaths(t *testing.T) {
 	b := &Build{Secrets: []Secret{{ID: "tok", File: "/home/me/tok.txt"}, {ID: "npm", Env: "NPM_TOKEN"}}, ExtraArgs: []string{"--verbosity=debug"}}
 	args := b.Args(Layout{ContextDir: WorkspaceDir, Dockerfile: "/workspace/Dockerfile"})
 	n := len(args)
-	if want := []string{"--secret=id=tok,src=/kaniko/secrets/tok", "--secret=id=npm,src=/kaniko/secrets/npm", "--verbosity=debug"}; strings.Join(args[n-3:], " ") != strings.Join(want, " ") {
+	if want := []string{"--secret=id=tok,src=/kaniko/kanikorun-secrets/tok", "--secret=id=npm,src=/kaniko/kanikorun-secrets/npm", "--verbosity=debug"}; strings.Join(args[n-3:], " ") != strings.Join(want, " ") {
 		t.Errorf("args end with %q, want %q", args[n-3:], want)
 	}
 	f, err := ParseExecutorArgs(args)

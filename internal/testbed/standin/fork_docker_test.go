@@ -64,7 +64,7 @@ func TestForkImageInDocker(t *testing.T) {
 	}
 	binds := []testbed.Bind{
 		{Source: ctxDir, Target: "/workspace", ReadOnly: true},
-		{Source: tok, Target: "/kaniko/secrets/tok", ReadOnly: true},
+		{Source: tok, Target: "/kaniko/kanikorun-secrets/tok", ReadOnly: true},
 		{Source: tarPath, Target: "/out/image.tar"},
 	}
 	base := []string{"--context=dir:///workspace/", "--no-push", "--destination=example.com/t/app:1", "--tar-path=/out/image.tar"}
@@ -81,7 +81,7 @@ func TestForkImageInDocker(t *testing.T) {
 		return res
 	}
 
-	res := run(forkImage, "--target=app,test", "--secret=id=tok,src=/kaniko/secrets/tok")
+	res := run(forkImage, "--target=app,test", "--secret=id=tok,src=/kaniko/kanikorun-secrets/tok")
 	if res.ExitCode != 0 {
 		t.Fatalf("fork: exit %d\nstdout:\n%s\nstderr:\n%s", res.ExitCode, res.Stdout, res.Stderr)
 	}
@@ -110,7 +110,7 @@ func TestForkImageInDocker(t *testing.T) {
 	if res := run(upstreamImage, "--target=app,test"); res.ExitCode != 1 || !strings.Contains(res.Stderr, "app,test is not a valid target build stage") {
 		t.Errorf("upstream --target list: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
-	if res := run(upstreamImage, "--target=app", "--secret=id=tok,src=/kaniko/secrets/tok"); res.ExitCode != 1 || !strings.Contains(res.Stderr, "unknown flag: --secret") {
+	if res := run(upstreamImage, "--target=app", "--secret=id=tok,src=/kaniko/kanikorun-secrets/tok"); res.ExitCode != 1 || !strings.Contains(res.Stderr, "unknown flag: --secret") {
 		t.Errorf("upstream --secret: exit %d\n%s", res.ExitCode, res.Stderr)
 	}
 	// Upstream ignores the secret mount: the cat finds nothing.
