@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -13,17 +14,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/version"
-	"k8s.io/client-go/gentype"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 )
 
 // This file is kanikorun's own small Kubernetes client: the few resources
-// it uses, on client-go's generic typed clients (gentype) and REST
-// clients, the way the generated clientset k8s.io/client-go/kubernetes
-// builds them. The clientset itself is not linked: its scheme package
+// it uses, on client-go's REST clients, with requests built the way the
+// generated clientset k8s.io/client-go/kubernetes and its generic typed
+// clients (gentype) build them. The clientset itself is not linked: its scheme package
 // registers every API group of Kubernetes at init, which every kanikorun
 // command paid for, lint and build too (~3 ms). TestNoClientset keeps it
 // out.
@@ -91,37 +93,105 @@ func (c *Client) restClients() error {
 	return nil
 }
 
-// resourcesOf is the typed client of one resource (E, listed as LE) in one
-// namespace, preferring protobuf as the clientset's clients do.
+// resources is the typed client of one resource (T, listed as L) in one
+// namespace: the calls kanikorun makes, each built as client-go's generic
+// typed client (gentype) builds it, protobuf preferred, as the
+// clientset's clients do. gentype itself is not used: its fake client
+// links client-go's testing package, and with it the managed-fields,
+// OpenAPI and structured-merge-diff packages and their init, which every
+// command paid for.
+type resources[T, L runtime.Object] struct {
+	rc        rest.Interface
+	resource  string
+	namespace string
+	newObject func() T
+	newList   func() L
+}
+
 func resourcesOf[E, LE any, T interface {
 	*E
 	runtime.Object
-	metav1.Object
 }, L interface {
 	*LE
 	runtime.Object
-}](rc rest.Interface, resource, namespace string) *gentype.ClientWithList[T, L] {
-	return gentype.NewClientWithList(resource, rc, kubeAPI().params, namespace,
-		func() T { return new(E) }, func() L { return new(LE) }, gentype.PrefersProtobuf[T]())
+}](rc rest.Interface, resource, namespace string) resources[T, L] {
+	return resources[T, L]{rc: rc, resource: resource, namespace: namespace,
+		newObject: func() T { return new(E) }, newList: func() L { return new(LE) }}
 }
 
-func (c *Client) jobs() *gentype.ClientWithList[*batchv1.Job, *batchv1.JobList] {
+func (r resources[T, L]) request(req *rest.Request) *rest.Request {
+	return req.UseProtobufAsDefaultIfPreferred(true).NamespaceIfScoped(r.namespace, r.namespace != "").Resource(r.resource)
+}
+
+func (r resources[T, L]) Get(ctx context.Context, name string, o metav1.GetOptions) (T, error) {
+	out := r.newObject()
+	err := r.request(r.rc.Get()).Name(name).VersionedParams(&o, kubeAPI().params).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r resources[T, L]) List(ctx context.Context, o metav1.ListOptions) (L, error) {
+	out := r.newList()
+	err := r.request(r.rc.Get()).VersionedParams(&o, kubeAPI().params).Timeout(listTimeout(o)).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r resources[T, L]) Watch(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+	o.Watch = true
+	return r.request(r.rc.Get()).VersionedParams(&o, kubeAPI().params).Timeout(listTimeout(o)).Watch(ctx)
+}
+
+func (r resources[T, L]) Create(ctx context.Context, obj T, o metav1.CreateOptions) (T, error) {
+	out := r.newObject()
+	err := r.request(r.rc.Post()).VersionedParams(&o, kubeAPI().params).Body(obj).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r resources[T, L]) Update(ctx context.Context, obj T, o metav1.UpdateOptions) (T, error) {
+	out := r.newObject()
+	name := ""
+	if m, ok := any(obj).(metav1.Object); ok {
+		name = m.GetName()
+	}
+	err := r.request(r.rc.Put()).Name(name).VersionedParams(&o, kubeAPI().params).Body(obj).Do(ctx).Into(out)
+	return out, err
+}
+
+func (r resources[T, L]) Delete(ctx context.Context, name string, o metav1.DeleteOptions) error {
+	return r.request(r.rc.Delete()).Name(name).Body(&o).Do(ctx).Error()
+}
+
+func (r resources[T, L]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, o metav1.PatchOptions) (T, error) {
+	out := r.newObject()
+	err := r.request(r.rc.Patch(pt)).Name(name).VersionedParams(&o, kubeAPI().params).Body(data).Do(ctx).Into(out)
+	return out, err
+}
+
+// listTimeout is the server-side timeout a list or watch asks for, which
+// the request also waits for at most.
+func listTimeout(o metav1.ListOptions) time.Duration {
+	if o.TimeoutSeconds == nil {
+		return 0
+	}
+	return time.Duration(*o.TimeoutSeconds) * time.Second
+}
+
+func (c *Client) jobs() resources[*batchv1.Job, *batchv1.JobList] {
 	return resourcesOf[batchv1.Job, batchv1.JobList](c.batch, "jobs", c.Namespace)
 }
 
-func (c *Client) pods() *gentype.ClientWithList[*corev1.Pod, *corev1.PodList] {
+func (c *Client) pods() resources[*corev1.Pod, *corev1.PodList] {
 	return resourcesOf[corev1.Pod, corev1.PodList](c.core, "pods", c.Namespace)
 }
 
-func (c *Client) events() *gentype.ClientWithList[*corev1.Event, *corev1.EventList] {
+func (c *Client) events() resources[*corev1.Event, *corev1.EventList] {
 	return resourcesOf[corev1.Event, corev1.EventList](c.core, "events", c.Namespace)
 }
 
-func (c *Client) configMaps() *gentype.ClientWithList[*corev1.ConfigMap, *corev1.ConfigMapList] {
+func (c *Client) configMaps() resources[*corev1.ConfigMap, *corev1.ConfigMapList] {
 	return resourcesOf[corev1.ConfigMap, corev1.ConfigMapList](c.core, "configmaps", c.Namespace)
 }
 
-func (c *Client) secrets() *gentype.ClientWithList[*corev1.Secret, *corev1.SecretList] {
+func (c *Client) secrets() resources[*corev1.Secret, *corev1.SecretList] {
 	return resourcesOf[corev1.Secret, corev1.SecretList](c.core, "secrets", c.Namespace)
 }
 
@@ -157,14 +227,14 @@ func (c *Client) ServerVersion(ctx context.Context) (*version.Info, error) {
 // kubeconfig's user may verb the resource (with its subresource, in its
 // API group; "" is core) in the namespace.
 func (c *Client) Allowed(ctx context.Context, group, resource, subresource, verb string) (bool, error) {
-	reviews := gentype.NewClient("selfsubjectaccessreviews", c.authz, kubeAPI().params, "",
-		func() *authorizationv1.SelfSubjectAccessReview { return &authorizationv1.SelfSubjectAccessReview{} },
-		gentype.PrefersProtobuf[*authorizationv1.SelfSubjectAccessReview]())
-	res, err := reviews.Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+	review := &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Namespace: c.Namespace, Group: group, Resource: resource, Subresource: subresource, Verb: verb,
 		}},
-	}, metav1.CreateOptions{})
+	}
+	res := &authorizationv1.SelfSubjectAccessReview{}
+	err := c.authz.Post().UseProtobufAsDefaultIfPreferred(true).Resource("selfsubjectaccessreviews").
+		VersionedParams(&metav1.CreateOptions{}, kubeAPI().params).Body(review).Do(ctx).Into(res)
 	if err != nil {
 		return false, err
 	}
