@@ -147,17 +147,24 @@ func TestStreamPlanRun(t *testing.T) {
 }
 
 // The context is unpacked on an anonymous volume at kaniko's build
-// context directory, which --kaniko-dir moves.
+// context directory; with a --kaniko-dir there is none, as the executor
+// removes /kaniko, and a mount point under it would make that fail.
 func TestStreamUnpacksOnAVolume(t *testing.T) {
 	t.Parallel()
-	for dir, want := range map[string]string{"": "/kaniko/buildcontext", "/k": "/k/buildcontext"} {
+	for dir, want := range map[string]int{"": 1, "/kaniko": 1, "/k": 0} {
 		b := testBuild(t)
 		b.KanikoDir = dir
 		c := plan.Stream(b, plan.HostFiles{}, "none")
-		if len(c.Volumes) != 1 || c.Volumes[0].Name != "" || c.Volumes[0].Target != want {
-			t.Errorf("%q: volumes %+v, want one anonymous at %s", dir, c.Volumes, want)
+		if len(c.Volumes) != want {
+			t.Fatalf("%q: volumes %+v, want %d", dir, c.Volumes, want)
 		}
-		if line := c.DockerRun(); !strings.Contains(line, "--mount type=volume,target="+want+" ") {
+		if want == 0 {
+			continue
+		}
+		if c.Volumes[0].Name != "" || c.Volumes[0].Target != "/kaniko/buildcontext" {
+			t.Errorf("%q: volumes %+v, want one anonymous at /kaniko/buildcontext", dir, c.Volumes)
+		}
+		if line := c.DockerRun(); !strings.Contains(line, "--mount type=volume,target=/kaniko/buildcontext ") {
 			t.Errorf("%q: the line lacks the volume: %s", dir, line)
 		}
 	}

@@ -237,6 +237,11 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	}
 	defer eng.Close()
 	stream := o.Run.stream(eng.Endpoint(), s)
+	if !stream && b.MovesKanikoDir() {
+		// Bind mode always mounts the credentials at
+		// /kaniko/.docker/config.json; stream mode copies them in.
+		return nil, b.KanikoDirError("with the bind mounts of a local build")
+	}
 	if o.Run.DryRun {
 		return &Outcome{DryRun: dryRun(b, network, stream)}, nil
 	}

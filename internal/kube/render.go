@@ -202,6 +202,14 @@ func Render(b *spec.Build, o JobOptions, dockerConfig []byte) (*Rendered, error)
 		})
 	}
 
+	if b.MovesKanikoDir() {
+		for _, m := range container.VolumeMounts {
+			if m.MountPath == spec.KanikoDir || strings.HasPrefix(m.MountPath, spec.KanikoDir+"/") {
+				return nil, b.KanikoDirError("in the Job, which mounts " + m.Name + " at " + m.MountPath)
+			}
+		}
+	}
+
 	podSpec := corev1.PodSpec{
 		RestartPolicy: corev1.RestartPolicyNever,
 		Containers:    []corev1.Container{container},

@@ -101,7 +101,11 @@ func Stream(b *spec.Build, f HostFiles, network string) Container {
 	// a 5 s build on fuse-overlayfs; on a volume of its own (a directory
 	// on the daemon's disk, removed with the container) it is the
 	// daemon's native speed. kaniko leaves mount points out of snapshots.
-	c.Volumes = append(c.Volumes, VolumeMount{Target: b.BuildContextDir()})
+	// Not with a --kaniko-dir: the executor then removes /kaniko before it
+	// unpacks, which a mount point below it would make fail.
+	if !b.MovesKanikoDir() {
+		c.Volumes = append(c.Volumes, VolumeMount{Target: b.BuildContextDir()})
+	}
 	if layout.Cache != nil {
 		c.Volumes = append(c.Volumes, VolumeMount{Name: f.CacheVolume, Target: layout.Cache.Dir, Labels: f.CacheVolumeLabels})
 	}

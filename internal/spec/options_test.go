@@ -85,16 +85,16 @@ func TestImageIDNeedsAnImage(t *testing.T) {
 	}
 }
 
-// A --kaniko-dir after -- moves the directory the executor unpacks a
-// streamed context into, and the build knows it without reading the
-// arguments again.
-func TestBuildContextDirFollowsKanikoDir(t *testing.T) {
+// A --kaniko-dir after -- is read with the build: it moves /kaniko's files
+// (MovesKanikoDir), but not the directory the executor unpacks a streamed
+// context into, which kaniko takes from the KANIKO_DIR variable alone.
+func TestKanikoDirFlag(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for args, want := range map[string]string{"": "/kaniko/buildcontext", "--kaniko-dir=/k": "/k/buildcontext"} {
+	for args, moves := range map[string]bool{"": false, "--kaniko-dir=/k": true, "--kaniko-dir=/kaniko/": false} {
 		o := Options{Args: []string{dir}, NoPush: true}
 		if args != "" {
 			o.ExecutorArgs = []string{args}
@@ -103,8 +103,11 @@ func TestBuildContextDirFollowsKanikoDir(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := b.BuildContextDir(); got != want {
-			t.Errorf("%q: BuildContextDir() = %s, want %s", args, got, want)
+		if got := b.MovesKanikoDir(); got != moves {
+			t.Errorf("%q: MovesKanikoDir() = %v, want %v", args, got, moves)
+		}
+		if got := b.BuildContextDir(); got != "/kaniko/buildcontext" {
+			t.Errorf("%q: BuildContextDir() = %s, want /kaniko/buildcontext", args, got)
 		}
 	}
 }

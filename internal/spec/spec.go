@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/kanikorun/kanikorun/internal/errs"
 )
 
 // DefaultExecutorImage is the executor kanikorun runs when none is chosen:
@@ -242,14 +244,28 @@ func (b *Build) DockerfileInContext() (string, bool) {
 	return filepath.ToSlash(rel), true
 }
 
+// MovesKanikoDir reports whether a --kaniko-dir after -- names a directory
+// other than /kaniko. Before the build the executor then copies /kaniko
+// there and removes /kaniko (upstream v1.24's checkKanikoDir, and the
+// fork's), which fails on any mount point under /kaniko: "device or
+// resource busy".
+func (b *Build) MovesKanikoDir() bool {
+	return b.KanikoDir != "" && path.Clean(b.KanikoDir) != KanikoDir
+}
+
+// KanikoDirError refuses a --kaniko-dir where kanikorun mounts files under
+// /kaniko; where says which container that is.
+func (b *Build) KanikoDirError(where string) error {
+	return errs.Mark(fmt.Errorf("--kaniko-dir=%s (after --) cannot be used %s: the executor moves /kaniko there before the build and then removes /kaniko, which fails on what kanikorun mounts under /kaniko (device or resource busy); leave --kaniko-dir out", b.KanikoDir, where), ErrUsage)
+}
+
 // BuildContextDir is where the executor unpacks a tar, GCS, S3 or git
-// context: <kaniko dir>/buildcontext, as kaniko's constants.BuildContextDir.
+// context: kaniko's config.BuildContextDir, <KanikoDir>/buildcontext with
+// KanikoDir read from the KANIKO_DIR variable when the executor starts
+// (kanikorun never sets it). A --kaniko-dir flag does not move it: the
+// flag only makes the executor move /kaniko's files there.
 func (b *Build) BuildContextDir() string {
-	dir := b.KanikoDir
-	if dir == "" {
-		dir = KanikoDir
-	}
-	return path.Join(dir, "buildcontext")
+	return path.Join(KanikoDir, "buildcontext")
 }
 
 // ContainerDockerfile returns where the Dockerfile appears in a container
