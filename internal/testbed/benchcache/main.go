@@ -64,15 +64,21 @@ type env struct {
 func (e *env) build(args ...string) (time.Duration, string, error) {
 	cmd := exec.Command(e.bin, append([]string{"build", "--executor-image", e.img, "--executor-pull", "never"}, args...)...)
 	cmd.Env = e.env
+	d, out, err := runTimed(cmd)
+	if err != nil {
+		return d, out, fmt.Errorf("kanikorun build %q: %v\n%s", args, err, out)
+	}
+	return d, out, nil
+}
+
+// runTimed runs cmd to its end and times it; its stdout is dropped, its
+// stderr returned.
+func runTimed(cmd *exec.Cmd) (time.Duration, string, error) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &out
 	start := time.Now()
 	err := cmd.Run()
-	d := time.Since(start)
-	if err != nil {
-		return d, out.String(), fmt.Errorf("kanikorun build %q: %v\n%s", args, err, out.String())
-	}
-	return d, out.String(), nil
+	return time.Since(start), out.String(), err
 }
 
 func (e *env) blobGets(skip int, repo string) int {
@@ -473,13 +479,9 @@ func benchOverhead(e *env, work string, runs int) error {
 func timed(env []string, name string, args ...string) (time.Duration, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &out
-	start := time.Now()
-	err := cmd.Run()
-	d := time.Since(start)
+	d, out, err := runTimed(cmd)
 	if err != nil {
-		return d, fmt.Errorf("%v\n%s", err, out.String())
+		return d, fmt.Errorf("%v\n%s", err, out)
 	}
 	return d, nil
 }
