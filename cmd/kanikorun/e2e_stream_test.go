@@ -118,6 +118,38 @@ func TestStreamMode(t *testing.T) {
 	assertNothingLeft(t, ctxDir, tmp)
 }
 
+// TestStreamModeWithKanikoDir: with --kaniko-dir after -- the executor
+// copies /kaniko there and removes /kaniko before it builds (the stand-in
+// as kaniko's checkKanikoDir), which a mount point under /kaniko would
+// make fail. Stream mode mounts nothing there: the push finds the copied
+// credentials in the moved directory and the digest comes back. Bind mode
+// is refused before anything starts.
+func TestStreamModeWithKanikoDir(t *testing.T) {
+	tmp := isolate(t)
+	testbed.RequireDocker(t)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + baseImage(t) + " AS first\nRUN echo first\nFROM " + baseImage(t) + "\nCOPY a.txt /a.txt\n", "a.txt": "A\n"})
+	dest := reg.Ref("stream/kaniko-dir:1")
+	common := []string{"build", ctxDir, "-t", dest, "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t)}
+	r := kanikorun(t, append(append(common, "--context-mode", "stream"), "--", "--kaniko-dir=/k")...)
+	if r.code != 0 {
+		t.Fatalf("stream build with --kaniko-dir failed:\n%s", r)
+	}
+	img, err := reg.Image(dest)
+	if err != nil {
+		t.Fatalf("the push did not land: %v", err)
+	}
+	if d, _ := img.Digest(); r.lastLine() != d.String() {
+		t.Errorf("last line %q, want the pushed digest %s", r.lastLine(), d)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+
+	r = kanikorun(t, append(append(common, "--context-mode", "bind"), "--", "--kaniko-dir=/k")...)
+	if r.code != 2 || !strings.Contains(r.stderr, "cannot be used with the bind mounts of a local build") {
+		t.Errorf("bind mode with --kaniko-dir: want exit 2 and the refusal:\n%s", r)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
 // TestStreamAutoForTCPDaemon reaches the daemon through a tcp:// address
 // (a proxy in the test forwards a loopback port to the daemon's socket):
 // a tcp:// daemon is remote, even on loopback, so auto mode streams.

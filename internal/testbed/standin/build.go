@@ -107,8 +107,8 @@ func (b *builder) build() (v1.Image, error) {
 		b.mounts = append(b.mounts, mountPoints()...)
 	}
 	// kaniko never snapshots its own directory either.
-	if st, err := os.Stat(b.o.kanikoDir); err == nil && st.IsDir() {
-		b.mounts = append(b.mounts, filepath.Clean(b.o.kanikoDir))
+	if st, err := os.Stat(kanikoHome()); err == nil && st.IsDir() {
+		b.mounts = append(b.mounts, kanikoHome())
 	}
 
 	b.args = map[string]string{}
@@ -180,7 +180,7 @@ func (b *builder) deleteFilesystem(stage int) error {
 		return nil
 	}
 	dir := filepath.Clean(b.o.context)
-	keep := append([]string{filepath.Clean(b.o.kanikoDir)}, mountPoints()...)
+	keep := append([]string{kanikoHome()}, mountPoints()...)
 	for _, m := range keep {
 		if dir == m || strings.HasPrefix(dir, strings.TrimSuffix(m, "/")+"/") {
 			return nil

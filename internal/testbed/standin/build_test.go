@@ -270,7 +270,7 @@ func TestContextOffMountsGoesBetweenStages(t *testing.T) {
 		if onMount {
 			mountPoints = func() []string { return []string{ctxDir} }
 		}
-		r := runStandIn(t, "-c", ctxDir, "--no-push", "--kaniko-dir", t.TempDir())
+		r := runStandIn(t, "-c", ctxDir, "--no-push")
 		if onMount {
 			if r.code != 0 {
 				t.Errorf("context on a mount point: exit %d, want 0:\n%s", r.code, r.stderr)

@@ -64,6 +64,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -124,7 +125,67 @@ var (
 	// as a container's first process, where the executor runs, never in a
 	// test's process.
 	deletesFilesystem = os.Getpid() == 1
+	// movesKanikoDir says whether a --kaniko-dir makes the stand-in move
+	// /kaniko as kaniko does; the same rule.
+	movesKanikoDir = os.Getpid() == 1
 )
+
+// kanikoHome is kaniko's config.KanikoDir: the KANIKO_DIR variable, else
+// /kaniko, read at start-up. It is what kaniko never snapshots and keeps
+// between stages, and where it unpacks a tar context; the --kaniko-dir
+// flag changes none of that (it only moves /kaniko's files: moveKanikoDir).
+func kanikoHome() string {
+	if d, ok := os.LookupEnv("KANIKO_DIR"); ok && d != "" {
+		return filepath.Clean(d)
+	}
+	return "/kaniko"
+}
+
+// moveKanikoDir is kaniko's checkKanikoDir: with a --kaniko-dir other than
+// /kaniko it copies /kaniko's files there, removes /kaniko, and points
+// DOCKER_CONFIG at the copy's .docker. The removal fails on a mount point
+// under /kaniko ("device or resource busy"), and so does the build, in
+// upstream v1.24 and the fork alike.
+func moveKanikoDir(dir string) error {
+	dir = filepath.Clean(dir)
+	if !movesKanikoDir || dir == "/kaniko" {
+		return nil
+	}
+	err := filepath.WalkDir("/kaniko", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel("/kaniko", p)
+		dst := filepath.Join(dir, rel)
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(dst, info.Mode().Perm())
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(target, dst)
+		default:
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(dst, data, info.Mode().Perm())
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll("/kaniko"); err != nil {
+		return err
+	}
+	return os.Setenv("DOCKER_CONFIG", filepath.Join(dir, ".docker"))
+}
 
 // run is the whole executor in the mode its environment selects; it
 // returns the process exit code.
@@ -237,6 +298,9 @@ func (o *options) validate(log *logger) error {
 	if o.snapshotModeDeprecated != "" {
 		log.Warnf("Flag --snapshotMode is deprecated. Use: --snapshot-mode")
 		o.snapshotMode = o.snapshotModeDeprecated
+	}
+	if err := moveKanikoDir(o.kanikoDir); err != nil {
+		return err
 	}
 	if v, ok := os.LookupEnv("KANIKO_NO_PUSH"); ok && v == "true" {
 		o.noPush = true
