@@ -14,15 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
 	"github.com/kanikorun/kanikorun/internal/kube"
 	"github.com/kanikorun/kanikorun/internal/spec"
 	"github.com/kanikorun/kanikorun/internal/testbed"
-	"github.com/kanikorun/kanikorun/runner"
 )
 
 // replayStreamJob is a Job whose executor reads its context from the
@@ -182,6 +179,15 @@ func watchReplay(t *testing.T, cli *client.Client, workload string, done <-chan 
 	return nil, errors.New("no running replay container within 60s")
 }
 
+// replayLeftNothing fails when the replay of workload left a container,
+// a volume of its runs, or anything in tmp (the isolated TMPDIR).
+func replayLeftNothing(t *testing.T, workload, tmp string) {
+	t.Helper()
+	kubeNoReplayContainer(t, workload)
+	assertNoRunVolumes(t, tmp)
+	kubeEmptyDir(t, tmp)
+}
+
 // TestReplayStreamMode forces --context-mode stream on the local daemon:
 // the created container has no bind mount and no AutoRemove; the whole
 // claim is in it (no .dockerignore applied by kanikorun, files outside the
@@ -295,9 +301,7 @@ func TestReplayStreamMode(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, reg.Password) {
 		t.Errorf("the registry password leaked into the output")
 	}
-	kubeNoReplayContainer(t, "Job/replay-stream")
-	assertNoRunVolumes(t, tmp)
-	kubeEmptyDir(t, tmp)
+	replayLeftNothing(t, "Job/replay-stream", tmp)
 }
 
 // TestReplayStreamAutoForTCPDaemon reaches the daemon through a tcp://
@@ -360,9 +364,7 @@ func TestReplayStreamAutoForTCPDaemon(t *testing.T) {
 	if d, _ := img.Digest(); r.lastLine() != d.String() {
 		t.Errorf("last line %q, want %s", r.lastLine(), d)
 	}
-	kubeNoReplayContainer(t, "Job/replay-stream-tcp")
-	assertNoRunVolumes(t, tmp)
-	kubeEmptyDir(t, tmp)
+	replayLeftNothing(t, "Job/replay-stream-tcp", tmp)
 
 	// Forced bind mode on a remote daemon: one warning line.
 	br := kanikorun(t, append(append([]string{"replay", "--dry-run", "--context-mode", "bind"}, maps...), manifest)...)
@@ -399,9 +401,7 @@ func TestReplayStreamFailingExecutor(t *testing.T) {
 	if entries, _ := os.ReadDir(outputs); len(entries) != 0 {
 		t.Errorf("outputs came back from a failed build: %v", entries)
 	}
-	kubeNoReplayContainer(t, "Job/replay-stream-fail")
-	assertNoRunVolumes(t, tmp)
-	kubeEmptyDir(t, tmp)
+	replayLeftNothing(t, "Job/replay-stream-fail", tmp)
 }
 
 // TestGCRemovesAKilledStreamReplay: a stream-mode replay's container has
@@ -431,18 +431,8 @@ func TestGCRemovesAKilledStreamReplay(t *testing.T) {
 		t.Fatalf("the killed replay left %d containers, want its one", len(left()))
 	}
 	// Its copied directories' volumes carry the dead run's labels too.
-	vols, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", runner.RunLabel))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine := 0
-	for _, v := range vols.Volumes {
-		if strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
-			mine++
-		}
-	}
-	if mine != 3 {
-		t.Errorf("the killed replay left %d labelled volumes, want 3 (/workspace, /out, /kaniko/.docker)", mine)
+	if n := len(runVolumes(t, tmp)); n != 3 {
+		t.Errorf("the killed replay left %d labelled volumes, want 3 (/workspace, /out, /kaniko/.docker)", n)
 	}
 	for deadline := time.Now().Add(30 * time.Second); len(left()) > 0; time.Sleep(500 * time.Millisecond) {
 		if r := kanikorun(t, "gc"); r.code != 0 {

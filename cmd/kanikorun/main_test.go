@@ -175,16 +175,26 @@ func assertNothingLeft(t *testing.T, contextDir, tmp string) {
 // unpacked context, replay's copied directories).
 func assertNoRunVolumes(t *testing.T, tmp string) {
 	t.Helper()
+	for _, v := range runVolumes(t, tmp) {
+		t.Errorf("volume left behind: %s (%s)", v.Name, v.Labels[runner.RunLabel])
+	}
+}
+
+// runVolumes are the volumes whose run label names a directory in tmp.
+func runVolumes(t *testing.T, tmp string) []*volume.Volume {
+	t.Helper()
 	cli := testbed.RequireDocker(t)
 	vols, err := cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", runner.RunLabel))})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []*volume.Volume
 	for _, v := range vols.Volumes {
 		if strings.HasPrefix(v.Labels[runner.RunLabel], tmp) {
-			t.Errorf("volume left behind: %s (%s)", v.Name, v.Labels[runner.RunLabel])
+			out = append(out, v)
 		}
 	}
+	return out
 }
 
 // Subprocess runs need the binary.

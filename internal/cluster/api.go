@@ -100,7 +100,7 @@ func (c *Client) restClients() error {
 // links client-go's testing package, and with it the managed-fields,
 // OpenAPI and structured-merge-diff packages and their init, which every
 // command paid for.
-type resources[T, L runtime.Object] struct {
+type resources[T object, L runtime.Object] struct {
 	rc        rest.Interface
 	resource  string
 	namespace string
@@ -108,9 +108,15 @@ type resources[T, L runtime.Object] struct {
 	newList   func() L
 }
 
+// object is a resource with object metadata (a name, a namespace).
+type object interface {
+	runtime.Object
+	metav1.Object
+}
+
 func resourcesOf[E, LE any, T interface {
 	*E
-	runtime.Object
+	object
 }, L interface {
 	*LE
 	runtime.Object
@@ -148,11 +154,7 @@ func (r resources[T, L]) Create(ctx context.Context, obj T, o metav1.CreateOptio
 
 func (r resources[T, L]) Update(ctx context.Context, obj T, o metav1.UpdateOptions) (T, error) {
 	out := r.newObject()
-	name := ""
-	if m, ok := any(obj).(metav1.Object); ok {
-		name = m.GetName()
-	}
-	err := r.request(r.rc.Put()).Name(name).VersionedParams(&o, kubeAPI().params).Body(obj).Do(ctx).Into(out)
+	err := r.request(r.rc.Put()).Name(obj.GetName()).VersionedParams(&o, kubeAPI().params).Body(obj).Do(ctx).Into(out)
 	return out, err
 }
 

@@ -176,44 +176,47 @@ func (b *builder) build() (v1.Image, error) {
 // a mount point, is gone for the later stages, and a later COPY from it
 // fails as kaniko's does.
 func (b *builder) deleteFilesystem(stage int) error {
-	if !deletesFilesystem {
-		return nil
-	}
 	dir := filepath.Clean(b.o.context)
 	keep := append([]string{kanikoHome()}, mountPoints()...)
-	for _, m := range keep {
-		if dir == m || strings.HasPrefix(dir, strings.TrimSuffix(m, "/")+"/") {
-			return nil
-		}
-	}
-	b.log.Infof("Deleting filesystem...")
-	if !hasMountBelow(dir, keep) {
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("deleting file system after stage %d: %w", stage, err)
-		}
+	if !asExecutor || onAny(dir, keep) {
 		return nil
 	}
-	entries, err := os.ReadDir(dir)
+	b.log.Infof("Deleting filesystem...")
+	if err := removeAllBut(dir, keep); err != nil {
+		return fmt.Errorf("deleting file system after stage %d: %w", stage, err)
+	}
+	return nil
+}
+
+// removeAllBut removes p as kaniko's walk does: all of it but the kept
+// paths at or under it, and the directories on the way to them.
+func removeAllBut(p string, keep []string) error {
+	below := false
+	for _, m := range keep {
+		if m == p {
+			return nil
+		}
+		below = below || strings.HasPrefix(m, p+"/")
+	}
+	if !below {
+		return os.RemoveAll(p)
+	}
+	entries, err := os.ReadDir(p)
 	if err != nil {
 		return nil
 	}
 	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if hasMountBelow(p, keep) {
-			continue
-		}
-		if err := os.RemoveAll(p); err != nil {
-			return fmt.Errorf("deleting file system after stage %d: %w", stage, err)
+		if err := removeAllBut(filepath.Join(p, e.Name()), keep); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// hasMountBelow reports whether a kept path lies at or under p, which
-// kaniko's walk then leaves in place.
-func hasMountBelow(p string, keep []string) bool {
-	for _, m := range keep {
-		if m == p || strings.HasPrefix(m, p+"/") {
+// onAny reports whether p is one of dirs or lies under one.
+func onAny(p string, dirs []string) bool {
+	for _, m := range dirs {
+		if p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/") {
 			return true
 		}
 	}
@@ -591,14 +594,7 @@ func withShell(sh []string, c instructions.ShellDependantCmdLine) []string {
 // underMount reports whether p lies on a mount point (the context among
 // them). Like kaniko, the stand-in changes those paths in the real
 // filesystem and keeps them out of the image.
-func (b *builder) underMount(p string) bool {
-	for _, m := range b.mounts {
-		if p == m || strings.HasPrefix(p, strings.TrimSuffix(m, "/")+"/") {
-			return true
-		}
-	}
-	return false
-}
+func (b *builder) underMount(p string) bool { return onAny(p, b.mounts) }
 
 func (b *builder) workdir(s *stage, p string) error {
 	cfg := &s.cfg.Config

@@ -260,9 +260,9 @@ func TestWritesUnderContextStayOut(t *testing.T) {
 // gone for a later stage's COPY, and one on a mount point stays.
 func TestContextOffMountsGoesBetweenStages(t *testing.T) {
 	// Not parallel: it sets the package's hooks.
-	savedDel, savedMounts := deletesFilesystem, mountPoints
-	t.Cleanup(func() { deletesFilesystem, mountPoints = savedDel, savedMounts })
-	deletesFilesystem = true
+	savedAs, savedMounts := asExecutor, mountPoints
+	t.Cleanup(func() { asExecutor, mountPoints = savedAs, savedMounts })
+	asExecutor = true
 	df := "FROM scratch AS first\nCOPY a /a\nFROM scratch\nCOPY --from=first /a /from-first\nCOPY a /a\n"
 	for _, onMount := range []bool{false, true} {
 		ctxDir := writeContext(t, map[string]string{"Dockerfile": df, "a": "A"})

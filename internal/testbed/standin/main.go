@@ -120,14 +120,11 @@ func exitCode(err error) int {
 var (
 	contained   = detectContainer
 	mountPoints = readMountPoints
-	// deletesFilesystem says whether the stand-in deletes a context on
-	// the container's own file system between stages, as kaniko does: only
-	// as a container's first process, where the executor runs, never in a
-	// test's process.
-	deletesFilesystem = os.Getpid() == 1
-	// movesKanikoDir says whether a --kaniko-dir makes the stand-in move
-	// /kaniko as kaniko does; the same rule.
-	movesKanikoDir = os.Getpid() == 1
+	// asExecutor says whether the stand-in changes the container's file
+	// system as kaniko does (deleting a context off the mounts between
+	// stages, moving /kaniko for a --kaniko-dir): only as a container's
+	// first process, where the executor runs, never in a test's process.
+	asExecutor = os.Getpid() == 1
 )
 
 // kanikoHome is kaniko's config.KanikoDir: the KANIKO_DIR variable, else
@@ -148,7 +145,7 @@ func kanikoHome() string {
 // upstream v1.24 and the fork alike.
 func moveKanikoDir(dir string) error {
 	dir = filepath.Clean(dir)
-	if !movesKanikoDir || dir == "/kaniko" {
+	if !asExecutor || dir == "/kaniko" {
 		return nil
 	}
 	err := filepath.WalkDir("/kaniko", func(p string, d fs.DirEntry, err error) error {
