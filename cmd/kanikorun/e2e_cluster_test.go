@@ -409,6 +409,26 @@ func TestClusterPodFailurePolicyEndsDeterministicFailure(t *testing.T) {
 	}
 }
 
+// An executor over its --memory limit is OOM-killed by the node's kernel
+// (the stand-in's RUN alloc touches the memory a compiler would): the
+// Job's status names it and the flag that helps.
+func TestClusterOOMKilledSaysRaiseMemory(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN alloc 512\n"})
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "oom", "--wait", "--backoff-limit", "0", "--memory", "64Mi", "--no-push"), ctxDir)...)
+	if r.code != 137 {
+		t.Fatalf("want the killed executor's exit code 137:\n%s", r)
+	}
+	if !strings.Contains(r.stderr, "Failed BackoffLimitExceeded") || !strings.Contains(r.stderr, "OOMKilled: the executor ran out of memory; hint: raise --memory") {
+		t.Errorf("--wait does not say the executor was OOM-killed:\n%s", r)
+	}
+	s := kanikorunCluster(t, "status", "-n", ns, "oom")
+	if s.code != 1 || !strings.HasPrefix(s.stdout, "Failed BackoffLimitExceeded") || !strings.Contains(s.stdout, "last attempt: OOMKilled") {
+		t.Errorf("status of an OOM-killed build:\n%s", s)
+	}
+}
+
 func TestClusterSaysWhyNotRunning(t *testing.T) {
 	n := requireCluster(t)
 	ns := clusterNamespace(t, n)

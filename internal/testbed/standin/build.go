@@ -1108,7 +1108,7 @@ func (b *builder) command(s *stage, fs map[string]*fsEntry, secrets map[string][
 	if err != nil {
 		return err
 	}
-	limit := fmt.Errorf(`%w: RUN supports only "exit N", "sleep N", "echo WORDS", "echo WORDS >&2" and "cat PATH", got %q`, errLimit, script)
+	limit := fmt.Errorf(`%w: RUN supports only "exit N", "sleep N", "echo WORDS", "echo WORDS >&2", "cat PATH" and "alloc MIB", got %q`, errLimit, script)
 	if len(words) == 0 {
 		return limit
 	}
@@ -1137,6 +1137,23 @@ func (b *builder) command(s *stage, fs map[string]*fsEntry, secrets map[string][
 		case <-b.ctx.Done():
 			return b.ctx.Err()
 		}
+	case "alloc":
+		// Memory a real RUN step would use: MiB touched, page by page, and
+		// held until the step ends, so that a memory limit below it gets
+		// the executor OOM-killed as it would a compiler.
+		if len(words) != 2 {
+			return limit
+		}
+		mib, err := strconv.Atoi(words[1])
+		if err != nil || mib < 0 {
+			return limit
+		}
+		held := make([]byte, mib<<20)
+		for i := 0; i < len(held); i += 4096 {
+			held[i] = 1
+		}
+		fmt.Fprintf(b.stdout, "allocated %d MiB\n", mib)
+		runtime.KeepAlive(held)
 	case "echo":
 		w, rest := b.stdout, words[1:]
 		if n := len(rest); n > 0 && (rest[n-1] == ">&2" || rest[n-1] == "1>&2") {

@@ -52,7 +52,9 @@
 //
 // In both modes RUN also knows `cat PATH`, which prints a file of the
 // stage's filesystem or a mounted secret, and fails with exit code 1 when
-// there is none (as upstream does for a secret mount, which it ignores).
+// there is none (as upstream does for a secret mount, which it ignores),
+// and `alloc MIB`, which touches MIB MiB of memory, as a compiler would,
+// for tests of a memory limit.
 package main
 
 import (
