@@ -177,6 +177,90 @@ func TestStreamAutoForTCPDaemon(t *testing.T) {
 	assertNothingLeft(t, ctxDir, tmp)
 }
 
+// TestStreamOverSSHDaemon reaches the daemon as ssh://USER@127.0.0.1:PORT
+// through a real sshd (the docker client's connection helper runs ssh,
+// and docker system dial-stdio on the far side): an ssh:// daemon is
+// remote, so auto mode streams the context on stdin through ssh, copies
+// the credentials in and the outputs back out, and the cache volume
+// on the daemon's side keeps the base image.
+func TestStreamOverSSHDaemon(t *testing.T) {
+	testbed.RequireDocker(t)
+	// sshd's keys and configuration stay outside the run's TMPDIR, which
+	// must be empty after each build.
+	sshd := testbed.StartSSHDaemon(t)
+	tmp := isolate(t)
+	base := baseImage(t)
+	t.Setenv("PATH", sshd.PathDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// kanikorun runs in this process: DOCKER_HOST names the ssh:// daemon
+	// for its runs only, the test's own checks use the socket.
+	prev := os.Getenv("DOCKER_HOST")
+	t.Setenv("DOCKER_HOST", prev)
+	viaSSH := func(args ...string) result {
+		os.Setenv("DOCKER_HOST", sshd.Host)
+		defer os.Setenv("DOCKER_HOST", prev)
+		return kanikorun(t, args...)
+	}
+	ctxDir := buildContext(t, map[string]string{
+		"Dockerfile":    "FROM " + base + "\nCOPY . /app/\n",
+		".dockerignore": "secret.txt\n",
+		"a.txt":         "A\n",
+		"secret.txt":    "do not send\n",
+	})
+	out := t.TempDir()
+	dest := reg.Ref("ssh/app:1")
+	logins := sshd.Logins()
+	r := viaSSH("build", ctxDir, "-t", dest, "--tar", filepath.Join(out, "img.tar"), "--digest-file", filepath.Join(out, "digest"),
+		"--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
+	if r.code != 0 {
+		logged, _ := os.ReadFile(sshd.Log)
+		t.Fatalf("build through ssh:// failed:\n%s\nsshd log:\n%s", r, logged)
+	}
+	if want := "kanikorun: context mode stream: the daemon at " + sshd.Host + " is remote"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+	}
+	if n := sshd.Logins() - logins; n == 0 {
+		t.Errorf("the build made no ssh login")
+	} else {
+		t.Logf("the build's API connections took %d ssh logins", n)
+	}
+	img, err := reg.Image(dest)
+	if err != nil {
+		t.Fatalf("the push did not land: %v", err)
+	}
+	files, err := testbed.Files(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := files["app/a.txt"]; !ok {
+		t.Errorf("image lacks app/a.txt: %v", files)
+	}
+	if _, ok := files["app/secret.txt"]; ok {
+		t.Errorf("image holds app/secret.txt, which .dockerignore excludes")
+	}
+	d, _ := img.Digest()
+	if got, _ := os.ReadFile(filepath.Join(out, "digest")); strings.TrimSpace(string(got)) != d.String() || r.lastLine() != d.String() {
+		t.Errorf("digest file %q, last line %q, want %s", got, r.lastLine(), d)
+	}
+	if _, err := tarball.ImageFromPath(filepath.Join(out, "img.tar"), nil); err != nil {
+		t.Errorf("--tar output through ssh: %v", err)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+
+	baseRef, err := name.ParseReference(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := len(reg.Requests())
+	r = viaSSH("build", ctxDir, "--no-push", "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
+	if r.code != 0 {
+		t.Fatalf("rebuild through ssh:// failed:\n%s", r)
+	}
+	if n := blobGets(skip, baseRef.Context().RepositoryStr()); n != 0 {
+		t.Errorf("the rebuild through ssh:// fetched %d base blobs, want 0", n)
+	}
+	assertNothingLeft(t, ctxDir, tmp)
+}
+
 // TestGCRemovesAKilledStreamRun: a stream-mode container cannot use
 // AutoRemove, so one whose kanikorun was killed (SIGKILL) stays once the
 // executor exits; `kanikorun gc` removes it.
