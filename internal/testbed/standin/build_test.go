@@ -145,7 +145,16 @@ CMD ["serve"]
 		name:       "run outside the subset",
 		files:      map[string]string{"Dockerfile": shStage + "FROM sh\nRUN apt-get update && apt-get install -y curl\n", "sh": "#!"},
 		wantCode:   1,
-		wantStderr: `kanikorun stand-in executor: RUN supports only "exit N", "sleep N", "echo WORDS", "echo WORDS >&2" and "cat PATH", got "apt-get update && apt-get install -y curl"`,
+		wantStderr: `kanikorun stand-in executor: RUN supports only "exit N", "sleep N", "echo WORDS", "echo WORDS >&2", "cat PATH" and "alloc MIB", got "apt-get update && apt-get install -y curl"`,
+	}, {
+		name:       "run alloc touches memory",
+		files:      map[string]string{"Dockerfile": shStage + "FROM sh\nRUN alloc 8\n", "sh": "#!"},
+		wantStdout: "allocated 8 MiB\n",
+	}, {
+		name:       "run alloc needs a size",
+		files:      map[string]string{"Dockerfile": shStage + "FROM sh\nRUN alloc lots\n", "sh": "#!"},
+		wantCode:   1,
+		wantStderr: `RUN supports only`,
 	}, {
 		name:  "run heredoc does nothing, like upstream",
 		files: map[string]string{"Dockerfile": shStage + "FROM sh\nRUN <<EOT\nexit 7\nEOT\n", "sh": "#!"},
