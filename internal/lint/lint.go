@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
@@ -320,9 +321,52 @@ func (l *linter) parseFailure(err error, n *parser.Node) {
 		line++
 	}
 	line = l.clampLine(line)
+	msg, hint := oneLine(err.Error()), "fix the instruction; see https://docs.docker.com/reference/dockerfile/"
+	var unknown *instructions.UnknownInstructionError
+	if errors.As(err, &unknown) {
+		if h := l.continuationHint(line, unknown.Instruction); h != "" {
+			// The line was meant to continue the one above: BuildKit's
+			// guess at a misspelt instruction (a pick among equally near
+			// names for a shell word such as rm) would only mislead.
+			msg, hint = oneLine(unknown.Error()), h
+		}
+	}
 	l.add(finding{Finding: Finding{ID: RuleParse, Severity: Error, Line: line, Column: l.indentCol(line),
-		Message: oneLine(err.Error()),
-		Hint:    "fix the instruction; see https://docs.docker.com/reference/dockerfile/"}, anchor: line})
+		Message: msg, Hint: hint}, anchor: line})
+}
+
+// continuationHint explains an unknown instruction on line that was meant
+// to continue the instruction above it: the line before ends with a
+// backslash where `# escape=“ makes the backtick the escape character,
+// or line is indented under a line that does not end with the escape
+// character and word (the unknown instruction) is not written in capitals
+// as instructions are. "" when neither holds.
+func (l *linter) continuationHint(line int, word string) string {
+	prev := line - 1
+	for prev > 0 {
+		t := bytes.TrimSpace(l.lineText(prev))
+		if len(t) > 0 && t[0] != '#' {
+			break
+		}
+		prev--
+	}
+	if prev < 1 {
+		return ""
+	}
+	escape := rune(parser.DefaultEscapeToken)
+	if l.df.Result != nil {
+		escape = l.df.Result.EscapeToken
+	}
+	above := bytes.TrimRight(l.lineText(prev), " \t")
+	if escape == '`' && bytes.HasSuffix(above, []byte{'\\'}) {
+		return fmt.Sprintf("line %d ends with \\, but this Dockerfile's escape character is ` (the # escape=` directive): end line %d with ` to continue the instruction on the next line", prev, prev)
+	}
+	text := l.lineText(line)
+	indented := len(text) > 0 && (text[0] == ' ' || text[0] == '\t')
+	if indented && word != strings.ToUpper(word) && !bytes.HasSuffix(above, []byte(string(escape))) {
+		return fmt.Sprintf("line %d is indented as if it continued line %d: end line %d with %c to continue the instruction", line, prev, prev, escape)
+	}
+	return ""
 }
 
 // add records a finding unless --ignore drops its rule.

@@ -55,7 +55,7 @@ type Rule struct {
 var rules = []Rule{
 	{ID: RuleParse, severity: Error,
 		Catches: "Dockerfile (or .dockerignore) that BuildKit's parser rejects: syntax error, unknown instruction, unknown flag, bad `--mount`",
-		Fix:     "fix the line the parser names"},
+		Fix:     "fix the line the parser names; an unknown instruction meant to continue the line above is said to be one (a `\\` line end under `` # escape=` ``, or a lower-case word indented under a line not ending in the escape character)"},
 	{ID: RuleDirective, severity: Info,
 		Catches: "`# syntax=` or `# check=` parser directive: kaniko ignores both",
 		Fix:     "nothing to do for kaniko; keep it for BuildKit users or remove it"},

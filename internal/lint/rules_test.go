@@ -457,3 +457,44 @@ func deref(b *bool) any {
 	}
 	return *b
 }
+
+// An unknown instruction that was meant to continue the line above gets
+// a hint saying so, without BuildKit's guess at a misspelt instruction
+// (for a shell word, a pick among equally near names); a misspelt
+// instruction keeps BuildKit's message and the general hint.
+func TestUnknownInstructionContinuationHint(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src, msg, hint string
+	}{
+		{"backslash under escape=`",
+			"# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN curl -o a.tgz https://example.com/a.tgz && \\\n    tar -xzf a.tgz\n",
+			"unknown instruction: tar",
+			"line 3 ends with \\, but this Dockerfile's escape character is ` (the # escape=` directive): end line 3 with ` to continue the instruction on the next line"},
+		{"indented line after one not continued",
+			"FROM alpine\nRUN apk add curl &&\n\n  # fetch\n    curl -fsSL https://example.com\n",
+			"unknown instruction: curl",
+			"line 5 is indented as if it continued line 2: end line 2 with \\ to continue the instruction"},
+		{"indented under escape=`",
+			"# escape=`\nFROM alpine\nRUN apk add curl &&\n    curl -fsSL https://example.com\n",
+			"unknown instruction: curl",
+			"line 4 is indented as if it continued line 3: end line 3 with ` to continue the instruction"},
+		{"misspelt instruction",
+			"FROM alpine\nHEALTHCHEK CMD true\n",
+			"unknown instruction: HEALTHCHEK (did you mean HEALTHCHECK?)",
+			"fix the instruction; see https://docs.docker.com/reference/dockerfile/"},
+		{"misspelt and indented, the line above complete",
+			"FROM alpine\nRUN true \\\n    && true\n  COPPY a /a\n",
+			"unknown instruction: COPPY (did you mean COPY?)",
+			"fix the instruction; see https://docs.docker.com/reference/dockerfile/"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs := withID(lintString(t, tc.src, Options{}), RuleParse)
+			if len(fs) != 1 || fs[0].Message != tc.msg || fs[0].Hint != tc.hint {
+				t.Fatalf("got %+v\nwant message %q\n     hint %q", fs, tc.msg, tc.hint)
+			}
+		})
+	}
+}
