@@ -318,8 +318,83 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Error, Line: line, Column: col,
 			Message: oneLine(fmt.Sprintf("FROM %s is neither an earlier stage nor a valid image reference: %v", base, err)),
 			Hint:    "name an earlier stage or an image such as alpine:3.20 (repository names are lowercase)"}, anchor: n.StartLine})
+	} else if near := nearStage(base, byName, s.index); near != "" {
+		line, col := l.at(n, s.from.BaseName)
+		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
+			Message: fmt.Sprintf("FROM %s names no stage, so kaniko pulls the image %s; the earlier stage %q is the nearest name", base, fullImageName(base), near),
+			Hint:    fmt.Sprintf("write FROM %s if the stage is meant", near)}, anchor: n.StartLine})
 	}
 	return ""
+}
+
+// nearStage is the name of a stage before stage index that ref, a bare
+// image name (no registry, tag or digest), was probably meant to name:
+// one differs from the other by at most two letters, or starts with it
+// (build for builddocker). "" when there is none, and for the names of
+// Docker's most used official images (COPY --from=nginx is meant).
+func nearStage(ref string, byName map[string]int, index int) string {
+	ref = strings.ToLower(ref)
+	if len(ref) < 3 || strings.ContainsAny(ref, "/:@") || officialImages[ref] {
+		return ""
+	}
+	best, bestD := "", 3
+	for stageName, i := range byName {
+		if i >= index || stageName == ref {
+			continue
+		}
+		d := editDistance(ref, stageName)
+		if strings.HasPrefix(stageName, ref) || strings.HasPrefix(ref, stageName) && len(stageName) >= 3 {
+			d = min(d, 1)
+		}
+		if d < bestD || d == bestD && stageName < best {
+			best, bestD = stageName, d
+		}
+	}
+	return best
+}
+
+// officialImages are bare names of Docker official images that
+// Dockerfiles use as bases or COPY --from sources without a tag.
+var officialImages = map[string]bool{}
+
+func init() {
+	for _, n := range strings.Fields(`alpine almalinux amazoncorretto amazonlinux archlinux bash busybox caddy centos
+		clojure composer debian docker eclipse-temurin elixir erlang fedora gcc golang gradle haproxy haskell
+		hello-world httpd ibmjava jetty julia mariadb maven memcached mongo mysql nats neo4j nginx node openjdk
+		oraclelinux perl php postgres pypy python rabbitmq redis registry rockylinux ruby rust swift tomcat
+		traefik ubuntu`) {
+		officialImages[n] = true
+	}
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// fullImageName is ref as the registry sees it: docker.io/library/build:latest.
+func fullImageName(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ref
+	}
+	return r.Name()
 }
 
 // reportFromArgs reports the variables a FROM uses without a value, and
@@ -825,6 +900,11 @@ func (l *linter) checkCopyFrom(s *stage, from string, n *parser.Node, byName map
 	if _, err := name.ParseReference(from); err != nil {
 		bad(oneLine(fmt.Sprintf("COPY --from=%s is neither an earlier stage nor a valid image reference: %v", from, err)),
 			"name an earlier stage (FROM ... AS name) or an image such as alpine:3.20")
+	} else if near := nearStage(from, byName, s.index); near != "" {
+		line, col := l.atFlag(n, "--from")
+		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
+			Message: fmt.Sprintf("COPY --from=%s names no stage, so kaniko pulls the image %s; the earlier stage %q is the nearest name", from, fullImageName(from), near),
+			Hint:    fmt.Sprintf("write COPY --from=%s if the stage is meant", near)}, anchor: n.StartLine})
 	}
 }
 

@@ -498,3 +498,44 @@ func TestUnknownInstructionContinuationHint(t *testing.T) {
 		})
 	}
 }
+
+// A FROM or COPY --from naming no stage but close to an earlier stage's
+// name (kaniko would pull an image of that name) is a warning; official
+// image names, tagged references and unrelated names are not.
+func TestNearStageName(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src, want string
+	}{
+		{"COPY --from a prefix of a stage", "FROM alpine:3.20 AS builddocker\nRUN true\nFROM alpine:3.20\nCOPY --from=build /out /app\n",
+			`COPY --from=build names no stage, so kaniko pulls the image index.docker.io/library/build:latest; the earlier stage "builddocker" is the nearest name`},
+		{"COPY --from a typo", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=buidler /out /app\n",
+			`COPY --from=buidler names no stage, so kaniko pulls the image index.docker.io/library/buidler:latest; the earlier stage "builder" is the nearest name`},
+		{"FROM a typo", "FROM alpine:3.20 AS base\nFROM bsae\n",
+			`FROM bsae names no stage, so kaniko pulls the image index.docker.io/library/bsae:latest; the earlier stage "base" is the nearest name`},
+		{"official image", "FROM alpine:3.20 AS nginx-conf\nFROM alpine:3.20\nCOPY --from=nginx /etc/nginx /etc/nginx\n", ""},
+		{"tagged image", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=build:1 /out /app\n", ""},
+		{"unrelated name", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=tools /out /app\n", ""},
+		{"the stage itself", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=builder /out /app\n", ""},
+		{"a later stage is another finding", "FROM alpine:3.20\nCOPY --from=builder /out /app\nFROM alpine:3.20 AS builder\n",
+			"COPY --from=builder names a stage that is not built before this one"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs := withID(lintString(t, tc.src, Options{}), RuleStageRef)
+			if tc.want == "" {
+				if len(fs) != 0 {
+					t.Fatalf("want no KR017, got %v", fs)
+				}
+				return
+			}
+			if len(fs) != 1 || fs[0].Message != tc.want {
+				t.Fatalf("got %v\nwant %q", fs, tc.want)
+			}
+			if strings.Contains(tc.want, "nearest") && fs[0].Severity != Warning {
+				t.Errorf("severity %v, want warning", fs[0].Severity)
+			}
+		})
+	}
+}
