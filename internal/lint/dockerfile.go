@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
@@ -579,7 +581,16 @@ func (l *linter) checkStage(s *stage, meta *metaScope, byName map[string]int, wo
 				}
 			}
 		case *instructions.RunCommand:
+			l.checkExecForm(n, "RUN", n.Next)
 			l.checkRun(s, cmd, n, env, byName)
+		case *instructions.CmdCommand:
+			l.checkExecForm(n, "CMD", n.Next)
+		case *instructions.EntrypointCommand:
+			l.checkExecForm(n, "ENTRYPOINT", n.Next)
+		case *instructions.HealthCheckCommand:
+			if n.Next != nil && strings.EqualFold(n.Next.Value, "CMD") {
+				l.checkExecForm(n, "HEALTHCHECK CMD", n.Next.Next)
+			}
 		case *instructions.CopyCommand:
 			l.checkCopy(s, cmd, n, env, byName, workdir)
 		case *instructions.AddCommand:
@@ -587,6 +598,44 @@ func (l *linter) checkStage(s *stage, meta *metaScope, byName map[string]int, wo
 		}
 	}
 	return workdir
+}
+
+// checkExecForm reports an instruction whose arguments look like an exec
+// form array (a [ then a quote) but are not JSON, which the parser then
+// takes as a shell command: args is the node holding them.
+func (l *linter) checkExecForm(n *parser.Node, inst string, args *parser.Node) {
+	if args == nil || n.Attributes["json"] {
+		return
+	}
+	text := strings.TrimSpace(args.Value)
+	inner, ok := strings.CutPrefix(text, "[")
+	first, _ := utf8.DecodeRuneInString(strings.TrimLeft(inner, " \t"))
+	if !ok || !strings.ContainsRune("\"'\u201c\u2018", first) {
+		// [ -e file ] is the shell's test command, not an array.
+		return
+	}
+	why := "it is not valid JSON (straight double quotes only, no trailing comma)"
+	var arr []string
+	dec := json.NewDecoder(strings.NewReader(text))
+	if err := dec.Decode(&arr); err == nil {
+		rest := strings.TrimSpace(text[dec.InputOffset():])
+		why = fmt.Sprintf("text follows the closing ] (%q)", shorten(rest, 30))
+		if strings.HasPrefix(rest, "#") {
+			why = fmt.Sprintf("text follows the closing ] (%q: # starts a comment only at the beginning of a line)", shorten(rest, 30))
+		}
+	}
+	line, col := l.at(n, "[")
+	l.add(finding{Finding: Finding{ID: RuleExecFormJSON, Severity: Warning, Line: line, Column: col,
+		Message: fmt.Sprintf("%s is not an exec-form array: %s; the parser takes it as the shell command /bin/sh -c '%s', not the program it names", inst, why, shorten(text, 24)),
+		Hint:    "make it a JSON array of double-quoted strings with nothing after the ], or write the shell form without brackets"}, anchor: n.StartLine})
+}
+
+// shorten cuts s to at most n runes, marking the cut with "...".
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "..."
+	}
+	return s
 }
 
 // absPath expands p and makes it absolute against the working directory.

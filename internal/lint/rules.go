@@ -32,6 +32,7 @@ const (
 	RuleUnknownExecutor = "KR021"
 	RuleParserWarning   = "KR022"
 	RuleIgnoreComment   = "KR023"
+	RuleExecFormJSON    = "KR024"
 )
 
 // Rule describes one check for documentation and for validating --ignore.
@@ -126,6 +127,9 @@ var rules = []Rule{
 	{ID: RuleIgnoreComment, severity: Warning,
 		Catches: "`# kanikorun:` comment that silences nothing: not `kanikorun:ignore=ID[,ID]`, or naming an ID that is no rule",
 		Fix:     "write `# kanikorun:ignore=ID[,ID]` with IDs from this table"},
+	{ID: RuleExecFormJSON, severity: Warning,
+		Catches: "`CMD`, `ENTRYPOINT`, `RUN` or `HEALTHCHECK CMD` written as an exec-form array that is not valid JSON (text after the `]`, such as a `# comment`, which a Dockerfile only knows at the start of a line; single or typographic quotes; a trailing comma): the parser takes it as shell form, so `/bin/sh -c '[\"serve\", ...]'` runs and fails when the container starts, with kaniko as with docker",
+		Fix:     "make it a JSON array of double-quoted strings and nothing after the `]`, or write the shell form without brackets"},
 }
 
 var ruleIndex = func() map[string]*Rule {

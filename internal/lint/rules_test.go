@@ -51,6 +51,9 @@ type ruleCase struct {
 }
 
 var ruleCases = []ruleCase{
+	{name: "exec form that is not JSON", id: RuleExecFormJSON, upstream: Warning, fork: Warning,
+		bad:  "FROM alpine\nCMD [\"serve\", \"-s\", \"dist\"]  # serve the site\n",
+		good: "FROM alpine\n# serve the site\nCMD [\"serve\", \"-s\", \"dist\"]\n"},
 	{name: "unknown instruction", id: RuleParse, upstream: Error, fork: Error,
 		bad:  "FROM alpine\nCOPPY a /a\n",
 		good: "FROM alpine\nCOPY a /a\n", files: map[string]string{"a": ""}},
@@ -535,6 +538,48 @@ func TestNearStageName(t *testing.T) {
 			}
 			if strings.Contains(tc.want, "nearest") && fs[0].Severity != Warning {
 				t.Errorf("severity %v, want warning", fs[0].Severity)
+			}
+		})
+	}
+}
+
+// KR024 explains why an exec form is not JSON, for every instruction that
+// has one, and leaves the shell's [ test ] alone.
+func TestExecFormNotJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, src, want string
+	}{
+		{"trailing comment", "FROM alpine\nCMD [\"./main\"]   # run it\n",
+			`CMD is not an exec-form array: text follows the closing ] ("# run it": # starts a comment only at the beginning of a line); the parser takes it as the shell command /bin/sh -c '["./main"]   # run it', not the program it names`},
+		{"trailing text", "FROM alpine\nENTRYPOINT [\"serve\"]doc\n",
+			`ENTRYPOINT is not an exec-form array: text follows the closing ] ("doc"); the parser takes it as the shell command /bin/sh -c '["serve"]doc', not the program it names`},
+		{"single quotes", "FROM alpine\nCMD ['npm', 'start']\n",
+			`CMD is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as the shell command /bin/sh -c '['npm', 'start']', not the program it names`},
+		{"typographic quotes", "FROM alpine\nCMD [\u201cnpm\u201d, \u201cstart\u201d]\n",
+			"CMD is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as the shell command /bin/sh -c '[\u201cnpm\u201d, \u201cstart\u201d]', not the program it names"},
+		{"trailing comma in RUN", "FROM alpine\nRUN --network=none [\"make\", \"all\",]\n",
+			`RUN is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as the shell command /bin/sh -c '["make", "all",]', not the program it names`},
+		{"healthcheck", "FROM alpine\nHEALTHCHECK --interval=5s CMD [\"curl\", \"-f\", \"localhost\"] || exit 1\n",
+			`HEALTHCHECK CMD is not an exec-form array: text follows the closing ] ("|| exit 1"); the parser takes it as the shell command /bin/sh -c '["curl", "-f", "localhos...', not the program it names`},
+		{"the shell's test", "FROM alpine\nRUN [ -e /etc/os-release ] || exit 1\n", ""},
+		{"valid healthcheck", "FROM alpine\nHEALTHCHECK CMD [\"curl\", \"-f\", \"localhost\"]\n", ""},
+		{"healthcheck none", "FROM alpine\nHEALTHCHECK NONE\n", ""},
+		{"valid exec form", "FROM alpine\nCMD [ \"npm\", \"start\" ]\n", ""},
+		{"shell form", "FROM alpine\nCMD npm start\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fs := withID(lintString(t, tc.src, Options{}), RuleExecFormJSON)
+			if tc.want == "" {
+				if len(fs) != 0 {
+					t.Fatalf("want no KR024, got %v", fs)
+				}
+				return
+			}
+			if len(fs) != 1 || fs[0].Message != tc.want || fs[0].Severity != Warning || fs[0].Line != 2 {
+				t.Fatalf("got %v\nwant a warning on line 2: %q", fs, tc.want)
 			}
 		})
 	}
