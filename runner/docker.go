@@ -87,6 +87,17 @@ func reachError(ep Endpoint, err error) error {
 	return err
 }
 
+// ResolveEndpoint is the daemon Connect would reach (DOCKER_HOST, the
+// docker context, the default socket), without reaching it: enough to
+// tell a local daemon from a remote one, for a dry run.
+func ResolveEndpoint() (Endpoint, error) {
+	_, ep, err := clientOpts()
+	if err != nil {
+		return ep, fmt.Errorf("%w: %w", ErrDaemonUnreachable, err)
+	}
+	return ep, nil
+}
+
 // reachHint says what to check for the kind of endpoint that failed.
 func reachHint(ep Endpoint) string {
 	switch {

@@ -215,6 +215,13 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	if err := p.Preflight(s.Stderr); err != nil {
 		return nil, err
 	}
+	eng, ep, err := reach(ctx, o.Run.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	if eng != nil {
+		defer eng.Close()
+	}
 	b := p.Build
 	if b.EffectiveNoPush() && !b.NoPush {
 		s.notice("no --destination given: building with --no-push")
@@ -231,12 +238,7 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return nil, err
 	}
 	network := chooseNetwork(NeedsOf(p), o.Run, s)
-	eng, err := Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer eng.Close()
-	stream := o.Run.stream(eng.Endpoint(), s)
+	stream := o.Run.stream(ep, s)
 	if !stream && b.MovesKanikoDir() {
 		// Bind mode always mounts the credentials at
 		// /kaniko/.docker/config.json; stream mode copies them in.
@@ -259,6 +261,22 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		s.notice("wrote %s", b.Outputs.TarPath)
 	}
 	return out, exited(res.ExitCode)
+}
+
+// reach connects to the daemon, right after the preflight so that a
+// daemon out of reach is the first thing said; a dry run, which starts
+// nothing, only resolves where the daemon is (local or remote decides
+// the context mode) and needs none running.
+func reach(ctx context.Context, dryRun bool) (Engine, Endpoint, error) {
+	if dryRun {
+		ep, err := ResolveEndpoint()
+		return nil, ep, err
+	}
+	eng, err := Connect(ctx)
+	if err != nil {
+		return nil, Endpoint{}, err
+	}
+	return eng, eng.Endpoint(), nil
 }
 
 // localCache is the local cache of a prepared build.
@@ -396,15 +414,17 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 	if err := p.Preflight(s.Stderr); err != nil {
 		return nil, err
 	}
-	if pc.Network == "" {
-		pc.Network = chooseNetwork(NeedsOf(p), o.Run, s)
-	}
-	eng, err := Connect(ctx)
+	eng, ep, err := reach(ctx, o.Run.DryRun)
 	if err != nil {
 		return nil, err
 	}
-	defer eng.Close()
-	if o.Run.replayStream(eng.Endpoint(), s) {
+	if eng != nil {
+		defer eng.Close()
+	}
+	if pc.Network == "" {
+		pc.Network = chooseNetwork(NeedsOf(p), o.Run, s)
+	}
+	if o.Run.replayStream(ep, s) {
 		// The daemon cannot see this machine's files: the mounts become
 		// copies, the outputs come back by copy, and the arguments stay
 		// the manifest's but for a digest written to the termination log.
