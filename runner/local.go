@@ -212,6 +212,18 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	if err != nil {
 		return nil, err
 	}
+	b := p.Build
+	// Bind mode always mounts the credentials at
+	// /kaniko/.docker/config.json, which a --kaniko-dir would have the
+	// executor move away: refused before anything else is said (the mode
+	// is said below, once the daemon answers).
+	ep, err := ResolveEndpoint()
+	if err != nil {
+		return nil, err
+	}
+	if b.MovesKanikoDir() && !o.Run.stream(ep, Streams{Stderr: io.Discard}) {
+		return nil, b.KanikoDirError("with the bind mounts of a local build")
+	}
 	if err := p.Preflight(s.Stderr); err != nil {
 		return nil, err
 	}
@@ -222,7 +234,6 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	if eng != nil {
 		defer eng.Close()
 	}
-	b := p.Build
 	if b.EffectiveNoPush() && !b.NoPush {
 		s.notice("no --destination given: building with --no-push")
 	}
@@ -239,11 +250,6 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	}
 	network := chooseNetwork(NeedsOf(p), o.Run, s)
 	stream := o.Run.stream(ep, s)
-	if !stream && b.MovesKanikoDir() {
-		// Bind mode always mounts the credentials at
-		// /kaniko/.docker/config.json; stream mode copies them in.
-		return nil, b.KanikoDirError("with the bind mounts of a local build")
-	}
 	if o.Run.DryRun {
 		return &Outcome{DryRun: dryRun(b, network, stream)}, nil
 	}
@@ -394,6 +400,11 @@ func ReplayLocal(ctx context.Context, o ReplayOptions, s Streams) (*Outcome, err
 	}
 	files := pc.ExecutorFiles(flags)
 	eo := prep.ExecutorOptions{Args: argv, Image: pc.Image, Context: files.Context, DisplayName: files.DockerfileInContainer, Preflight: o.Preflight, Mode: lint.Local, DockerConfig: o.DockerConfig}
+	for _, e := range pc.Env {
+		if v, ok := strings.CutPrefix(e, "KANIKO_DIR="); ok {
+			eo.KanikoDirEnv = v
+		}
+	}
 	// In a dry run, files replay would write (a Dockerfile in a ConfigMap,
 	// say) exist only as placeholders; there is nothing to check yet.
 	if files.Dockerfile != "" && !strings.HasPrefix(files.Dockerfile, kube.DryRunDir) {

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -73,6 +74,29 @@ func pack(b *spec.Build, o *JobOptions) (*PackedContext, error) {
 	return p, nil
 }
 
+// kanikoDirRefusal is Render's refusal of a --kaniko-dir that the Job o
+// describes mounts something under /kaniko for, found before the
+// preflight so that it is the one line said. An upload is taken to go on
+// stdin, which mounts nothing there; should it fit a ConfigMap after
+// all, Render refuses it then.
+func kanikoDirRefusal(b *spec.Build, o JobOptions) error {
+	if !b.MovesKanikoDir() {
+		return nil
+	}
+	switch o.Delivery {
+	case DeliverUpload:
+		o.Delivery = DeliverStdin
+	case DeliverConfigMap:
+		if o.UploadConfigMap == "" {
+			o.UploadConfigMap = "kanikorun-context-probe"
+		}
+	}
+	if _, err := Render(b, o, nil); errors.Is(err, spec.ErrKanikoDirMoved) {
+		return err
+	}
+	return nil
+}
+
 // HumanSize writes a byte count for people (the context messages of job
 // and submit).
 func HumanSize(n int64) string {
@@ -92,6 +116,9 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 	o.Prepare.Mode = lint.Job
 	p, err := prepare.Prepare(o.Prepare)
 	if err != nil {
+		return nil, err
+	}
+	if err := kanikoDirRefusal(p.Build, o.Job); err != nil {
 		return nil, err
 	}
 	if err := p.Preflight(w); err != nil {

@@ -124,9 +124,36 @@ func (l *linter) check(df *dockerfile) {
 		workdirs[s.index] = l.checkStage(s, meta, byName, wd)
 	}
 	l.curStage = 0
-	if built := l.checkTargetAndUse(df, byName); built != nil {
+	built := l.checkTargetAndUse(df, byName)
+	if built != nil {
 		l.notBuilt(df, built)
 	}
+	l.checkKanikoDir(df, built)
+}
+
+// checkKanikoDir reports an executor --kaniko-dir that moves /kaniko
+// while KANIKO_DIR, which kaniko reads for what it keeps out of the image
+// and across stages, still names /kaniko.
+func (l *linter) checkKanikoDir(df *dockerfile, built []bool) {
+	dir := path.Clean(l.o.KanikoDir)
+	if l.o.KanikoDir == "" || dir == "/kaniko" || l.o.KanikoDirEnv != "" && path.Clean(l.o.KanikoDirEnv) == dir {
+		return
+	}
+	stages := len(df.stages)
+	if built != nil {
+		stages = 0
+		for _, b := range built {
+			if b {
+				stages++
+			}
+		}
+	}
+	msg := fmt.Sprintf("--kaniko-dir=%s: the executor moves /kaniko to %s and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check", l.o.KanikoDir, dir)
+	if stages > 1 {
+		msg = fmt.Sprintf("--kaniko-dir=%s: the executor moves /kaniko to %s but keeps leaving only /kaniko (its KANIKO_DIR) out of its clean-up between stages, so after the first of these %d stages it deletes %s, credentials included, and pushes without them; and the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone, so HTTPS registries fail their certificate check", l.o.KanikoDir, dir, stages, dir)
+	}
+	l.add(finding{Finding: Finding{ID: RuleKanikoDir, Severity: Warning, Message: msg,
+		Hint: fmt.Sprintf("leave --kaniko-dir out; where the directory must move, give the executor KANIKO_DIR=%s and SSL_CERT_DIR=%s/ssl/certs in its environment too", dir, dir)}})
 }
 
 // buildTimeRules are the rules about what happens while kaniko builds a

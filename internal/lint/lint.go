@@ -95,6 +95,9 @@ type Options struct {
 	// CustomPlatform is the executor's --custom-platform, if given: the
 	// platform it builds for.
 	CustomPlatform string
+	// KanikoDir is the executor's --kaniko-dir, if given, and
+	// KanikoDirEnv the KANIKO_DIR its container is given, if any.
+	KanikoDir, KanikoDirEnv string
 }
 
 // ErrUnknownRule is returned when Options.Ignore names no rule.

@@ -33,6 +33,7 @@ const (
 	RuleParserWarning   = "KR022"
 	RuleIgnoreComment   = "KR023"
 	RuleExecFormJSON    = "KR024"
+	RuleKanikoDir       = "KR025"
 )
 
 // Rule describes one check for documentation and for validating --ignore.
@@ -130,6 +131,9 @@ var rules = []Rule{
 	{ID: RuleExecFormJSON, severity: Warning,
 		Catches: "`CMD`, `ENTRYPOINT`, `RUN` or `HEALTHCHECK CMD` written as an exec-form array that is not valid JSON (text after the `]`, such as a `# comment`, which a Dockerfile only knows at the start of a line; single or typographic quotes; a trailing comma): the parser takes it as shell form, so `/bin/sh -c '[\"serve\", ...]'` runs and fails when the container starts, with kaniko as with docker",
 		Fix:     "make it a JSON array of double-quoted strings and nothing after the `]`, or write the shell form without brackets"},
+	{ID: RuleKanikoDir, severity: Warning,
+		Catches: "executor flag `--kaniko-dir` naming another directory than `/kaniko` without `KANIKO_DIR` set to it: the executor moves `/kaniko` there and removes it, but leaves only `$KANIKO_DIR` (still `/kaniko`) out of the image and of the clean-up between stages, so a multi-stage build deletes the moved directory, credentials included, before the push; and the executor images' `SSL_CERT_DIR=/kaniko/ssl/certs` is gone, so HTTPS registries fail their certificate check (kaniko's source: `checkKanikoDir`, `config.KanikoDir`)",
+		Fix:     "leave `--kaniko-dir` out; where the directory must move, give the executor `KANIKO_DIR` and `SSL_CERT_DIR` (`<dir>/ssl/certs`) in its environment too"},
 }
 
 var ruleIndex = func() map[string]*Rule {

@@ -411,7 +411,7 @@ func TestRules(t *testing.T) {
 // TestEveryRuleIsTested keeps the rule table and the test table in step.
 func TestEveryRuleIsTested(t *testing.T) {
 	t.Parallel()
-	tested := map[string]bool{RuleUnknownExecutor: true} // see TestResolveExecutor
+	tested := map[string]bool{RuleUnknownExecutor: true, RuleKanikoDir: true} // see TestResolveExecutor, TestKanikoDirWarning
 	for _, tc := range ruleCases {
 		tested[tc.id] = true
 	}
@@ -580,6 +580,46 @@ func TestExecFormNotJSON(t *testing.T) {
 			}
 			if len(fs) != 1 || fs[0].Message != tc.want || fs[0].Severity != Warning || fs[0].Line != 2 {
 				t.Fatalf("got %v\nwant a warning on line 2: %q", fs, tc.want)
+			}
+		})
+	}
+}
+
+// KR025: a --kaniko-dir that moves /kaniko is a warning (the stages'
+// clean-up deletes the moved directory in a multi-stage build), not when
+// it names /kaniko or KANIKO_DIR follows it.
+func TestKanikoDirWarning(t *testing.T) {
+	t.Parallel()
+	single, multi := "FROM alpine\nRUN true\n", "FROM alpine AS a\nRUN true\nFROM alpine\nCOPY --from=a /x /x\n"
+	tests := []struct {
+		name, src      string
+		dir, env, want string
+	}{
+		{"single stage", single, "/k", "", "--kaniko-dir=/k: the executor moves /kaniko to /k and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check"},
+		{"two stages", multi, "/k/", "", "--kaniko-dir=/k/: the executor moves /kaniko to /k but keeps leaving only /kaniko (its KANIKO_DIR) out of its clean-up between stages, so after the first of these 2 stages it deletes /k, credentials included, and pushes without them; and the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone, so HTTPS registries fail their certificate check"},
+		{"two stages, the target the first", multi + "", "/k", "", ""},
+		{"the default directory", multi, "/kaniko/", "", ""},
+		{"KANIKO_DIR follows", multi, "/k", "/k/", ""},
+		{"none", multi, "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := Options{KanikoDir: tc.dir, KanikoDirEnv: tc.env}
+			want := tc.want
+			if strings.HasPrefix(tc.name, "two stages, the target") {
+				o.Target = "a"
+				want = "--kaniko-dir=/k: the executor moves /kaniko to /k and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check"
+			}
+			fs := withID(lintString(t, tc.src, o), RuleKanikoDir)
+			if want == "" {
+				if len(fs) != 0 {
+					t.Fatalf("want no KR025, got %v", fs)
+				}
+				return
+			}
+			if len(fs) != 1 || fs[0].Message != want || fs[0].Severity != Warning {
+				t.Fatalf("got %v\nwant a warning %q", fs, want)
 			}
 		})
 	}

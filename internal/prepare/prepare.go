@@ -164,6 +164,9 @@ type ExecutorOptions struct {
 	Mode lint.Mode
 	// DockerConfig is the docker config directory for credentials.
 	DockerConfig string
+	// KanikoDirEnv is the KANIKO_DIR the container's environment gives
+	// the executor, if any.
+	KanikoDirEnv string
 }
 
 // PrepareExecutor prepares a build from an executor argument list.
@@ -174,7 +177,7 @@ func PrepareExecutor(o ExecutorOptions) (*Prepared, error) {
 	}
 	return prepared(preparedInput{
 		flags: f, dockerfile: o.Dockerfile, display: o.DisplayName, context: o.Context, image: o.Image,
-		policy: o.Preflight, mode: o.Mode, dockerConfig: o.DockerConfig,
+		policy: o.Preflight, mode: o.Mode, dockerConfig: o.DockerConfig, kanikoDirEnv: o.KanikoDirEnv,
 	})
 }
 
@@ -186,6 +189,7 @@ type preparedInput struct {
 	policy                              lint.Policy
 	mode                                lint.Mode
 	dockerConfig                        string
+	kanikoDirEnv                        string
 }
 
 func prepared(in preparedInput) (*Prepared, error) {
@@ -201,6 +205,8 @@ func prepared(in preparedInput) (*Prepared, error) {
 		Secrets:          in.flags.SecretIDs(),
 		SkipUnusedStages: in.flags.SkipUnusedStages,
 		CustomPlatform:   in.flags.CustomPlatform,
+		KanikoDir:        in.flags.KanikoDir,
+		KanikoDirEnv:     in.kanikoDirEnv,
 	})
 	if in.dockerfile != "" {
 		df, err := dockerfile.Read(in.dockerfile)

@@ -253,10 +253,14 @@ func (b *Build) MovesKanikoDir() bool {
 	return b.KanikoDir != "" && path.Clean(b.KanikoDir) != KanikoDir
 }
 
+// ErrKanikoDirMoved marks KanikoDirError's refusals.
+var ErrKanikoDirMoved = errors.New("--kaniko-dir cannot be used here")
+
 // KanikoDirError refuses a --kaniko-dir where kanikorun mounts files under
 // /kaniko; where says which container that is.
 func (b *Build) KanikoDirError(where string) error {
-	return errs.Mark(fmt.Errorf("--kaniko-dir=%s (after --) cannot be used %s: the executor moves /kaniko there before the build and then removes /kaniko, which fails on what kanikorun mounts under /kaniko (device or resource busy); leave --kaniko-dir out", b.KanikoDir, where), ErrUsage)
+	err := fmt.Errorf("--kaniko-dir=%s (after --) cannot be used %s: the executor moves /kaniko there before the build and then removes /kaniko, which fails on what kanikorun mounts under /kaniko (device or resource busy); leave --kaniko-dir out", b.KanikoDir, where)
+	return errs.Mark(errs.Mark(err, ErrKanikoDirMoved), ErrUsage)
 }
 
 // BuildContextDir is where the executor unpacks a tar, GCS, S3 or git
