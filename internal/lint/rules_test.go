@@ -526,19 +526,11 @@ func TestNearStageName(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fs := withID(lintString(t, tc.src, Options{}), RuleStageRef)
-			if tc.want == "" {
-				if len(fs) != 0 {
-					t.Fatalf("want no KR017, got %v", fs)
-				}
-				return
+			sev := none
+			if strings.Contains(tc.want, "nearest") {
+				sev = Warning
 			}
-			if len(fs) != 1 || fs[0].Message != tc.want {
-				t.Fatalf("got %v\nwant %q", fs, tc.want)
-			}
-			if strings.Contains(tc.want, "nearest") && fs[0].Severity != Warning {
-				t.Errorf("severity %v, want warning", fs[0].Severity)
-			}
+			wantFinding(t, RuleStageRef, tc.src, Options{}, tc.want, sev)
 		})
 	}
 }
@@ -547,6 +539,9 @@ func TestNearStageName(t *testing.T) {
 // has one, and leaves the shell's [ test ] alone.
 func TestExecFormNotJSON(t *testing.T) {
 	t.Parallel()
+	if fs := withID(lintString(t, "FROM alpine\n\nCMD [\"a\"] b\n", Options{}), RuleExecFormJSON); len(fs) != 1 || fs[0].Line != 3 || fs[0].Column != 5 {
+		t.Errorf("want KR024 at 3:5, at the [: %v", fs)
+	}
 	tests := []struct {
 		name, src, want string
 	}{
@@ -571,16 +566,7 @@ func TestExecFormNotJSON(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			fs := withID(lintString(t, tc.src, Options{}), RuleExecFormJSON)
-			if tc.want == "" {
-				if len(fs) != 0 {
-					t.Fatalf("want no KR024, got %v", fs)
-				}
-				return
-			}
-			if len(fs) != 1 || fs[0].Message != tc.want || fs[0].Severity != Warning || fs[0].Line != 2 {
-				t.Fatalf("got %v\nwant a warning on line 2: %q", fs, tc.want)
-			}
+			wantFinding(t, RuleExecFormJSON, tc.src, Options{}, tc.want, Warning)
 		})
 	}
 }
@@ -611,16 +597,24 @@ func TestKanikoDirWarning(t *testing.T) {
 				o.Target = "a"
 				want = "--kaniko-dir=/k: the executor moves /kaniko to /k and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check"
 			}
-			fs := withID(lintString(t, tc.src, o), RuleKanikoDir)
-			if want == "" {
-				if len(fs) != 0 {
-					t.Fatalf("want no KR025, got %v", fs)
-				}
-				return
-			}
-			if len(fs) != 1 || fs[0].Message != want || fs[0].Severity != Warning {
-				t.Fatalf("got %v\nwant a warning %q", fs, want)
-			}
+			wantFinding(t, RuleKanikoDir, tc.src, o, want, Warning)
 		})
+	}
+}
+
+// wantFinding lints src with o and checks the findings of rule id: none
+// when want is empty, else exactly one, with message want (and, when
+// sev is not none, that severity).
+func wantFinding(t *testing.T, id, src string, o Options, want string, sev Severity) {
+	t.Helper()
+	fs := withID(lintString(t, src, o), id)
+	if want == "" {
+		if len(fs) != 0 {
+			t.Fatalf("want no %s, got %v", id, fs)
+		}
+		return
+	}
+	if len(fs) != 1 || fs[0].Message != want || sev != none && fs[0].Severity != sev {
+		t.Fatalf("got %v\nwant one %s %v: %q", fs, id, sev, want)
 	}
 }
