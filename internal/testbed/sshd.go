@@ -9,6 +9,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -19,7 +20,8 @@ import (
 // server runs that docker CLI beside the daemon, as on a remote build
 // host. Only what the client reads is set up for the test: a key pair and
 // known_hosts in a temporary directory, and an `ssh` on PATH that passes
-// that configuration (-F) to the real ssh.
+// that configuration (-F) to the real ssh, which sends this process's
+// DOCKER_HOST along, so the far side's docker reaches the same daemon.
 type SSHDaemon struct {
 	// Host is the DOCKER_HOST value: ssh://USER@127.0.0.1:PORT.
 	Host string
@@ -82,9 +84,31 @@ func StartSSHDaemon(t testing.TB) *SSHDaemon {
 		return p
 	}
 	write("authorized_keys", string(clientPub), 0o600)
-	port := freePort(t)
+	hostPub, err := os.ReadFile(filepath.Join(dir, "host.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, err := exec.LookPath("ssh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	log := filepath.Join(dir, "sshd.log")
-	config := write("sshd_config", fmt.Sprintf(`Port %d
+	// The far side's docker reaches the daemon this process does: the
+	// client sends DOCKER_HOST along (SetEnv) and the server takes it.
+	dockerHost := os.Getenv("DOCKER_HOST")
+	if dockerHost == "" {
+		dockerHost = "unix:///var/run/docker.sock"
+	}
+	// A free port can be taken between the pick and sshd's bind: then
+	// sshd exits, and another port is tried.
+	var lastErr string
+	for range 3 {
+		port := freePort(t)
+		config := write("sshd_config", fmt.Sprintf(`Port %d
 ListenAddress 127.0.0.1
 HostKey %s
 AuthorizedKeysFile %s
@@ -94,56 +118,68 @@ KbdInteractiveAuthentication no
 PubkeyAuthentication yes
 PermitRootLogin prohibit-password
 AllowUsers %s
+AcceptEnv DOCKER_HOST
 StrictModes no
 UsePAM no
 `, port, filepath.Join(dir, "host"), filepath.Join(dir, "authorized_keys"), filepath.Join(dir, "sshd.pid"), u.Username), 0o600)
-	cmd := exec.Command(sshd, "-D", "-f", config, "-E", log)
-	if out, err := exec.Command(sshd, "-t", "-f", config).CombinedOutput(); err != nil {
-		t.Fatalf("sshd -t: %v\n%s", err, out)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting sshd: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-
-	hostPub, err := os.ReadFile(filepath.Join(dir, "host.pub"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fields := strings.Fields(string(hostPub))
-	write("known_hosts", fmt.Sprintf("[127.0.0.1]:%d %s %s\n", port, fields[0], fields[1]), 0o600)
-	clientConfig := write("ssh_config", fmt.Sprintf(`Host 127.0.0.1
+		if out, err := exec.Command(sshd, "-t", "-f", config).CombinedOutput(); err != nil {
+			t.Fatalf("sshd -t: %v\n%s", err, out)
+		}
+		fields := strings.Fields(string(hostPub))
+		write("known_hosts", fmt.Sprintf("[127.0.0.1]:%d %s %s\n", port, fields[0], fields[1]), 0o600)
+		clientConfig := write("ssh_config", fmt.Sprintf(`Host 127.0.0.1
 	IdentityFile %s
 	IdentitiesOnly yes
 	UserKnownHostsFile %s
 	StrictHostKeyChecking yes
 	BatchMode yes
+	ConnectTimeout 5
+	SetEnv DOCKER_HOST=%s
 	LogLevel ERROR
-`, filepath.Join(dir, "client"), filepath.Join(dir, "known_hosts")), 0o600)
-	real, err := exec.LookPath("ssh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "bin")
-	if err := os.Mkdir(bin, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write("bin/ssh", fmt.Sprintf("#!/bin/sh\nexec %s -F %s \"$@\"\n", real, clientConfig), 0o755)
+`, filepath.Join(dir, "client"), filepath.Join(dir, "known_hosts"), dockerHost), 0o600)
+		write("bin/ssh", fmt.Sprintf("#!/bin/sh\nexec %s -F %s \"$@\"\n", real, clientConfig), 0o755)
 
-	s := &SSHDaemon{Host: fmt.Sprintf("ssh://%s@127.0.0.1:%d", u.Username, port), PathDir: bin, Log: log}
-	// Ready when a login runs a command.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, err := exec.Command(filepath.Join(bin, "ssh"), "-p", fmt.Sprint(port), "-l", u.Username, "127.0.0.1", "true").CombinedOutput()
-		if err == nil {
+		// Its own process group, so that the end of the test stops the
+		// per-connection sshd processes and their dial-stdio too.
+		cmd := exec.Command(sshd, "-D", "-f", config, "-E", log)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting sshd: %v", err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		stop := func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+		s := &SSHDaemon{Host: fmt.Sprintf("ssh://%s@127.0.0.1:%d", u.Username, port), PathDir: bin, Log: log}
+		if lastErr = s.waitReady(port, u.Username, exited); lastErr == "" {
+			t.Cleanup(stop)
 			return s
 		}
+		stop()
+	}
+	logged, _ := os.ReadFile(log)
+	t.Fatalf("sshd does not let the test log in: %s\nsshd log:\n%s", lastErr, logged)
+	return nil
+}
+
+// waitReady waits until a login on port runs a command; it returns why
+// not ("" when ready), at once if sshd exited.
+func (s *SSHDaemon) waitReady(port int, user string, exited <-chan struct{}) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command(filepath.Join(s.PathDir, "ssh"), "-p", fmt.Sprint(port), "-l", user, "127.0.0.1", "true").CombinedOutput()
+		if err == nil {
+			return ""
+		}
+		select {
+		case <-exited:
+			return fmt.Sprintf("sshd on port %d exited: %s", port, bytes.TrimSpace(out))
+		default:
+		}
 		if time.Now().After(deadline) {
-			logged, _ := os.ReadFile(log)
-			t.Fatalf("sshd on port %d does not let the test log in: %v\n%s\nsshd log:\n%s", port, err, bytes.TrimSpace(out), logged)
+			return fmt.Sprintf("port %d: %v: %s", port, err, bytes.TrimSpace(out))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
