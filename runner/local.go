@@ -269,10 +269,10 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 	return out, exited(res.ExitCode)
 }
 
-// reach connects to the daemon, right after the preflight so that a
-// daemon out of reach is the first thing said; a dry run, which starts
-// nothing, only resolves where the daemon is (local or remote decides
-// the context mode) and needs none running.
+// reach connects to the daemon, right after the preflight, so that a
+// daemon out of reach is said before any of the build's notices; a dry
+// run, which starts nothing, only resolves where the daemon is (local or
+// remote decides the context mode) and needs none running.
 func reach(ctx context.Context, dryRun bool) (Engine, Endpoint, error) {
 	if dryRun {
 		ep, err := ResolveEndpoint()

@@ -75,22 +75,8 @@ func pack(b *spec.Build, o *JobOptions) (*PackedContext, error) {
 }
 
 // kanikoDirRefusal is Render's refusal of a --kaniko-dir that the Job o
-// describes mounts something under /kaniko for, found before the
-// preflight so that it is the one line said. An upload is taken to go on
-// stdin, which mounts nothing there; should it fit a ConfigMap after
-// all, Render refuses it then.
+// (its delivery settled by pack) mounts something under /kaniko for.
 func kanikoDirRefusal(b *spec.Build, o JobOptions) error {
-	if !b.MovesKanikoDir() {
-		return nil
-	}
-	switch o.Delivery {
-	case DeliverUpload:
-		o.Delivery = DeliverStdin
-	case DeliverConfigMap:
-		if o.UploadConfigMap == "" {
-			o.UploadConfigMap = "kanikorun-context-probe"
-		}
-	}
 	if _, err := Render(b, o, nil); errors.Is(err, spec.ErrKanikoDirMoved) {
 		return err
 	}
@@ -112,14 +98,30 @@ func HumanSize(n int64) string {
 // RenderBuild prepares the build for a Job, shows the preflight and the
 // warnings on w, resolves the credentials when the Job's Secret is to be
 // emitted, and renders the Job.
-func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, error) {
+func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (rendered *Rendered, err error) {
 	o.Prepare.Mode = lint.Job
 	p, err := prepare.Prepare(o.Prepare)
 	if err != nil {
 		return nil, err
 	}
-	if err := kanikoDirRefusal(p.Build, o.Job); err != nil {
-		return nil, err
+	// A --kaniko-dir the Job cannot take is the one line said: its mounts
+	// depend on how the context travels, so it is packed first then.
+	var packed *PackedContext
+	packedEarly := false
+	if p.Build.MovesKanikoDir() {
+		if packed, err = pack(p.Build, &o.Job); err != nil {
+			return nil, err
+		}
+		packedEarly = true
+		// Until the Rendered owns it, a failure removes the packed tar.
+		defer func() {
+			if rendered == nil {
+				packed.Close()
+			}
+		}()
+		if err := kanikoDirRefusal(p.Build, o.Job); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.Preflight(w); err != nil {
 		return nil, err
@@ -151,9 +153,10 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (*Rendered, e
 			}
 		}
 	}
-	packed, err := pack(p.Build, &o.Job)
-	if err != nil {
-		return nil, err
+	if !packedEarly {
+		if packed, err = pack(p.Build, &o.Job); err != nil {
+			return nil, err
+		}
 	}
 	r, err := Render(p.Build, o.Job, secret)
 	if err != nil {

@@ -94,7 +94,7 @@ func TestKanikoDirFlag(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for args, moves := range map[string]bool{"": false, "--kaniko-dir=/k": true, "--kaniko-dir=/kaniko/": false} {
+	for args, moves := range map[string]bool{"": false, "--kaniko-dir=/k": true, "--kaniko-dir=/kaniko": false, "--kaniko-dir=/kaniko/": true} {
 		o := Options{Args: []string{dir}, NoPush: true}
 		if args != "" {
 			o.ExecutorArgs = []string{args}

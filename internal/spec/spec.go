@@ -244,13 +244,13 @@ func (b *Build) DockerfileInContext() (string, bool) {
 	return filepath.ToSlash(rel), true
 }
 
-// MovesKanikoDir reports whether a --kaniko-dir after -- names a directory
-// other than /kaniko. Before the build the executor then copies /kaniko
-// there and removes /kaniko (upstream v1.24's checkKanikoDir, and the
-// fork's), which fails on any mount point under /kaniko: "device or
-// resource busy".
+// MovesKanikoDir reports whether a --kaniko-dir after -- is anything but
+// /kaniko, spelt exactly so: the executor compares the text
+// (checkKanikoDir, upstream v1.24 and the fork), so /kaniko/ too has it
+// copy /kaniko there and remove /kaniko before the build, which fails on
+// any mount point under /kaniko ("device or resource busy").
 func (b *Build) MovesKanikoDir() bool {
-	return b.KanikoDir != "" && path.Clean(b.KanikoDir) != KanikoDir
+	return b.KanikoDir != "" && b.KanikoDir != KanikoDir
 }
 
 // ErrKanikoDirMoved marks KanikoDirError's refusals.
