@@ -124,6 +124,7 @@ func (l *linter) check(df *dockerfile) {
 		workdirs[s.index] = l.checkStage(s, meta, byName, wd)
 	}
 	l.curStage = 0
+	l.reportNearMisses(df)
 	built := l.checkTargetAndUse(df, byName)
 	if built != nil {
 		l.notBuilt(df, built)
@@ -132,12 +133,24 @@ func (l *linter) check(df *dockerfile) {
 }
 
 // checkKanikoDir reports an executor --kaniko-dir that moves /kaniko
-// while KANIKO_DIR, which kaniko reads for what it keeps out of the image
-// and across stages, still names /kaniko.
+// (any text but /kaniko itself: the executor compares the text) while
+// KANIKO_DIR, which kaniko reads for what it keeps out of the image and
+// across stages, does not name the new directory.
 func (l *linter) checkKanikoDir(df *dockerfile, built []bool) {
-	dir := path.Clean(l.o.KanikoDir)
-	if l.o.KanikoDir == "" || dir == "/kaniko" || l.o.KanikoDirEnv != "" && path.Clean(l.o.KanikoDirEnv) == dir {
+	dir, env := l.o.KanikoDir, l.o.KanikoDirEnv
+	if dir == "" || dir == "/kaniko" || env != "" && path.Clean(env) == path.Clean(dir) {
 		return
+	}
+	clean := path.Clean(dir)
+	if clean == "/kaniko" {
+		l.add(finding{Finding: Finding{ID: RuleKanikoDir, Severity: Error,
+			Message: fmt.Sprintf("--kaniko-dir=%s is not /kaniko to the executor, which compares the text: it copies /kaniko onto itself, which empties its files, and then removes /kaniko, its own certificates and credentials included", dir),
+			Hint:    "write --kaniko-dir=/kaniko, or leave the flag out"}})
+		return
+	}
+	kept := "/kaniko (its KANIKO_DIR)"
+	if env != "" {
+		kept = env + " (its KANIKO_DIR)"
 	}
 	stages := len(df.stages)
 	if built != nil {
@@ -148,12 +161,12 @@ func (l *linter) checkKanikoDir(df *dockerfile, built []bool) {
 			}
 		}
 	}
-	msg := fmt.Sprintf("--kaniko-dir=%s: the executor moves /kaniko to %s and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check", l.o.KanikoDir, dir)
+	msg := fmt.Sprintf("--kaniko-dir=%s: the executor moves /kaniko to %s and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check", dir, clean)
 	if stages > 1 {
-		msg = fmt.Sprintf("--kaniko-dir=%s: the executor moves /kaniko to %s but keeps leaving only /kaniko (its KANIKO_DIR) out of its clean-up between stages, so after the first of these %d stages it deletes %s, credentials included, and pushes without them; and the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone, so HTTPS registries fail their certificate check", l.o.KanikoDir, dir, stages, dir)
+		msg = fmt.Sprintf("--kaniko-dir=%s: the executor moves /kaniko to %s but keeps leaving only %s out of its clean-up between stages, so after the first of these %d stages it deletes %s, credentials included, and pushes without them; and the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone, so HTTPS registries fail their certificate check", dir, clean, kept, stages, clean)
 	}
 	l.add(finding{Finding: Finding{ID: RuleKanikoDir, Severity: Warning, Message: msg,
-		Hint: fmt.Sprintf("leave --kaniko-dir out; where the directory must move, give the executor KANIKO_DIR=%s and SSL_CERT_DIR=%s/ssl/certs in its environment too", dir, dir)}})
+		Hint: fmt.Sprintf("leave --kaniko-dir out; where the directory must move, give the executor KANIKO_DIR=%s and SSL_CERT_DIR=%s/ssl/certs in its environment too", clean, clean)}})
 }
 
 // buildTimeRules are the rules about what happens while kaniko builds a
@@ -347,51 +360,94 @@ func (l *linter) checkFrom(s *stage, meta *metaScope, byName map[string]int) str
 		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Error, Line: line, Column: col,
 			Message: oneLine(fmt.Sprintf("FROM %s is neither an earlier stage nor a valid image reference: %v", base, err)),
 			Hint:    "name an earlier stage or an image such as alpine:3.20 (repository names are lowercase)"}, anchor: n.StartLine})
-	} else if near := nearStage(base, byName, s.index); near != "" {
+	} else if near, i := nearStage(base, byName, s.index); near != "" {
 		line, col := l.at(n, s.from.BaseName)
-		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
-			Message: fmt.Sprintf("FROM %s names no stage, so kaniko pulls the image %s; the earlier stage %q is the nearest name", base, fullImageName(base), near),
-			Hint:    fmt.Sprintf("write FROM %s if the stage is meant", near)}, anchor: n.StartLine})
+		l.nearMisses = append(l.nearMisses, nearMiss{stage: i, f: finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
+			Message: fmt.Sprintf("FROM %s names no stage, so kaniko pulls the image %s; the earlier stage %q, which nothing uses, is the nearest name", base, fullImageName(base), near),
+			Hint:    fmt.Sprintf("write FROM %s if the stage is meant", near)}, anchor: n.StartLine, stage: l.curStage}})
 	}
 	return ""
 }
 
-// nearStage is the name of a stage before stage index that ref, a bare
-// image name (no registry, tag or digest), was probably meant to name:
-// one differs from the other by at most two letters, or starts with it
-// (build for builddocker). "" when there is none, and for the names of
-// Docker's most used official images (COPY --from=nginx is meant).
-func nearStage(ref string, byName map[string]int, index int) string {
+// nearMiss is a KR017 warning about a reference close to the name of an
+// earlier stage, said only if nothing else uses that stage: a stage a
+// later FROM or COPY --from does use was not what the name missed
+// (FROM kong after a stage kong-plugins that is copied from).
+type nearMiss struct {
+	stage int
+	f     finding
+}
+
+// reportNearMisses adds the near-miss warnings whose stage no stage
+// depends on; none when some reference could not be resolved.
+func (l *linter) reportNearMisses(df *dockerfile) {
+	used := map[int]bool{}
+	for _, s := range df.stages {
+		if s.depsUnknown {
+			return
+		}
+		for i := range s.deps {
+			used[i] = true
+		}
+	}
+	for _, m := range l.nearMisses {
+		if !used[m.stage] {
+			l.add(m.f)
+		}
+	}
+}
+
+// nearStage is the name and index of a stage before stage index that
+// ref, a bare image name (no registry, tag or digest), was probably meant
+// to name: within one letter of it (two for names of five letters or
+// more), or starting with it (build for builddocker). "" when there is
+// none, and for the names of Docker's official images (COPY --from=nginx
+// is meant).
+func nearStage(ref string, byName map[string]int, index int) (string, int) {
 	ref = strings.ToLower(ref)
 	if len(ref) < 3 || strings.ContainsAny(ref, "/:@") || officialImages[ref] {
-		return ""
+		return "", 0
 	}
-	best, bestD := "", 3
+	limit := 1
+	if len(ref) >= 5 {
+		limit = 2
+	}
+	best, bestI, bestD := "", 0, limit+1
 	for stageName, i := range byName {
 		if i >= index || stageName == ref {
 			continue
 		}
 		d := editDistance(ref, stageName)
-		if strings.HasPrefix(stageName, ref) || strings.HasPrefix(ref, stageName) && len(stageName) >= 3 {
+		if strings.HasPrefix(stageName, ref) {
 			d = min(d, 1)
 		}
 		if d < bestD || d == bestD && stageName < best {
-			best, bestD = stageName, d
+			best, bestI, bestD = stageName, i, d
 		}
 	}
-	return best
+	return best, bestI
 }
 
-// officialImages are bare names of Docker official images that
-// Dockerfiles use as bases or COPY --from sources without a tag.
+// officialImages are the repositories of Docker's official images
+// (docker.io/library), current and deprecated, which Dockerfiles name
+// without a registry.
 var officialImages = map[string]bool{}
 
 func init() {
-	for _, n := range strings.Fields(`alpine almalinux amazoncorretto amazonlinux archlinux bash busybox caddy centos
-		clojure composer debian docker eclipse-temurin elixir erlang fedora gcc golang gradle haproxy haskell
-		hello-world httpd ibmjava jetty julia mariadb maven memcached mongo mysql nats neo4j nginx node openjdk
-		oraclelinux perl php postgres pypy python rabbitmq redis registry rockylinux ruby rust swift tomcat
-		traefik ubuntu`) {
+	for _, n := range strings.Fields(`adminer aerospike almalinux alpine alt amazoncorretto amazonlinux api-firewall
+		arangodb archlinux backdrop bash bonita buildpack-deps busybox caddy cassandra celery centos chronograf
+		cirros clearlinux clefos clickhouse clojure composer consul convertigo couchbase couchdb crate dart debian
+		django docker drupal eclipse-mosquitto eclipse-temurin eggdrop elasticsearch elixir emqx erlang
+		express-gateway fedora flink fluentd friendica gazebo gcc geonetwork ghost golang gradle groovy haproxy
+		haskell haxe hello-world hitch httpd hylang ibm-semeru-runtimes ibmjava influxdb iojs irssi java jenkins
+		jetty joomla jruby julia kapacitor kibana kong krakend lightstreamer liquibase logstash mageia mariadb
+		matomo maven mediawiki memcached mongo mongo-express monica mono mysql nats nats-streaming neo4j
+		neurodebian nextcloud nginx node notary odoo open-liberty openjdk opensuse oraclelinux orientdb owncloud
+		percona perl photon php php-zendserver phpmyadmin plone postfixadmin postgres pypy python r-base
+		rabbitmq rails rakudo-star redis redmine registry rethinkdb rocket.chat rockylinux ros ruby rust
+		sapmachine satosa scratch sentry silverpeas sl solr sonarqube spark spiped storm swift swipl teamspeak
+		telegraf thrift tomcat tomee traefik ubuntu unit varnish vault websphere-liberty wordpress xwiki yourls
+		znc zookeeper`) {
 		officialImages[n] = true
 	}
 }
@@ -635,10 +691,7 @@ func (l *linter) checkExecForm(n *parser.Node, inst string, args *parser.Node) {
 		return
 	}
 	text := strings.TrimSpace(args.Value)
-	inner, ok := strings.CutPrefix(text, "[")
-	first, _ := utf8.DecodeRuneInString(strings.TrimLeft(inner, " \t"))
-	if !ok || !strings.ContainsRune("\"'\u201c\u2018", first) {
-		// [ -e file ] is the shell's test command, not an array.
+	if !looksLikeArray(text) {
 		return
 	}
 	why := "it is not valid JSON (straight double quotes only, no trailing comma)"
@@ -653,8 +706,46 @@ func (l *linter) checkExecForm(n *parser.Node, inst string, args *parser.Node) {
 	}
 	line, col := l.at(n, "[")
 	l.add(finding{Finding: Finding{ID: RuleExecFormJSON, Severity: Warning, Line: line, Column: col,
-		Message: fmt.Sprintf("%s is not an exec-form array: %s; the parser takes it as the shell command /bin/sh -c '%s', not the program it names", inst, why, shorten(text, 24)),
+		Message: fmt.Sprintf("%s is not an exec-form array: %s; the parser takes it as a shell command, so the shell runs '%s', not the program it names", inst, why, shorten(text, 24)),
 		Hint:    "make it a JSON array of double-quoted strings with nothing after the ], or write the shell form without brackets"}, anchor: n.StartLine})
+}
+
+// looksLikeArray says text, the arguments of an instruction in shell
+// form, was meant as an exec-form array: a [, a quoted word, and then a
+// comma, or a ] followed by nothing, a # comment or more words. The
+// shell's test command is not: [ -e f ], [ "$A" = "b" ] && ..., and
+// [ "$DEBUG" ] || ... (a ] followed by an operator).
+func looksLikeArray(text string) bool {
+	inner, ok := strings.CutPrefix(text, "[")
+	if !ok {
+		return false
+	}
+	inner = strings.TrimLeft(inner, " \t")
+	open, size := utf8.DecodeRuneInString(inner)
+	closing := map[rune]string{'"': `"`, '\'': "'", '\u201c': "\u201d\u201c", '\u2018': "\u2019\u2018"}[open]
+	if closing == "" {
+		return false
+	}
+	word := inner[size:]
+	end := -1
+	for i, r := range word {
+		if strings.ContainsRune(closing, r) && (i == 0 || word[i-1] != '\\') {
+			end = i + utf8.RuneLen(r)
+			break
+		}
+	}
+	if end < 0 {
+		return false
+	}
+	after := strings.TrimLeft(word[end:], " \t")
+	switch {
+	case strings.HasPrefix(after, ","):
+		return true
+	case strings.HasPrefix(after, "]"):
+		rest := strings.TrimSpace(after[1:])
+		return rest == "" || !strings.ContainsAny(rest[:1], "&|;<>")
+	}
+	return false
 }
 
 // shorten cuts s to at most n runes, marking the cut with "...".
@@ -976,11 +1067,11 @@ func (l *linter) checkCopyFrom(s *stage, from string, n *parser.Node, byName map
 	if _, err := name.ParseReference(from); err != nil {
 		bad(oneLine(fmt.Sprintf("COPY --from=%s is neither an earlier stage nor a valid image reference: %v", from, err)),
 			"name an earlier stage (FROM ... AS name) or an image such as alpine:3.20")
-	} else if near := nearStage(from, byName, s.index); near != "" {
+	} else if near, i := nearStage(from, byName, s.index); near != "" {
 		line, col := l.atFlag(n, "--from")
-		l.add(finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
-			Message: fmt.Sprintf("COPY --from=%s names no stage, so kaniko pulls the image %s; the earlier stage %q is the nearest name", from, fullImageName(from), near),
-			Hint:    fmt.Sprintf("write COPY --from=%s if the stage is meant", near)}, anchor: n.StartLine})
+		l.nearMisses = append(l.nearMisses, nearMiss{stage: i, f: finding{Finding: Finding{ID: RuleStageRef, Severity: Warning, Line: line, Column: col,
+			Message: fmt.Sprintf("COPY --from=%s names no stage, so kaniko pulls the image %s; the earlier stage %q, which nothing uses, is the nearest name", from, fullImageName(from), near),
+			Hint:    fmt.Sprintf("write COPY --from=%s if the stage is meant", near)}, anchor: n.StartLine, stage: l.curStage}})
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 
+	dfcommand "github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -197,6 +198,8 @@ type linter struct {
 	curStage int
 	// directiveErrLine is the line of a bad parser directive, if any.
 	directiveErrLine int
+	// nearMisses wait for the whole Dockerfile: see reportNearMisses.
+	nearMisses []nearMiss
 }
 
 func newLinter(f *parsed.File, o Options, exec Executor) *linter {
@@ -353,7 +356,10 @@ func (l *linter) continuationHint(line int, word string) string {
 		}
 		prev--
 	}
-	if prev < 1 {
+	if prev < 1 || word == strings.ToUpper(word) || nearInstruction(word) || l.endsHeredoc(prev) {
+		// A word in capitals, or one letter off an instruction, is a
+		// misspelt instruction, for which BuildKit's guess is right; after
+		// a heredoc's closing line nothing continues.
 		return ""
 	}
 	escape := rune(parser.DefaultEscapeToken)
@@ -366,10 +372,34 @@ func (l *linter) continuationHint(line int, word string) string {
 	}
 	text := l.lineText(line)
 	indented := len(text) > 0 && (text[0] == ' ' || text[0] == '\t')
-	if indented && word != strings.ToUpper(word) && !bytes.HasSuffix(above, []byte(string(escape))) {
+	if indented && !bytes.HasSuffix(above, []byte(string(escape))) {
 		return fmt.Sprintf("line %d is indented as if it continued line %d: end line %d with %c to continue the instruction", line, prev, prev, escape)
 	}
 	return ""
+}
+
+// nearInstruction says word is within one letter of an instruction's name.
+func nearInstruction(word string) bool {
+	w := strings.ToLower(word)
+	for name := range dfcommand.Commands {
+		if editDistance(w, name) <= 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// endsHeredoc says line is the closing line of a heredoc.
+func (l *linter) endsHeredoc(line int) bool {
+	if l.df.Result == nil {
+		return false
+	}
+	for _, n := range l.df.Result.AST.Children {
+		if len(n.Heredocs) > 0 && n.EndLine == line {
+			return true
+		}
+	}
+	return false
 }
 
 // add records a finding unless --ignore drops its rule.

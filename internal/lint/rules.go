@@ -108,7 +108,7 @@ var rules = []Rule{
 		Fix:     "pass the name of a stage (`FROM ... AS name`); for several, use the fork"},
 	{ID: RuleStageRef, severity: Error,
 		severityDoc: "error; warning for a stage name used twice, and for a bare image name close to an earlier stage's",
-		Catches:     "`FROM` or `COPY --from` naming neither an earlier stage nor a valid image reference (includes stage indexes out of range and stages defined later); two stages with one name; a bare name such as `build` that names no stage but is within two letters of, or the start of, an earlier stage's name (`builddocker`), which kaniko pulls as an image (Docker's common official image names excepted)",
+		Catches:     "`FROM` or `COPY --from` naming neither an earlier stage nor a valid image reference (includes stage indexes out of range and stages defined later); two stages with one name; a bare name such as `build` that names no stage but is within one letter (two from five letters on) of, or the start of, the name of an earlier stage that nothing uses (`builddocker`): kaniko pulls it as an image (Docker's official image names excepted)",
 		Fix:         "name an earlier stage or a valid image reference; give each stage its own name"},
 	{ID: RuleUnusedStage, severity: Info,
 		Catches: "stage before the target that the target does not use (upstream kaniko still builds it; the fork skips it unless given `--skip-unused-stages=false`)",
@@ -132,8 +132,9 @@ var rules = []Rule{
 		Catches: "`CMD`, `ENTRYPOINT`, `RUN` or `HEALTHCHECK CMD` written as an exec-form array that is not valid JSON (text after the `]`, such as a `# comment`, which a Dockerfile only knows at the start of a line; single or typographic quotes; a trailing comma): the parser takes it as shell form, so `/bin/sh -c '[\"serve\", ...]'` runs and fails when the container starts, with kaniko as with docker",
 		Fix:     "make it a JSON array of double-quoted strings and nothing after the `]`, or write the shell form without brackets"},
 	{ID: RuleKanikoDir, severity: Warning,
-		Catches: "executor flag `--kaniko-dir` naming another directory than `/kaniko` without `KANIKO_DIR` set to it: the executor moves `/kaniko` there and removes it, but leaves only `$KANIKO_DIR` (still `/kaniko`) out of the image and of the clean-up between stages, so a multi-stage build deletes the moved directory, credentials included, before the push; and the executor images' `SSL_CERT_DIR=/kaniko/ssl/certs` is gone, so HTTPS registries fail their certificate check (kaniko's source: `checkKanikoDir`, `config.KanikoDir`)",
-		Fix:     "leave `--kaniko-dir` out; where the directory must move, give the executor `KANIKO_DIR` and `SSL_CERT_DIR` (`<dir>/ssl/certs`) in its environment too"},
+		severityDoc: "warning; error for another spelling of `/kaniko` (`/kaniko/`), which the executor copies onto itself and removes",
+		Catches:     "executor flag `--kaniko-dir` naming another directory than `/kaniko` without `KANIKO_DIR` set to it: the executor moves `/kaniko` there and removes it, but leaves only `$KANIKO_DIR` (still `/kaniko`) out of the image and of the clean-up between stages, so a multi-stage build deletes the moved directory, credentials included, before the push; and the executor images' `SSL_CERT_DIR=/kaniko/ssl/certs` is gone, so HTTPS registries fail their certificate check (kaniko's source: `checkKanikoDir`, `config.KanikoDir`)",
+		Fix:         "leave `--kaniko-dir` out; where the directory must move, give the executor `KANIKO_DIR` and `SSL_CERT_DIR` (`<dir>/ssl/certs`) in its environment too"},
 }
 
 var ruleIndex = func() map[string]*Rule {

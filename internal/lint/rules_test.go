@@ -482,6 +482,18 @@ func TestUnknownInstructionContinuationHint(t *testing.T) {
 			"# escape=`\nFROM alpine\nRUN apk add curl &&\n    curl -fsSL https://example.com\n",
 			"unknown instruction: curl",
 			"line 4 is indented as if it continued line 3: end line 3 with ` to continue the instruction"},
+		{"a misspelt instruction in lower case, indented",
+			"FROM alpine\n  coppy a /a\n",
+			"unknown instruction: coppy (did you mean copy?)",
+			"fix the instruction; see https://docs.docker.com/reference/dockerfile/"},
+		{"a misspelt instruction after a Windows path under escape=`",
+			"# escape=`\nFROM mcr.microsoft.com/windows/servercore:ltsc2022\nCOPY app C:\\app\\\nRUNN dir\n",
+			"unknown instruction: RUNN (did you mean RUN?)",
+			"fix the instruction; see https://docs.docker.com/reference/dockerfile/"},
+		{"after a heredoc",
+			"FROM alpine\nRUN <<EOF\necho hi\nEOF\n  echo later\n",
+			"unknown instruction: echo",
+			"fix the instruction; see https://docs.docker.com/reference/dockerfile/"},
 		{"misspelt instruction",
 			"FROM alpine\nHEALTHCHEK CMD true\n",
 			"unknown instruction: HEALTHCHEK (did you mean HEALTHCHECK?)",
@@ -511,11 +523,16 @@ func TestNearStageName(t *testing.T) {
 		name, src, want string
 	}{
 		{"COPY --from a prefix of a stage", "FROM alpine:3.20 AS builddocker\nRUN true\nFROM alpine:3.20\nCOPY --from=build /out /app\n",
-			`COPY --from=build names no stage, so kaniko pulls the image index.docker.io/library/build:latest; the earlier stage "builddocker" is the nearest name`},
+			`COPY --from=build names no stage, so kaniko pulls the image index.docker.io/library/build:latest; the earlier stage "builddocker", which nothing uses, is the nearest name`},
 		{"COPY --from a typo", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=buidler /out /app\n",
-			`COPY --from=buidler names no stage, so kaniko pulls the image index.docker.io/library/buidler:latest; the earlier stage "builder" is the nearest name`},
-		{"FROM a typo", "FROM alpine:3.20 AS base\nFROM bsae\n",
-			`FROM bsae names no stage, so kaniko pulls the image index.docker.io/library/bsae:latest; the earlier stage "base" is the nearest name`},
+			`COPY --from=buidler names no stage, so kaniko pulls the image index.docker.io/library/buidler:latest; the earlier stage "builder", which nothing uses, is the nearest name`},
+		{"FROM a typo", "FROM alpine:3.20 AS builder\nFROM buidler\n",
+			`FROM buidler names no stage, so kaniko pulls the image index.docker.io/library/buidler:latest; the earlier stage "builder", which nothing uses, is the nearest name`},
+		{"a short name two letters off", "FROM alpine:3.20 AS base\nFROM bsae\n", ""},
+		{"an image a stage name starts", "FROM alpine:3.20 AS build\nRUN true\nFROM buildpack-deps\n", ""},
+		{"an official image a stage name extends", "FROM kong:3 AS kong-plugins\nFROM alpine:3.20\nCOPY --from=kong /usr/local /usr/local\n", ""},
+		{"the near stage is used", "FROM alpine:3.20 AS vault-plugin\nRUN true\nFROM myorg/vaultish:1\nCOPY --from=vault-plugin /p /p\nCOPY --from=vault-plug /q /q\n", ""},
+		{"a reference by ARG leaves it unsaid", "ARG SRC=builder\nFROM alpine:3.20 AS builder\nFROM alpine:3.20 AS other\nCOPY --from=${SRC} /a /a\nCOPY --from=buidler /b /b\n", ""},
 		{"official image", "FROM alpine:3.20 AS nginx-conf\nFROM alpine:3.20\nCOPY --from=nginx /etc/nginx /etc/nginx\n", ""},
 		{"tagged image", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=build:1 /out /app\n", ""},
 		{"unrelated name", "FROM alpine:3.20 AS builder\nFROM alpine:3.20\nCOPY --from=tools /out /app\n", ""},
@@ -546,18 +563,22 @@ func TestExecFormNotJSON(t *testing.T) {
 		name, src, want string
 	}{
 		{"trailing comment", "FROM alpine\nCMD [\"./main\"]   # run it\n",
-			`CMD is not an exec-form array: text follows the closing ] ("# run it": # starts a comment only at the beginning of a line); the parser takes it as the shell command /bin/sh -c '["./main"]   # run it', not the program it names`},
+			`CMD is not an exec-form array: text follows the closing ] ("# run it": # starts a comment only at the beginning of a line); the parser takes it as a shell command, so the shell runs '["./main"]   # run it', not the program it names`},
 		{"trailing text", "FROM alpine\nENTRYPOINT [\"serve\"]doc\n",
-			`ENTRYPOINT is not an exec-form array: text follows the closing ] ("doc"); the parser takes it as the shell command /bin/sh -c '["serve"]doc', not the program it names`},
+			`ENTRYPOINT is not an exec-form array: text follows the closing ] ("doc"); the parser takes it as a shell command, so the shell runs '["serve"]doc', not the program it names`},
 		{"single quotes", "FROM alpine\nCMD ['npm', 'start']\n",
-			`CMD is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as the shell command /bin/sh -c '['npm', 'start']', not the program it names`},
+			`CMD is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as a shell command, so the shell runs '['npm', 'start']', not the program it names`},
 		{"typographic quotes", "FROM alpine\nCMD [\u201cnpm\u201d, \u201cstart\u201d]\n",
-			"CMD is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as the shell command /bin/sh -c '[\u201cnpm\u201d, \u201cstart\u201d]', not the program it names"},
+			"CMD is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as a shell command, so the shell runs '[\u201cnpm\u201d, \u201cstart\u201d]', not the program it names"},
 		{"trailing comma in RUN", "FROM alpine\nRUN --network=none [\"make\", \"all\",]\n",
-			`RUN is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as the shell command /bin/sh -c '["make", "all",]', not the program it names`},
+			`RUN is not an exec-form array: it is not valid JSON (straight double quotes only, no trailing comma); the parser takes it as a shell command, so the shell runs '["make", "all",]', not the program it names`},
 		{"healthcheck", "FROM alpine\nHEALTHCHECK --interval=5s CMD [\"curl\", \"-f\", \"localhost\"] || exit 1\n",
-			`HEALTHCHECK CMD is not an exec-form array: text follows the closing ] ("|| exit 1"); the parser takes it as the shell command /bin/sh -c '["curl", "-f", "localhos...', not the program it names`},
+			`HEALTHCHECK CMD is not an exec-form array: text follows the closing ] ("|| exit 1"); the parser takes it as a shell command, so the shell runs '["curl", "-f", "localhos...', not the program it names`},
 		{"the shell's test", "FROM alpine\nRUN [ -e /etc/os-release ] || exit 1\n", ""},
+		{"the shell's test of a quoted word", "FROM alpine\nARG TARGETARCH\nRUN [ \"$TARGETARCH\" = \"amd64\" ] && echo x86\n", ""},
+		{"the shell's test of one word", "FROM alpine\nARG DEBUG\nRUN [ \"$DEBUG\" ] && apk add gdb\n", ""},
+		{"the shell's test in a healthcheck", "FROM alpine\nHEALTHCHECK CMD [ \"$(cat /tmp/ok)\" = \"1\" ] || exit 1\n", ""},
+		{"the shell's test with a semicolon", "FROM alpine\nRUN [ \"$X\" ]; echo done\n", ""},
 		{"valid healthcheck", "FROM alpine\nHEALTHCHECK CMD [\"curl\", \"-f\", \"localhost\"]\n", ""},
 		{"healthcheck none", "FROM alpine\nHEALTHCHECK NONE\n", ""},
 		{"valid exec form", "FROM alpine\nCMD [ \"npm\", \"start\" ]\n", ""},
@@ -584,7 +605,9 @@ func TestKanikoDirWarning(t *testing.T) {
 		{"single stage", single, "/k", "", "--kaniko-dir=/k: the executor moves /kaniko to /k and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check"},
 		{"two stages", multi, "/k/", "", "--kaniko-dir=/k/: the executor moves /kaniko to /k but keeps leaving only /kaniko (its KANIKO_DIR) out of its clean-up between stages, so after the first of these 2 stages it deletes /k, credentials included, and pushes without them; and the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone, so HTTPS registries fail their certificate check"},
 		{"two stages, the target the first", multi + "", "/k", "", ""},
-		{"the default directory", multi, "/kaniko/", "", ""},
+		{"the default directory", multi, "/kaniko", "", ""},
+		{"the default directory spelt otherwise", multi, "/kaniko/", "", "--kaniko-dir=/kaniko/ is not /kaniko to the executor, which compares the text: it copies /kaniko onto itself, which empties its files, and then removes /kaniko, its own certificates and credentials included"},
+		{"KANIKO_DIR elsewhere", multi, "/k", "/j", "--kaniko-dir=/k: the executor moves /kaniko to /k but keeps leaving only /j (its KANIKO_DIR) out of its clean-up between stages, so after the first of these 2 stages it deletes /k, credentials included, and pushes without them; and the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone, so HTTPS registries fail their certificate check"},
 		{"KANIKO_DIR follows", multi, "/k", "/k/", ""},
 		{"none", multi, "", "", ""},
 	}
@@ -597,7 +620,11 @@ func TestKanikoDirWarning(t *testing.T) {
 				o.Target = "a"
 				want = "--kaniko-dir=/k: the executor moves /kaniko to /k and removes it, so the executor images' SSL_CERT_DIR=/kaniko/ssl/certs is gone and HTTPS registries fail their certificate check"
 			}
-			wantFinding(t, RuleKanikoDir, tc.src, o, want, Warning)
+			sev := Warning
+			if strings.Contains(want, "onto itself") {
+				sev = Error
+			}
+			wantFinding(t, RuleKanikoDir, tc.src, o, want, sev)
 		})
 	}
 }
