@@ -91,18 +91,28 @@ func (o Options) decide(ep Endpoint, s Streams, w modeWords) bool {
 	switch o.ContextMode {
 	case ContextStream:
 		s.notice("context mode stream (--context-mode): %s", w.forced)
-		return true
 	case ContextBind:
 		if ep.Remote() && w.bindRemote != "" {
 			s.notice(w.bindRemote, ep)
 		}
+	default:
+		if ep.Remote() {
+			s.notice("context mode stream: the daemon at %s is remote, so %s", ep, w.remote)
+		}
+	}
+	return o.streamsTo(ep)
+}
+
+// streamsTo says whether the context goes on the executor's stdin for
+// the daemon at ep: forced by --context-mode, else for a remote daemon.
+func (o Options) streamsTo(ep Endpoint) bool {
+	switch o.ContextMode {
+	case ContextStream:
+		return true
+	case ContextBind:
 		return false
 	}
-	if ep.Remote() {
-		s.notice("context mode stream: the daemon at %s is remote, so %s", ep, w.remote)
-		return true
-	}
-	return false
+	return ep.Remote()
 }
 
 // The --progress modes, named as docker build names them.
@@ -213,16 +223,18 @@ func BuildLocal(ctx context.Context, o BuildOptions, s Streams) (*Outcome, error
 		return nil, err
 	}
 	b := p.Build
-	// Bind mode always mounts the credentials at
-	// /kaniko/.docker/config.json, which a --kaniko-dir would have the
-	// executor move away: refused before anything else is said (the mode
-	// is said below, once the daemon answers).
-	ep, err := ResolveEndpoint()
-	if err != nil {
-		return nil, err
-	}
-	if b.MovesKanikoDir() && !o.Run.stream(ep, Streams{Stderr: io.Discard}) {
-		return nil, b.KanikoDirError("with the bind mounts of a local build")
+	if b.MovesKanikoDir() {
+		// Bind mode always mounts the credentials at
+		// /kaniko/.docker/config.json, which a --kaniko-dir would have the
+		// executor move away: refused before anything else is said (the
+		// mode is said below, once the daemon answers).
+		ep, err := ResolveEndpoint()
+		if err != nil {
+			return nil, err
+		}
+		if !o.Run.streamsTo(ep) {
+			return nil, b.KanikoDirError("with the bind mounts of a local build")
+		}
 	}
 	if err := p.Preflight(s.Stderr); err != nil {
 		return nil, err

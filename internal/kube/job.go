@@ -104,21 +104,20 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (rendered *Re
 	if err != nil {
 		return nil, err
 	}
+	// Until the Rendered owns it, a failure removes the packed context.
+	var packed *PackedContext
+	defer func() {
+		if rendered == nil {
+			packed.Close()
+		}
+	}()
 	// A --kaniko-dir the Job cannot take is the one line said: its mounts
 	// depend on how the context travels, so it is packed first then.
-	var packed *PackedContext
-	packedEarly := false
-	if p.Build.MovesKanikoDir() {
+	packFirst := p.Build.MovesKanikoDir()
+	if packFirst {
 		if packed, err = pack(p.Build, &o.Job); err != nil {
 			return nil, err
 		}
-		packedEarly = true
-		// Until the Rendered owns it, a failure removes the packed tar.
-		defer func() {
-			if rendered == nil {
-				packed.Close()
-			}
-		}()
 		if err := kanikoDirRefusal(p.Build, o.Job); err != nil {
 			return nil, err
 		}
@@ -153,14 +152,13 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (rendered *Re
 			}
 		}
 	}
-	if !packedEarly {
+	if !packFirst {
 		if packed, err = pack(p.Build, &o.Job); err != nil {
 			return nil, err
 		}
 	}
 	r, err := Render(p.Build, o.Job, secret)
 	if err != nil {
-		packed.Close()
 		return nil, errs.Mark(err, spec.ErrUsage)
 	}
 	if packed != nil {
@@ -176,7 +174,6 @@ func RenderBuild(ctx context.Context, o BuildOptions, w io.Writer) (rendered *Re
 			values := make(map[string][]byte, len(b.Secrets))
 			for _, s := range b.Secrets {
 				if values[s.ID], err = s.Value(); err != nil {
-					packed.Close()
 					return nil, errs.Mark(err, spec.ErrUsage)
 				}
 			}

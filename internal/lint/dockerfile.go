@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -405,7 +406,7 @@ func (l *linter) reportNearMisses(df *dockerfile) {
 // is meant).
 func nearStage(ref string, byName map[string]int, index int) (string, int) {
 	ref = strings.ToLower(ref)
-	if len(ref) < 3 || strings.ContainsAny(ref, "/:@") || officialImages[ref] {
+	if len(ref) < 3 || strings.ContainsAny(ref, "/:@") || officialImages()[ref] {
 		return "", 0
 	}
 	limit := 1
@@ -430,10 +431,9 @@ func nearStage(ref string, byName map[string]int, index int) (string, int) {
 
 // officialImages are the repositories of Docker's official images
 // (docker.io/library), current and deprecated, which Dockerfiles name
-// without a registry.
-var officialImages = map[string]bool{}
-
-func init() {
+// without a registry; made on first use, not at start-up.
+var officialImages = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
 	for _, n := range strings.Fields(`adminer aerospike almalinux alpine alt amazoncorretto amazonlinux api-firewall
 		arangodb archlinux backdrop bash bonita buildpack-deps busybox caddy cassandra celery centos chronograf
 		cirros clearlinux clefos clickhouse clojure composer consul convertigo couchbase couchdb crate dart debian
@@ -448,9 +448,10 @@ func init() {
 		sapmachine satosa scratch sentry silverpeas sl solr sonarqube spark spiped storm swift swipl teamspeak
 		telegraf thrift tomcat tomee traefik ubuntu unit varnish vault websphere-liberty wordpress xwiki yourls
 		znc zookeeper`) {
-		officialImages[n] = true
+		m[n] = true
 	}
-}
+	return m
+})
 
 // editDistance is the Levenshtein distance of a and b, in bytes.
 func editDistance(a, b string) int {
@@ -722,8 +723,14 @@ func looksLikeArray(text string) bool {
 	}
 	inner = strings.TrimLeft(inner, " \t")
 	open, size := utf8.DecodeRuneInString(inner)
-	closing := map[rune]string{'"': `"`, '\'': "'", '\u201c': "\u201d\u201c", '\u2018': "\u2019\u2018"}[open]
-	if closing == "" {
+	var closing string
+	switch open {
+	case '"', '\'':
+		closing = string(open)
+	case '\u201c', '\u2018':
+		// Typographic quotes: either of the pair may close.
+		closing = string(open) + string(open+1)
+	default:
 		return false
 	}
 	word := inner[size:]
