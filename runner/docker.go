@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -28,6 +29,7 @@ import (
 	"github.com/docker/cli/cli/connhelper"
 	"github.com/docker/cli/cli/context/store"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
@@ -235,13 +237,14 @@ type dockerEngine struct {
 	// keep are the containers created with KeepAfterExit: their run
 	// waits for the exit, not for the removal.
 	keep map[string]bool
-	// removed are the containers whose removal the daemon reported to a
-	// wait: removing them again would only cost a round trip.
-	removed map[string]bool
+	// leaving are the AutoRemove containers whose run returned at their
+	// exit: the daemon removes them (and their anonymous volumes) a moment
+	// later, so removing them again would only cost a round trip.
+	leaving map[string]bool
 }
 
 func newDockerEngine(cli *client.Client, ep Endpoint) *dockerEngine {
-	return &dockerEngine{cli: cli, ep: ep, keep: map[string]bool{}, removed: map[string]bool{}}
+	return &dockerEngine{cli: cli, ep: ep, keep: map[string]bool{}, leaving: map[string]bool{}}
 }
 
 func (d *dockerEngine) Endpoint() Endpoint { return d.ep }
@@ -349,51 +352,134 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 		}
 	}()
 
-	// With AutoRemove the daemon removes the container when it exits, even
-	// if kanikorun itself is killed; waiting for "removed" (as docker run
-	// --rm does) returns the exit code once it is gone. The wait is set up
-	// before the start, or a quick container could be gone before it.
-	cond := container.WaitConditionRemoved
+	// The run ends at the exit: with AutoRemove the daemon then removes
+	// the container by itself, even if kanikorun is killed, so waiting
+	// for "removed" as docker run --rm does would only make the caller
+	// wait for the daemon's teardown (on Engine 20.10 the network's and
+	// the mounts' release come after the die event and before the wait
+	// for "next-exit" returns: 45 to 75 ms on a bridge network). The die
+	// event, carrying the exit code, is the earliest word of the exit; the
+	// wait, set up before the start as well, covers a daemon whose events
+	// fail. A kept container (stream mode) is copied from next, which the
+	// daemon allows only after its teardown: the wait is its end.
 	d.mu.Lock()
-	if d.keep[id] {
-		// Kept for its outputs: the exit is the end.
-		cond = container.WaitConditionNextExit
-	}
+	keep := d.keep[id]
 	d.mu.Unlock()
-	waitC, waitErr := d.cli.ContainerWait(ctx, id, cond)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var died <-chan int
+	if !keep {
+		died = d.dieEvent(wctx, id)
+	}
+	waitC, waitErr := d.cli.ContainerWait(wctx, id, container.WaitConditionNextExit)
 	if err := d.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return 0, &StepError{Step: StepStart, Err: connectionLost(ctx, engineError(err))}
 	}
 	var code int
 	select {
+	case code = <-died:
 	case w := <-waitC:
 		if w.Error != nil && w.Error.Message != "" {
 			return 0, &StepError{Step: StepWait, Err: errors.New(w.Error.Message)}
 		}
 		code = int(w.StatusCode)
-		if cond == container.WaitConditionRemoved {
-			d.mu.Lock()
-			d.removed[id] = true
-			d.mu.Unlock()
-		}
 	case err := <-waitErr:
 		return 0, &StepError{Step: StepWait, Err: connectionLost(ctx, err)}
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-	// The container has gone: its stream ends by itself once the last
-	// lines are through, and the deferred wait lets them through.
+	if !keep {
+		d.mu.Lock()
+		d.leaving[id] = true
+		d.mu.Unlock()
+	}
+	// The container has exited: its stream ends by itself once the last
+	// lines are through (the daemon closes it before it reports the
+	// exit), and the deferred wait lets them through.
 	exited = true
 	return code, nil
+}
+
+// dieEvent sends the container's exit code from its die event, the
+// daemon's first word of the exit. The subscription asks for events since
+// long ago: the daemon answers with its headers before it subscribes, and
+// replays what it logged since, so a die in between is not missed. On any
+// failure nothing is sent and the wait decides.
+func (d *dockerEngine) dieEvent(ctx context.Context, id string) <-chan int {
+	msgs, errc := d.cli.Events(ctx, events.ListOptions{
+		Since: "1",
+		Filters: filters.NewArgs(
+			filters.Arg("type", string(events.ContainerEventType)),
+			filters.Arg("container", id),
+			filters.Arg("event", string(events.ActionDie)),
+		),
+	})
+	code := make(chan int, 1)
+	go func() {
+		select {
+		case m := <-msgs:
+			if c, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
+				code <- c
+			}
+		case <-errc:
+		case <-ctx.Done():
+		}
+	}()
+	return code
+}
+
+// leaveTimeout bounds the wait for the daemon to remove containers that
+// have exited; it takes milliseconds.
+const leaveTimeout = 10 * time.Second
+
+// awaitLeavingHolders waits until the daemon has removed the containers
+// that hold the volume, when every one of them has exited and is the
+// daemon's to remove (AutoRemove): a run returns at its container's exit,
+// this process's or another's, and the daemon releases the container's
+// volumes a moment later. It reports whether it waited; a holder that
+// runs, or that nobody removes by itself, holds the volume for real.
+func (d *dockerEngine) awaitLeavingHolders(ctx context.Context, vol string) bool {
+	list, err := d.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("volume", vol))})
+	if err != nil || len(list) == 0 {
+		return false
+	}
+	for _, c := range list {
+		// The list still says "running" while the daemon tears an exited
+		// container down; the inspect waits for the teardown to end.
+		info, err := d.cli.ContainerInspect(ctx, c.ID)
+		if cerrdefs.IsNotFound(err) {
+			continue
+		}
+		if err != nil || info.State == nil || info.HostConfig == nil {
+			return false
+		}
+		switch {
+		case info.State.Status == string(container.StateRemoving):
+		case info.State.Status == string(container.StateExited) && info.HostConfig.AutoRemove:
+		default:
+			return false
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, leaveTimeout)
+	defer cancel()
+	for _, c := range list {
+		// A container already gone answers at once, with "not found".
+		waitC, errc := d.cli.ContainerWait(ctx, c.ID, container.WaitConditionRemoved)
+		select {
+		case <-waitC:
+		case <-errc:
+		}
+	}
+	return true
 }
 
 func (d *dockerEngine) RemoveContainer(ctx context.Context, id string) error {
 	d.mu.Lock()
 	delete(d.keep, id)
-	gone := d.removed[id]
-	delete(d.removed, id)
+	leaving := d.leaving[id]
+	delete(d.leaving, id)
 	d.mu.Unlock()
-	if gone {
+	if leaving {
 		return nil
 	}
 	err := d.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
@@ -465,6 +551,9 @@ func (d *dockerEngine) ListVolumes(ctx context.Context, labels map[string]string
 
 func (d *dockerEngine) RemoveVolume(ctx context.Context, name string) error {
 	err := d.cli.VolumeRemove(ctx, name, false)
+	if cerrdefs.IsConflict(err) && d.awaitLeavingHolders(ctx, name) {
+		err = d.cli.VolumeRemove(ctx, name, false)
+	}
 	switch {
 	case err == nil, cerrdefs.IsNotFound(err):
 		return nil

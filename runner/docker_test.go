@@ -18,7 +18,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -255,7 +257,7 @@ func daemon(t *testing.T) (Engine, *client.Client, string) {
 
 func noLeftovers(t *testing.T, cli *client.Client) {
 	t.Helper()
-	left, err := testbed.Containers(context.Background(), cli, testbed.Labels(t))
+	left, err := testbed.Leftovers(context.Background(), cli, testbed.Labels(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,8 +276,8 @@ func TestDockerEngineRun(t *testing.T) {
 		t.Fatalf("ping = %+v, %v", info, err)
 	}
 
-	// The engine alone: the daemon removes the container by itself, and
-	// RunContainer returns only once it is gone.
+	// The engine alone: RunContainer returns at the exit, with all of the
+	// output, and the daemon removes the container by itself.
 	id, err := eng.CreateContainer(ctx, plan.Container{Image: img, Args: []string{"--help"}, Network: "none", Labels: testbed.Labels(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -313,6 +315,74 @@ func TestDockerEngineRun(t *testing.T) {
 	}
 	if len(labelled) != 1 {
 		t.Errorf("containers with the managed label while running: %v, want 1", labelled)
+	}
+	noLeftovers(t, cli)
+}
+
+// The die event is subscribed to with a since in the past because the
+// daemon sends its headers before it subscribes: an exit logged before the
+// subscription must still arrive. Here the container has exited (and
+// been removed) before dieEvent is even called.
+func TestDieEventReplaysAnExitLoggedBeforeTheSubscription(t *testing.T) {
+	t.Parallel()
+	eng, cli, img := daemon(t)
+	d := eng.(*dockerEngine)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id, err := eng.CreateContainer(ctx, plan.Container{Image: img, Args: []string{"--no-such-flag"}, Network: "none", Labels: testbed.Labels(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitC, errC := cli.ContainerWait(ctx, id, container.WaitConditionRemoved)
+	if err := cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-waitC:
+	case err := <-errC:
+		t.Fatal(err)
+	}
+	select {
+	case code := <-d.dieEvent(ctx, id):
+		if code != 1 {
+			t.Errorf("exit code %d from the die event, want 1", code)
+		}
+	case <-ctx.Done():
+		t.Fatal("no die event for a container that exited before the subscription")
+	}
+	noLeftovers(t, cli)
+}
+
+// A run returns at its container's exit, while the daemon may still be
+// removing the container and releasing what it mounted: removing a volume
+// it held right after must not fail as "in use".
+func TestRemoveVolumeRightAfterARunThatHeldIt(t *testing.T) {
+	t.Parallel()
+	eng, cli, img := daemon(t)
+	ctx := context.Background()
+	for i := range 3 {
+		vol := "kanikorun-test-held-" + testbed.RandomPassword()[:12]
+		t.Cleanup(func() { _ = testbed.RemoveVolume(context.Background(), cli, vol) })
+		if err := eng.EnsureVolume(ctx, vol, map[string]string{spec.ManagedLabel: "true"}); err != nil {
+			t.Fatal(err)
+		}
+		// The bridge network's release makes the daemon's teardown the
+		// longest.
+		c := plan.Container{Image: img, Args: []string{"--help"}, Network: "bridge", Labels: testbed.Labels(t),
+			Volumes: []plan.VolumeMount{{Name: vol, Target: "/cache"}}}
+		id, err := eng.CreateContainer(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, err := eng.RunContainer(ctx, id, io.Discard, io.Discard); err != nil || code != 0 {
+			t.Fatalf("run %d: exit code %d, err %v", i, code, err)
+		}
+		if err := eng.RemoveVolume(ctx, vol); err != nil {
+			t.Fatalf("run %d: removing the volume it held: %v", i, err)
+		}
+		if _, err := cli.VolumeInspect(ctx, vol); err == nil {
+			t.Errorf("run %d: volume %s still there", i, vol)
+		}
 	}
 	noLeftovers(t, cli)
 }

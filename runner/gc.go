@@ -84,6 +84,11 @@ func CollectGarbage(ctx context.Context, eng Engine, o GCOptions) (*GCReport, er
 		return nil, fmt.Errorf("listing kanikorun's containers: %w", oneLine(err))
 	}
 	for _, c := range containers {
+		if c.State == "removing" {
+			// The daemon is removing it: a run returns at its
+			// container's exit, and AutoRemove follows.
+			continue
+		}
 		if !deadRun(c.Labels) {
 			g.Kept++
 			continue

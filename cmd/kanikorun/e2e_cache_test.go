@@ -357,7 +357,7 @@ func TestCacheLsAndPrune(t *testing.T) {
 	if !strings.Contains(ls.stdout, "no cache volume") {
 		t.Errorf("cache ls after prune --all:\n%s", ls)
 	}
-	ids, err := testbed.Containers(context.Background(), cli, map[string]string{runner.CacheLabel + ".helper": "true"})
+	ids, err := testbed.Leftovers(context.Background(), cli, map[string]string{runner.CacheLabel + ".helper": "true"})
 	if err != nil {
 		t.Fatal(err)
 	}

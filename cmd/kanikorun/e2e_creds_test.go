@@ -264,7 +264,7 @@ func TestE2ECredsStorePushWhereRawConfigFails(t *testing.T) {
 			t.Errorf("the executor with the raw config pushed something: %+v", q)
 		}
 	}
-	if ids, err := testbed.Containers(context.Background(), cli, testbed.Labels(t)); err != nil || len(ids) > 0 {
+	if ids, err := testbed.Leftovers(context.Background(), cli, testbed.Labels(t)); err != nil || len(ids) > 0 {
 		t.Errorf("reference containers left: %v %v", ids, err)
 	}
 }
@@ -501,7 +501,7 @@ func TestE2ECredsHelperFailsForDestination(t *testing.T) {
 			if n := len(own.Requests()); n != 0 {
 				t.Errorf("the registry got %d requests, want none: %v", n, own.Requests())
 			}
-			if ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir}); err != nil || len(ids) != 0 {
+			if ids, err := testbed.Leftovers(context.Background(), cli, map[string]string{spec.ContextLabel: ctxDir}); err != nil || len(ids) != 0 {
 				t.Errorf("containers for the context: %v %v", ids, err)
 			}
 			assertNothingLeft(t, ctxDir, tmp)

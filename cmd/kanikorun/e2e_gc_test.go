@@ -44,7 +44,7 @@ func makeVolume(t *testing.T, cli *client.Client, labels map[string]string) stri
 	if _, err := cli.VolumeCreate(context.Background(), volume.CreateOptions{Name: name, Labels: labels}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cli.VolumeRemove(context.Background(), name, true) })
+	t.Cleanup(func() { _ = testbed.RemoveVolume(context.Background(), cli, name) })
 	return name
 }
 

@@ -22,7 +22,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/docker/docker/api/types/image"
@@ -1259,18 +1258,11 @@ func kubeBindMount(t *testing.T, v string) string {
 func kubeNoReplayContainer(t *testing.T, workload string) {
 	t.Helper()
 	cli := testbed.RequireDocker(t)
-	// The daemon's AutoRemove may still be finishing a removal on a loaded
-	// machine; a container that is really left stays past the grace.
-	var ids []string
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var err error
-		ids, err = testbed.Containers(context.Background(), cli, map[string]string{kube.ReplayLabel: workload})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) == 0 || time.Now().After(deadline) {
-			break
-		}
+	// The daemon's AutoRemove may still be finishing a removal; a
+	// container that is really left stays past Leftovers' grace.
+	ids, err := testbed.Leftovers(context.Background(), cli, map[string]string{kube.ReplayLabel: workload})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if len(ids) > 0 {
 		t.Errorf("replay containers left behind: %v", ids)

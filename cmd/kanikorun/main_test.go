@@ -154,7 +154,7 @@ func isolate(t *testing.T) (tmp string) {
 func assertNothingLeft(t *testing.T, contextDir, tmp string) {
 	t.Helper()
 	cli := testbed.RequireDocker(t)
-	ids, err := testbed.Containers(context.Background(), cli, map[string]string{spec.ContextLabel: contextDir})
+	ids, err := testbed.Leftovers(context.Background(), cli, map[string]string{spec.ContextLabel: contextDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -249,7 +249,7 @@ func cmdNothingLeft(ts *testscript.TestScript, neg bool, args []string) {
 	cli, err := testbed.Docker(context.Background())
 	ts.Check(err)
 	defer cli.Close()
-	ids, err := testbed.Containers(context.Background(), cli, labels)
+	ids, err := testbed.Leftovers(context.Background(), cli, labels)
 	ts.Check(err)
 	if len(ids) > 0 {
 		ts.Fatalf("containers left behind: %v", ids)

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
@@ -37,10 +40,30 @@ func RemoveVolumes(ctx context.Context, cli *client.Client, names ...string) {
 	for _, v := range list.Volumes {
 		for _, n := range names {
 			if v.Name == n || strings.HasPrefix(v.Name, n+"-") {
-				if err := cli.VolumeRemove(ctx, v.Name, true); err != nil {
+				if err := RemoveVolume(ctx, cli, v.Name); err != nil {
 					fmt.Fprintln(os.Stderr, "removing volume:", err)
 				}
 			}
 		}
 	}
+}
+
+// RemoveVolume removes a volume once the containers that hold it are
+// gone: a kanikorun run returns at its container's exit, and the daemon
+// releases the container's volumes a moment later, when it removes it.
+func RemoveVolume(ctx context.Context, cli *client.Client, name string) error {
+	err := cli.VolumeRemove(ctx, name, true)
+	if err == nil || !cerrdefs.IsConflict(err) {
+		return err
+	}
+	list, lerr := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("volume", name))})
+	if lerr != nil {
+		return err
+	}
+	ids := make([]string, 0, len(list))
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	AwaitRemoval(ctx, cli, ids)
+	return cli.VolumeRemove(ctx, name, true)
 }

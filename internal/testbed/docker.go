@@ -129,6 +129,38 @@ func Containers(ctx context.Context, cli *client.Client, labels map[string]strin
 	return ids, nil
 }
 
+// Leftovers is Containers for asserting that nothing was left behind: a
+// kanikorun run returns at its container's exit and the daemon's
+// AutoRemove takes the container away a moment later, so it first lets
+// the daemon finish (AwaitRemoval), then lists again. What it returns
+// stayed past the grace.
+func Leftovers(ctx context.Context, cli *client.Client, labels map[string]string) ([]string, error) {
+	ids, err := Containers(ctx, cli, labels)
+	if err != nil || len(ids) == 0 {
+		return ids, err
+	}
+	AwaitRemoval(ctx, cli, ids)
+	return Containers(ctx, cli, labels)
+}
+
+// AwaitRemoval waits until the daemon has removed each container, for at
+// most leftoverGrace in all; a container already gone costs one call.
+func AwaitRemoval(ctx context.Context, cli *client.Client, ids []string) {
+	wctx, cancel := context.WithTimeout(ctx, leftoverGrace)
+	defer cancel()
+	for _, id := range ids {
+		waitC, errC := cli.ContainerWait(wctx, id, container.WaitConditionRemoved)
+		select {
+		case <-waitC:
+		case <-errC:
+		}
+	}
+}
+
+// leftoverGrace is how long Leftovers lets the daemon finish a removal:
+// milliseconds normally, seconds on a loaded machine.
+const leftoverGrace = 15 * time.Second
+
 // Bind is a bind mount for Run.
 type Bind struct {
 	// Source is an absolute host path that must exist (else the daemon

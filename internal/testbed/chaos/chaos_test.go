@@ -141,7 +141,7 @@ func TestChaos(t *testing.T) {
 	results = append(results, b.build(len(results), lastKill))
 
 	// What the SIGKILLed runs left, before gc.
-	before := b.leftovers()
+	before := b.leftovers(false)
 	gc := exec.Command(binary, "gc")
 	gc.Env = b.env(b.goodCfg)
 	gcOut, err := gc.CombinedOutput()
@@ -149,7 +149,7 @@ func TestChaos(t *testing.T) {
 		t.Errorf("kanikorun gc: %v\n%s", err, gcOut)
 	}
 	b.scan.Scan("kanikorun gc output", gcOut)
-	after := b.leftovers()
+	after := b.leftovers(true)
 	b.scan.ScanFiles(b.tmp, nil)
 	b.scan.ScanFiles(filepath.Join(b.root, "out"), nil)
 
@@ -234,7 +234,7 @@ func newBed(t *testing.T, cli *client.Client, seed uint64) *bed {
 	b.cacheVolume = "kanikorun-chaos-cache-" + strings.ToLower(testbed.RandomPassword()[:10])
 	t.Cleanup(func() {
 		b.removeOurs()
-		_ = cli.VolumeRemove(context.Background(), b.cacheVolume, true)
+		_ = testbed.RemoveVolume(context.Background(), cli, b.cacheVolume)
 	})
 	return b
 }
@@ -416,7 +416,7 @@ func (b *bed) judge(i int, s scenario, o outcome, ctxDir string) string {
 		}
 	}
 	if s != sigkill && s != lastKill {
-		if n := b.containersOf(ctxDir); n != 0 {
+		if n := b.settledContainersOf(ctxDir); n != 0 {
 			return fmt.Sprintf("%d containers left by a build that was not SIGKILLed", n)
 		}
 	}
@@ -454,6 +454,16 @@ func (b *bed) containersOf(ctxDir string) int {
 	return len(b.ours(ctxDir))
 }
 
+// settledContainersOf is containersOf once the daemon has finished the
+// removals it was making: a build returns at its container's exit, and
+// AutoRemove takes the container away a moment later.
+func (b *bed) settledContainersOf(ctxDir string) int {
+	if ids := b.ours(ctxDir); len(ids) > 0 {
+		testbed.AwaitRemoval(context.Background(), b.cli, ids)
+	}
+	return len(b.ours(ctxDir))
+}
+
 func (b *bed) ours(ctxDir string) []string {
 	f := filters.NewArgs(filters.Arg("label", spec.ContextLabel))
 	if ctxDir != "" {
@@ -483,8 +493,11 @@ func (l left) String() string {
 	return fmt.Sprintf("%d containers, %d volumes, %d temp entries, %d partial tarballs", l.containers, l.volumes, l.tempEntries, l.partials)
 }
 
-func (b *bed) leftovers() left {
+func (b *bed) leftovers(settle bool) left {
 	l := left{containers: b.containersOf("")}
+	if settle {
+		l.containers = b.settledContainersOf("")
+	}
 	vols, err := b.cli.VolumeList(context.Background(), volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", spec.ManagedLabel+"=true"))})
 	if err != nil {
 		b.t.Fatal(err)
