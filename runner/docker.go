@@ -235,7 +235,8 @@ type dockerEngine struct {
 	ep  Endpoint
 	mu  sync.Mutex
 	// keep are the containers created with KeepAfterExit: their run
-	// waits for the exit, not for the removal.
+	// ends with the wait for the exit, after the daemon's teardown, since
+	// they are copied from next.
 	keep map[string]bool
 	// leaving are the AutoRemove containers whose run returned at their
 	// exit: the daemon removes them (and their anonymous volumes) a moment
@@ -250,7 +251,7 @@ func newDockerEngine(cli *client.Client, ep Endpoint) *dockerEngine {
 func (d *dockerEngine) Endpoint() Endpoint { return d.ep }
 
 // outputGrace bounds the wait for the attach stream to end after the
-// container has gone, so a stuck stream cannot hang the build.
+// container has exited, so a stuck stream cannot hang the build.
 const outputGrace = 5 * time.Second
 
 func (d *dockerEngine) Ping(ctx context.Context) (DaemonInfo, error) {
@@ -361,7 +362,9 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 	// event, carrying the exit code, is the earliest word of the exit; the
 	// wait, set up before the start as well, covers a daemon whose events
 	// fail. A kept container (stream mode) is copied from next, which the
-	// daemon allows only after its teardown: the wait is its end.
+	// daemon allows only after its teardown: the wait is its end. (On
+	// current engines the teardown comes before both, and only the removal
+	// is saved.)
 	d.mu.Lock()
 	keep := d.keep[id]
 	d.mu.Unlock()
@@ -378,6 +381,14 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 	var code int
 	select {
 	case code = <-died:
+		// The wait answers a moment later (or its request is cancelled
+		// on the return); the SDK hands its answer over unbuffered.
+		go func() {
+			select {
+			case <-waitC:
+			case <-waitErr:
+			}
+		}()
 	case w := <-waitC:
 		if w.Error != nil && w.Error.Message != "" {
 			return 0, &StepError{Step: StepWait, Err: errors.New(w.Error.Message)}
@@ -401,31 +412,65 @@ func (d *dockerEngine) run(ctx context.Context, id string, stdin io.Reader, stdo
 }
 
 // dieEvent sends the container's exit code from its die event, the
-// daemon's first word of the exit. The subscription asks for events since
-// long ago: the daemon answers with its headers before it subscribes, and
-// replays what it logged since, so a die in between is not missed. On any
-// failure nothing is sent and the wait decides.
+// daemon's first word of the exit. The subscription is made in the
+// background, so that it holds nothing up, and asks for events since long
+// ago: the daemon replays what it logged since then (its last 256 events),
+// so a die that came first is not missed. On any failure nothing is sent
+// and the wait decides. The daemon copies the container's labels into the
+// event's attributes; an executor image labelled exitCode would shadow
+// the code, as it could exit with any code anyway.
 func (d *dockerEngine) dieEvent(ctx context.Context, id string) <-chan int {
-	msgs, errc := d.cli.Events(ctx, events.ListOptions{
-		Since: "1",
-		Filters: filters.NewArgs(
-			filters.Arg("type", string(events.ContainerEventType)),
-			filters.Arg("container", id),
-			filters.Arg("event", string(events.ActionDie)),
-		),
-	})
 	code := make(chan int, 1)
 	go func() {
-		select {
-		case m := <-msgs:
-			if c, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
-				code <- c
+		msgs, errc := d.cli.Events(ctx, events.ListOptions{
+			Since: "1",
+			Filters: filters.NewArgs(
+				filters.Arg("type", string(events.ContainerEventType)),
+				filters.Arg("container", id),
+				filters.Arg("event", string(events.ActionDie)),
+			),
+		})
+		for {
+			select {
+			case m := <-msgs:
+				// A proxy that drops the filters must not pass another
+				// container's exit for this one's.
+				if m.Type != events.ContainerEventType || m.Action != events.ActionDie || m.Actor.ID != id {
+					continue
+				}
+				if c, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
+					code <- c
+				}
+				return
+			case <-errc:
+				return
+			case <-ctx.Done():
+				return
 			}
-		case <-errc:
-		case <-ctx.Done():
 		}
 	}()
 	return code
+}
+
+// leavingByItself reports whether the container has exited and the daemon
+// removes it by itself (AutoRemove), or is gone or being removed already.
+// The list still says "running" while the daemon tears an exited container
+// down (Engine 20.10); the inspect waits for the teardown to end.
+func (d *dockerEngine) leavingByItself(ctx context.Context, id string) bool {
+	info, err := d.cli.ContainerInspect(ctx, id)
+	if cerrdefs.IsNotFound(err) {
+		return true
+	}
+	if err != nil || info.State == nil || info.HostConfig == nil {
+		return false
+	}
+	switch info.State.Status {
+	case string(container.StateRemoving):
+		return true
+	case string(container.StateExited):
+		return info.HostConfig.AutoRemove
+	}
+	return false
 }
 
 // leaveTimeout bounds the wait for the daemon to remove containers that
@@ -444,19 +489,7 @@ func (d *dockerEngine) awaitLeavingHolders(ctx context.Context, vol string) bool
 		return false
 	}
 	for _, c := range list {
-		// The list still says "running" while the daemon tears an exited
-		// container down; the inspect waits for the teardown to end.
-		info, err := d.cli.ContainerInspect(ctx, c.ID)
-		if cerrdefs.IsNotFound(err) {
-			continue
-		}
-		if err != nil || info.State == nil || info.HostConfig == nil {
-			return false
-		}
-		switch {
-		case info.State.Status == string(container.StateRemoving):
-		case info.State.Status == string(container.StateExited) && info.HostConfig.AutoRemove:
-		default:
+		if !d.leavingByItself(ctx, c.ID) {
 			return false
 		}
 	}
@@ -531,7 +564,11 @@ func (d *dockerEngine) ListContainers(ctx context.Context, labels map[string]str
 	out := make([]ContainerInfo, 0, len(list))
 	for _, c := range list {
 		running := c.State == container.StateRunning || c.State == container.StatePaused || c.State == container.StateRestarting
-		out = append(out, ContainerInfo{ID: c.ID, State: c.State, Running: running, Labels: c.Labels, Created: time.Unix(c.Created, 0)})
+		info := ContainerInfo{ID: c.ID, State: c.State, Running: running, Labels: c.Labels, Created: time.Unix(c.Created, 0)}
+		if c.State == container.StateRunning || c.State == container.StateExited || c.State == container.StateRemoving {
+			info.Leaving = d.leavingByItself(ctx, c.ID)
+		}
+		out = append(out, info)
 	}
 	return out, nil
 }

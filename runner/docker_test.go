@@ -387,6 +387,58 @@ func TestRemoveVolumeRightAfterARunThatHeldIt(t *testing.T) {
 	noLeftovers(t, cli)
 }
 
+// ListContainers tells a container the daemon is removing by itself
+// (returned at its exit, AutoRemove) from one nobody will remove: one
+// created and never started, and a kept one (stream mode) that exited.
+func TestListContainersTellsWhatTheDaemonRemoves(t *testing.T) {
+	t.Parallel()
+	eng, cli, img := daemon(t)
+	ctx := context.Background()
+	labels := testbed.Labels(t)
+	never, err := eng.CreateContainer(ctx, plan.Container{Image: img, Args: []string{"--help"}, Network: "none", Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := eng.CreateContainer(ctx, plan.Container{Image: img, Args: []string{"--help"}, Network: "none", Labels: labels, KeepAfterExit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := eng.RunContainer(ctx, kept, io.Discard, io.Discard); err != nil || code != 0 {
+		t.Fatalf("kept: exit code %d, err %v", code, err)
+	}
+	// On a bridge network the daemon's teardown after the exit is the
+	// longest: the listing below falls into it.
+	auto, err := eng.CreateContainer(ctx, plan.Container{Image: img, Args: []string{"--help"}, Network: "bridge", Labels: labels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := eng.RunContainer(ctx, auto, io.Discard, io.Discard); err != nil || code != 0 {
+		t.Fatalf("auto: exit code %d, err %v", code, err)
+	}
+	list, err := eng.ListContainers(ctx, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]ContainerInfo{}
+	for _, c := range list {
+		seen[c.ID] = c
+	}
+	if c, ok := seen[auto]; ok && !c.Leaving {
+		t.Errorf("the run's container, in state %s, is not said to be leaving", c.State)
+	}
+	for name, id := range map[string]string{"never started": never, "kept": kept} {
+		if c, ok := seen[id]; !ok || c.Leaving {
+			t.Errorf("%s container: listed %v, leaving %v; want listed, not leaving", name, ok, c.Leaving)
+		}
+	}
+	for _, id := range []string{never, kept} {
+		if err := eng.RemoveContainer(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noLeftovers(t, cli)
+}
+
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

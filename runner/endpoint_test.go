@@ -203,7 +203,7 @@ func TestGCRemovesWhatDeadRunsLeft(t *testing.T) {
 		{ID: "livestream0000", State: "running", Labels: alive},
 		// A finished run's container the daemon's AutoRemove is taking
 		// away: neither gc's to remove nor one it leaves alone.
-		{ID: "beingremoved00", State: "removing", Labels: labels},
+		{ID: "beingremoved00", State: "exited", Leaving: true, Labels: labels},
 	}
 	f.removed = nil
 	g, err := CollectGarbage(context.Background(), f, GCOptions{TempDir: t.TempDir()})

@@ -51,7 +51,9 @@ type Engine interface {
 	CreateContainer(ctx context.Context, c plan.Container) (id string, err error)
 	// RunContainer starts the created container id, streams its output
 	// live (unbuffered) to stdout and stderr, and returns its exit code
-	// once it has exited, been removed, and all its output is written.
+	// once it has exited and all its output is written. The daemon may
+	// still be tearing the container down and removing it (AutoRemove);
+	// RemoveContainer then has nothing to do.
 	// The output is attached before the start, so no line is lost, and
 	// nothing more is written to stdout or stderr after the return (short
 	// of a stream stuck for seconds, which is then cut off). When ctx
@@ -63,7 +65,8 @@ type Engine interface {
 	// already gone, or being removed, is not an error.
 	RemoveContainer(ctx context.Context, id string) error
 	// ListContainers lists the containers, in every state (created but
-	// never started included), that carry all the given labels.
+	// never started included), that carry all the given labels, and says
+	// of each whether the daemon is about to remove it by itself.
 	ListContainers(ctx context.Context, labels map[string]string) ([]ContainerInfo, error)
 	// ListVolumes lists the named volumes that carry all the given labels.
 	ListVolumes(ctx context.Context, labels map[string]string) ([]VolumeInfo, error)
@@ -179,6 +182,10 @@ type ContainerInfo struct {
 	State string
 	// Running says it runs (or is paused or restarting).
 	Running bool
+	// Leaving says it has exited and the daemon removes it by itself
+	// (AutoRemove), or is removing it: a run that returned at its exit
+	// leaves it so for a few milliseconds.
+	Leaving bool
 	// Labels are the container's labels.
 	Labels map[string]string
 	// Created is when it was created.

@@ -84,7 +84,7 @@ func CollectGarbage(ctx context.Context, eng Engine, o GCOptions) (*GCReport, er
 		return nil, fmt.Errorf("listing kanikorun's containers: %w", oneLine(err))
 	}
 	for _, c := range containers {
-		if c.State == "removing" {
+		if c.Leaving {
 			// The daemon is removing it: a run returns at its
 			// container's exit, and AutoRemove follows.
 			continue

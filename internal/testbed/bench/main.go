@@ -117,7 +117,7 @@ func bench(runs, warmup int, network string) error {
 	// the container, which docker run --rm waits for, must end before the
 	// next command runs, and how long after kanikorun's return it ends is
 	// printed.
-	td := benchstat.FollowTeardowns(ctx, cli, spec.ContextLabel, ctxDir)
+	td := benchstat.FollowTeardowns(ctx, cli, spec.ContextLabel+"="+ctxDir, spec.ManagedLabel+"=true")
 	defer td.Close()
 	var gone []time.Duration
 	cmds := []struct {

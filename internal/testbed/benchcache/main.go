@@ -432,7 +432,7 @@ func benchOverhead(e *env, work string, runs int) error {
 	// which docker run --rm and floorrun wait for, ends before the next
 	// command runs, and how long after kanikorun's return it ends is
 	// printed.
-	td := benchstat.FollowTeardowns(context.Background(), e.cli, spec.ContextLabel, dir)
+	td := benchstat.FollowTeardowns(context.Background(), e.cli, spec.ContextLabel+"="+dir, spec.ManagedLabel+"=true")
 	defer td.Close()
 	for _, network := range []string{"bridge", "none", "host"} {
 		args := []string{"--network", network, dir}

@@ -17,25 +17,40 @@ import (
 // the next command runs, or the next command would pay for it.
 type Teardowns struct {
 	destroyed chan time.Time
-	errc      <-chan error
+	failed    chan error
 	cancel    context.CancelFunc
 }
 
 // FollowTeardowns starts following the destroy events of the containers
-// labelled label=value.
-func FollowTeardowns(ctx context.Context, cli *client.Client, label, value string) *Teardowns {
+// that carry every given label ("key=value"): kanikorun's managed label
+// among them, so that the docker run lines' containers, which have
+// kanikorun's other labels, are left out.
+func FollowTeardowns(ctx context.Context, cli *client.Client, labels ...string) *Teardowns {
 	ctx, cancel := context.WithCancel(ctx)
-	msgs, errc := cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
+	f := filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("event", string(events.ActionDestroy)),
-		filters.Arg("label", label+"="+value),
-	)})
-	t := &Teardowns{destroyed: make(chan time.Time, 64), errc: errc, cancel: cancel}
+	)
+	for _, l := range labels {
+		f.Add("label", l)
+	}
+	msgs, errc := cli.Events(ctx, events.ListOptions{Filters: f})
+	t := &Teardowns{destroyed: make(chan time.Time, 64), failed: make(chan error, 1), cancel: cancel}
 	go func() {
 		for {
 			select {
 			case m := <-msgs:
-				t.destroyed <- time.Unix(0, m.TimeNano)
+				select {
+				case t.destroyed <- time.Unix(0, m.TimeNano):
+				case <-ctx.Done():
+					return
+				}
+			case err := <-errc:
+				if err == nil {
+					err = errors.New("the daemon's event stream ended")
+				}
+				t.failed <- err
+				return
 			case <-ctx.Done():
 				return
 			}
@@ -61,7 +76,9 @@ func (t *Teardowns) Next(since time.Time, timeout time.Duration) (time.Duration,
 	select {
 	case at := <-t.destroyed:
 		return at.Sub(since), nil
-	case err := <-t.errc:
+	case err := <-t.failed:
+		// Said once, and kept for the next call.
+		t.failed <- err
 		return 0, err
 	case <-time.After(timeout):
 		return 0, errors.New("no container removal seen")
