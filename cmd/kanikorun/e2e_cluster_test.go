@@ -18,6 +18,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -406,6 +407,103 @@ func TestClusterPodFailurePolicyEndsDeterministicFailure(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "Failed PodFailurePolicy") || !strings.Contains(r.stderr, "(attempts 1 of 4)") {
 		t.Errorf("the Job did not end at once by its podFailurePolicy:\n%s", r)
+	}
+}
+
+// A pod evicted through the Eviction API, as a node drain evicts it, gets
+// the DisruptionTarget condition, which the Job's podFailurePolicy ignores:
+// the build runs again without using up a retry, so with --backoff-limit 0
+// it still completes.
+func TestClusterEvictedPodIsRetriedNotCounted(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctx := context.Background()
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN sleep 3\n"})
+	dest := clusterRegistry.Ref("evict/app:1")
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "evicted", "--backoff-limit", "0", "-t", dest), ctxDir)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	first := runningPod(t, n, ns, "evicted")
+	now := int64(0)
+	if err := n.Client.PolicyV1().Evictions(ns).Evict(ctx, &policyv1.Eviction{
+		ObjectMeta:    metav1.ObjectMeta{Name: first, Namespace: ns},
+		DeleteOptions: &metav1.DeleteOptions{GracePeriodSeconds: &now},
+	}); err != nil {
+		t.Fatalf("evicting %s: %v", first, err)
+	}
+	w := kanikorunCluster(t, "wait", "-n", ns, "evicted", "--timeout", "120s")
+	if w.code != 0 || !strings.HasPrefix(w.stdout, "Complete") || lines(w.stdout)[len(lines(w.stdout))-1] != imageDigest(t, dest) {
+		t.Fatalf("wait after the eviction of %s, with no retry left:\n%s", first, w)
+	}
+	pods, err := n.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=evicted"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var succeeded []string
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodSucceeded {
+			succeeded = append(succeeded, p.Name)
+		}
+	}
+	if len(succeeded) != 1 || succeeded[0] == first {
+		t.Errorf("succeeded pods %v, want one other than the evicted %s", succeeded, first)
+	}
+}
+
+// A pod deleted by hand (kubectl delete pod) gets no DisruptionTarget
+// condition, and the executor, PID 1 without a signal handler, exits 2 on
+// the SIGTERM (the stand-in as kaniko does): the Job's podFailurePolicy
+// takes that for a RUN step's code and ends the Job. wait and status say
+// the pod was deleted, not that a step failed, and still count the
+// deleted pod as an attempt although it is gone from the list.
+func TestClusterDeletedPodSaysSo(t *testing.T) {
+	n := requireCluster(t)
+	ns := clusterNamespace(t, n)
+	ctx := context.Background()
+	ctxDir := buildContext(t, map[string]string{"Dockerfile": "FROM " + clusterBase + "\nRUN sleep 30\n"})
+	r := kanikorunCluster(t, append(submitArgs(ns, "--name", "deleted", "--backoff-limit", "1", "-t", clusterRegistry.Ref("deleted/app:1")), ctxDir)...)
+	if r.code != 0 {
+		t.Fatal(r)
+	}
+	first := runningPod(t, n, ns, "deleted")
+	now := int64(0)
+	if err := n.Client.CoreV1().Pods(ns).Delete(ctx, first, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
+		t.Fatalf("deleting %s: %v", first, err)
+	}
+	w := kanikorunCluster(t, "wait", "-n", ns, "deleted", "--timeout", "120s")
+	// The deleted pod's own exit code is gone with it: the failure's 1.
+	if w.code != 1 || !strings.HasPrefix(w.stdout, "Failed PodFailurePolicy") || !strings.Contains(w.stdout, "pod "+first+" was deleted while it ran") {
+		t.Fatalf("wait after the deletion of %s, want exit 1 and why:\n%s", first, w)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		// The Job controller lets the deleted pod go once it has
+		// counted it.
+		pods, err := n.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=deleted"})
+		if err == nil && len(pods.Items) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deleted pod %s stays", first)
+		}
+	}
+	s := kanikorunCluster(t, "status", "-n", ns, "deleted")
+	if s.code != 1 || !strings.Contains(s.stdout, "(attempts 1 of 2)") || !strings.Contains(s.stdout, "was deleted while it ran") {
+		t.Errorf("status once the deleted pod is gone, want attempts 1 of 2 and why:\n%s", s)
+	}
+}
+
+// runningPod waits for the Job's pod to run and returns its name.
+func runningPod(t *testing.T, n *kubenode.Node, ns, job string) string {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		pods, err := n.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job})
+		if err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
+			return pods.Items[0].Name
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod of Job %s never ran", job)
+		}
 	}
 }
 

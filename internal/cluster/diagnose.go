@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -65,11 +66,15 @@ func whyNotRunning(p *corev1.Pod, events map[string][]corev1.Event) string {
 // whyFailed explains a Failed Job: its reason as Kubernetes spells it,
 // the last attempt's exit code and the last lines it logged (the
 // termination message under FallbackToLogsOnError).
-func whyFailed(job *batchv1.Job, last *corev1.Pod) string {
-	reason := ""
+func whyFailed(job *batchv1.Job, pods []corev1.Pod) string {
+	var last *corev1.Pod
+	if len(pods) > 0 {
+		last = &pods[len(pods)-1]
+	}
+	reason, message := "", ""
 	for _, c := range job.Status.Conditions {
 		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
-			reason = c.Reason
+			reason, message = c.Reason, c.Message
 		}
 	}
 	var b strings.Builder
@@ -77,6 +82,11 @@ func whyFailed(job *batchv1.Job, last *corev1.Pod) string {
 	case batchv1.JobReasonBackoffLimitExceeded:
 		b.WriteString("every attempt failed; hint: see kanikorun logs " + job.Name + " --all-attempts")
 	case batchv1.JobReasonPodFailurePolicy:
+		if name, code, ok := deletedPod(message, pods); ok {
+			// kaniko installs no signal handler: as PID 1 the SIGTERM of
+			// a deletion leaves the Go runtime to exit with 2.
+			return fmt.Sprintf("the executor's pod %s was deleted while it ran (kubectl delete pod), and the executor exited %s, which the Job takes for a RUN step's own code, so it ended at once; hint: submit the build again (an eviction, as by kubectl drain, is retried instead)", name, code)
+		}
 		b.WriteString("a RUN step failed with its own exit code, which another attempt would repeat, so the Job ended at once; hint: fix the step")
 	case batchv1.JobReasonDeadlineExceeded:
 		b.WriteString("the Job ran out of time; hint: raise --active-deadline")
@@ -95,6 +105,26 @@ func whyFailed(job *batchv1.Job, last *corev1.Pod) string {
 		}
 	}
 	return b.String()
+}
+
+// failJobMessage is how the Job controller names the pod and the exit
+// code that matched a FailJob rule.
+var failJobMessage = regexp.MustCompile(`for pod [^/\s]+/(\S+) failed with exit code (\d+)`)
+
+// deletedPod reports the pod and exit code that ended the Job by its
+// podFailurePolicy when that pod was deleted (it is gone, or going): a
+// deleted executor's exit code is not a RUN step's.
+func deletedPod(message string, pods []corev1.Pod) (name, code string, ok bool) {
+	m := failJobMessage.FindStringSubmatch(message)
+	if m == nil {
+		return "", "", false
+	}
+	for i := range pods {
+		if pods[i].Name == m[1] {
+			return m[1], m[2], pods[i].DeletionTimestamp != nil
+		}
+	}
+	return m[1], m[2], true
 }
 
 func lastLine(s string) string {

@@ -80,10 +80,24 @@ func TestWhyFailed(t *testing.T) {
 		p.Status.Phase = corev1.PodFailed
 		p.Status.ContainerStatuses[0].State.Terminated = &corev1.ContainerStateTerminated{ExitCode: 3, Message: "INFO step\nerror building image: exit status 3\n"}
 	})
-	got := whyFailed(job, last)
+	job.Status.Conditions[1].Message = "Container kaniko for pod ns/" + last.Name + " failed with exit code 3 matching FailJob rule at index 1"
+	got := whyFailed(job, []corev1.Pod{*last})
 	for _, w := range []string{"a RUN step failed with its own exit code", "last attempt exited 3: error building image: exit status 3"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("whyFailed = %q, want %q", got, w)
+		}
+	}
+
+	// The pod that matched the rule was deleted: gone from the list, or
+	// still there with a deletion timestamp.
+	job.Status.Conditions[1].Message = "Container kaniko for pod ns/b-gone failed with exit code 2 matching FailJob rule at index 1"
+	deleting := *last
+	deleting.Name = "b-gone"
+	deleting.DeletionTimestamp = &metav1.Time{}
+	for name, pods := range map[string][]corev1.Pod{"gone": {*last}, "deleting": {*last, deleting}} {
+		got := whyFailed(job, pods)
+		if !strings.Contains(got, "pod b-gone was deleted while it ran") || !strings.Contains(got, "exited 2") || strings.Contains(got, "fix the step") {
+			t.Errorf("%s: whyFailed = %q, want it to say the pod was deleted", name, got)
 		}
 	}
 }

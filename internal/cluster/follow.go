@@ -322,6 +322,14 @@ func latestPod(pods map[string]*corev1.Pod) *corev1.Pod {
 	return latest
 }
 
+// attempts is how many times the Job has run its pod: the pods it still
+// has, or its own count where that is more, since a deleted pod (kubectl
+// delete pod) still counts against the backoff limit but is gone from
+// the list.
+func attempts(job *batchv1.Job, pods int) int {
+	return max(pods, int(job.Status.Succeeded+job.Status.Failed+job.Status.Active))
+}
+
 // sortPods orders pods by attempt: creation time, then name.
 func sortPods(pods []corev1.Pod) {
 	sort.SliceStable(pods, func(i, j int) bool {
@@ -347,7 +355,7 @@ func (c *Client) outcome(ctx context.Context, job *batchv1.Job) *Outcome {
 	}
 	pods := list.Items
 	sortPods(pods)
-	out.Attempts = len(pods)
+	out.Attempts = attempts(job, len(pods))
 	for i := range pods {
 		st := executorStatus(&pods[i])
 		if st == nil || st.State.Terminated == nil {
@@ -365,7 +373,7 @@ func (c *Client) outcome(ctx context.Context, job *batchv1.Job) *Outcome {
 	}
 	switch {
 	case out.Status.State == kube.StateFailed:
-		out.Why = whyFailed(job, last)
+		out.Why = whyFailed(job, pods)
 	case out.Status.State != kube.StateComplete && last != nil:
 		evs, _ := c.events().List(ctx, metav1.ListOptions{
 			FieldSelector: fields.AndSelectors(fields.OneTermEqualSelector("involvedObject.name", last.Name), fields.OneTermEqualSelector("involvedObject.kind", "Pod")).String(),

@@ -138,7 +138,7 @@ func (c *Client) List(ctx context.Context) ([]Entry, error) {
 			e.MaxAttempts = int(*j.Spec.BackoffLimit) + 1
 		}
 		ps := byJob[j.Name]
-		e.Attempts = len(ps)
+		e.Attempts = attempts(j, len(ps))
 		for k := range ps {
 			if s := executorStatus(&ps[k]); s != nil && s.State.Terminated != nil && s.State.Terminated.ExitCode == 0 {
 				e.Digest = strings.TrimSpace(s.State.Terminated.Message)
