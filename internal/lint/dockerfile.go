@@ -13,6 +13,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/agext/levenshtein"
 	"github.com/google/go-containerregistry/pkg/name"
 	parsed "github.com/kanikorun/kanikorun/internal/dockerfile"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -418,7 +419,7 @@ func nearStage(ref string, byName map[string]int, index int) (string, int) {
 		if i >= index || stageName == ref {
 			continue
 		}
-		d := editDistance(ref, stageName)
+		d := levenshtein.Distance(ref, stageName, nil)
 		if strings.HasPrefix(stageName, ref) {
 			d = min(d, 1)
 		}
@@ -452,27 +453,6 @@ var officialImages = sync.OnceValue(func() map[string]bool {
 	}
 	return m
 })
-
-// editDistance is the Levenshtein distance of a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
 
 // fullImageName is ref as the registry sees it: docker.io/library/build:latest.
 func fullImageName(ref string) string {

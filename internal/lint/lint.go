@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/agext/levenshtein"
 	dfcommand "github.com/moby/buildkit/frontend/dockerfile/command"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -382,7 +383,7 @@ func (l *linter) continuationHint(line int, word string) string {
 func nearInstruction(word string) bool {
 	w := strings.ToLower(word)
 	for name := range dfcommand.Commands {
-		if editDistance(w, name) <= 1 {
+		if levenshtein.Distance(w, name, nil) <= 1 {
 			return true
 		}
 	}
