@@ -619,17 +619,7 @@ func TestClusterCancelTakesPodsSecretAndConfigMap(t *testing.T) {
 		t.Fatal(r)
 	}
 	// Wait for the executor to run, so there is a pod to take.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		pods, _ := n.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=long"})
-		if pods != nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the build's pod never ran")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	runningPod(t, n, ns, "long")
 	secrets, _ := n.Client.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=kanikorun"})
 	cms, _ := n.Client.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelManagedBy + "=kanikorun"})
 	if len(secrets.Items) != 1 || len(cms.Items) != 1 {
