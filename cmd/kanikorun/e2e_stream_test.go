@@ -39,7 +39,7 @@ func TestStreamMode(t *testing.T) {
 	out := t.TempDir()
 	dest := reg.Ref("stream/app:1")
 	r := kanikorun(t, "build", ctxDir, "--context-mode", "stream", "-t", dest, "--tar", filepath.Join(out, "img.tar"),
-		"--digest-file", filepath.Join(out, "digest"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
+		"--digest-file", filepath.Join(out, "digest"), "--iidfile", filepath.Join(out, "iid"), "--executor-image", executorImage, "--executor-pull", "never", "--docker-config", registryConfig(t))
 	if r.code != 0 {
 		t.Fatalf("stream build failed:\n%s", r)
 	}
@@ -77,6 +77,12 @@ func TestStreamMode(t *testing.T) {
 	}
 	if _, err := tarball.ImageFromPath(filepath.Join(out, "img.tar"), nil); err != nil {
 		t.Errorf("--tar output: %v", err)
+	}
+	// --iidfile: the config digest, as docker build writes it.
+	if cfg, err := img.ConfigName(); err != nil {
+		t.Error(err)
+	} else if got, _ := os.ReadFile(filepath.Join(out, "iid")); strings.TrimSpace(string(got)) != cfg.String() {
+		t.Errorf("--iidfile %q, want the config digest %s", got, cfg)
 	}
 	if strings.Contains(r.stdout+r.stderr, reg.Password) {
 		t.Errorf("the registry password leaked")
